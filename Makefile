@@ -1,0 +1,52 @@
+# Concord — the two commands are `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := 3.11
+PYTHON ?= $(shell command -v python$(PYTHON_VERSION) || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help run test lint format typecheck boundaries bench chaos kafka-jars venv clean
+
+help:
+	@echo "make run    start Postgres, Kafka and the four services with the demo mission"
+	@echo "make test   lint, type-check and run the whole suite against real Kafka and Postgres"
+	@echo "make lint   ruff, mypy and the import-boundary check only"
+	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (v.major, v.minor) == (3, 11) else "Concord needs Python 3.11 (found %d.%d)" % (v.major, v.minor))'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+kafka-jars: $(STAMP)
+	@PYTHON=$(abspath $(PY)) bash deploy/kafka/kafka.sh fetch
+
+run: venv kafka-jars
+	$(PY) -m deploy.stack run
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services deploy
+	$(PY) -m deploy.boundaries
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: venv kafka-jars lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv kafka-jars
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

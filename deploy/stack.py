@@ -1,0 +1,245 @@
+"""The local stack: Postgres, Kafka and the four services on one machine, without Docker.
+
+    python -m deploy.stack run     what `make run` does: everything up, URLs printed,
+                                   Ctrl-C stops it all
+    python -m deploy.stack infra   only Postgres and Kafka (for running services by hand)
+
+`DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS`, when set, name servers that already run; the
+stack then starts neither and only provisions schemas and topics on them. The test suite uses
+`LocalStack` directly, on free ports and a temporary directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deploy.kafka import LocalKafka
+from deploy.postgres import EmbeddedPostgres
+from deploy.prestart import prepare_databases
+from deploy.services import ROOT, SERVICES, ServiceSpec
+from shared.events.kafka import ensure_topics
+from shared.events.schemas import CATALOG
+
+
+def cache_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "concord"
+    return Path(os.environ.get("CONCORD_CACHE", default))
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int = 1) -> int:
+    """A first port such that `count` consecutive ports are free on loopback."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = int(sock.getsockname()[1])
+        if base + count < 65000 and all(port_is_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no block of free ports found")
+
+
+@dataclass
+class LocalStack:
+    """Postgres and Kafka for Concord, started here or taken from the environment."""
+
+    run_dir: Path
+    postgres_port: int | None = None
+    kafka_port: int | None = None
+    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
+    kafka_bootstrap_servers: str | None = field(
+        default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    postgres: EmbeddedPostgres | None = field(init=False, default=None)
+    kafka: LocalKafka | None = field(init=False, default=None)
+    processes: dict[str, subprocess.Popen[bytes]] = field(init=False, default_factory=dict)
+
+    def start_infrastructure(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.database_url is None:
+            port = self.postgres_port or free_port_block()
+            self.postgres = EmbeddedPostgres(self.run_dir / "postgres", port=port)
+            self.postgres.start()
+            self.database_url = self.postgres.admin_url
+        if self.kafka_bootstrap_servers is None:
+            port = self.kafka_port or free_port_block(2)
+            self.kafka = LocalKafka(self.run_dir / "kafka", port=port)
+            self.kafka.start()
+            self.kafka_bootstrap_servers = self.kafka.bootstrap_servers
+        os.environ.update(self.environment())
+        asyncio.run(self._prepare())
+
+    async def _prepare(self) -> None:
+        assert self.database_url and self.kafka_bootstrap_servers
+        await prepare_databases(self.database_url)
+        await ensure_topics(
+            self.kafka_bootstrap_servers,
+            CATALOG.topics(),
+            partitions=int(os.environ.get("KAFKA_PARTITIONS", "3")),
+            replication_factor=int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1")),
+        )
+
+    def environment(self) -> dict[str, str]:
+        assert self.database_url and self.kafka_bootstrap_servers
+        return {
+            "DATABASE_URL": self.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+        }
+
+    def service_url(self, spec: ServiceSpec) -> str:
+        return f"http://127.0.0.1:{self.service_port(spec)}"
+
+    def service_port(self, spec: ServiceSpec) -> int:
+        return int(os.environ.get(f"{spec.name.upper()}_PORT", spec.settings_class.default_port))
+
+    def start_services(self, extra_env: dict[str, str] | None = None) -> None:
+        logs = self.run_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for spec in SERVICES:
+            port = self.service_port(spec)
+            if not port_is_free(port):
+                raise RuntimeError(
+                    f"port {port} for {spec.name} is taken; set {spec.name.upper()}_PORT"
+                )
+            log_file = (logs / f"{spec.name}.log").open("ab")
+            self.processes[spec.name] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    spec.app_factory,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                cwd=ROOT,
+                env={**os.environ, **self.environment(), **(extra_env or {})},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        self.wait_until_ready()
+
+    def wait_until_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {spec.name: spec for spec in SERVICES if spec.name in self.processes}
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name, spec in list(pending.items()):
+                    process = self.processes[name]
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"{name} exited with {process.returncode}; see "
+                            f"{self.run_dir / 'logs' / (name + '.log')}"
+                        )
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(self.service_url(spec) + "/readyz").status_code == 200:
+                            del pending[name]
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready after {timeout} s: {sorted(pending)}")
+                time.sleep(0.3)
+
+    def stop_services(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def stop(self) -> None:
+        self.stop_services()
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[LocalStack]:
+        try:
+            self.start_infrastructure()
+            yield self
+        finally:
+            self.stop()
+
+
+def _print_banner(stack: LocalStack) -> None:
+    print()
+    print("Concord is running.")
+    for spec in SERVICES:
+        print(f"  {spec.name:<22} {stack.service_url(spec)}/docs")
+    monitoring = next(s for s in SERVICES if s.name == "monitoring")
+    print(f"  dashboard              {stack.service_url(monitoring)}/")
+    print(f"  Kafka                  {stack.kafka_bootstrap_servers}")
+    print(f"  Postgres               {stack.database_url}")
+    print(f"  logs                   {stack.run_dir / 'logs'}")
+    print("Press Ctrl-C to stop everything.", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m deploy.stack")
+    parser.add_argument("command", choices=["run", "infra"])
+    parser.add_argument("--run-dir", type=Path, default=cache_dir() / "run")
+    parser.add_argument(
+        "--postgres-port", type=int, default=int(os.environ.get("CONCORD_PG_PORT", "55432"))
+    )
+    parser.add_argument(
+        "--kafka-port", type=int, default=int(os.environ.get("CONCORD_KAFKA_PORT", "9092"))
+    )
+    args = parser.parse_args()
+
+    stack = LocalStack(args.run_dir, postgres_port=args.postgres_port, kafka_port=args.kafka_port)
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with stack.running():
+            if args.command == "run":
+                stack.start_services()
+            _print_banner(stack)
+            while True:
+                time.sleep(1)
+                for name, process in stack.processes.items():
+                    if process.poll() is not None:
+                        print(f"{name} exited with {process.returncode}; stopping", flush=True)
+                        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        print("\nStopping Concord …", flush=True)
+    print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

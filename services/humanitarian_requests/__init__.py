@@ -1,0 +1,1 @@
+"""Concord's Humanitarian requests service."""

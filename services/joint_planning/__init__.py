@@ -1,0 +1,1 @@
+"""Concord's Joint planning service."""

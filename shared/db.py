@@ -1,0 +1,74 @@
+"""Database engine, sessions and the declarative base for a service's own schema.
+
+Sessions use `expire_on_commit=False`, so objects stay readable after the edge commits, and
+relationships are declared `lazy="raise"` in the services so no query hides in an attribute
+access. The edge (an HTTP request, a consumed event) owns the transaction: services and
+repositories only `flush()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """Metadata whose tables all live in one service's schema."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def asyncpg_url(url: str) -> str:
+    """The same database, spoken to through asyncpg."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def plain_dsn(url: str) -> str:
+    """A libpq-style DSN (what asyncpg.connect takes) for a SQLAlchemy URL."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(
+    url: str, *, schema: str, application_name: str, pool_size: int = 10
+) -> AsyncEngine:
+    """An engine whose connections find the service's own schema first."""
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {"search_path": schema, "application_name": application_name}
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One transaction: commit if the block succeeds, roll back if it raises."""
+    async with sessionmaker() as session, session.begin():
+        yield session

@@ -1,0 +1,129 @@
+"""One error hierarchy, rendered once as RFC 9457 `application/problem+json`.
+
+A domain raises `NotFound`, `Conflict`, `PreconditionFailed` …; the class carries the HTTP
+status and a stable problem `type`, so routers never build error responses by hand. Payload
+validation is the only source of 422 apart from `Unprocessable`, which domain code raises for
+semantically invalid input (an unknown P-code, dates out of order) that pydantic cannot see.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://concord.example.org/problems/"
+
+
+class ConcordError(Exception):
+    """Base of every error a Concord service turns into a problem response."""
+
+    status: ClassVar[int] = 500
+    problem_type: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        return problem(
+            status=self.status,
+            problem_type=self.problem_type,
+            title=self.title,
+            detail=self.detail,
+            instance=instance,
+            **self.extensions,
+        )
+
+
+class BadRequest(ConcordError):
+    status = 400
+    problem_type = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(ConcordError):
+    status = 401
+    problem_type = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(ConcordError):
+    status = 403
+    problem_type = "forbidden"
+    title = "Not allowed"
+
+
+class NotFound(ConcordError):
+    status = 404
+    problem_type = "not-found"
+    title = "Not found"
+
+
+class Conflict(ConcordError):
+    status = 409
+    problem_type = "conflict"
+    title = "Conflict"
+
+
+class InvalidTransition(Conflict):
+    problem_type = "invalid-transition"
+    title = "Transition not allowed from the current state"
+
+
+class PreconditionFailed(ConcordError):
+    status = 412
+    problem_type = "precondition-failed"
+    title = "The resource changed since you read it"
+
+
+class PreconditionRequired(ConcordError):
+    status = 428
+    problem_type = "precondition-required"
+    title = "If-Match is required"
+
+
+class PayloadTooLarge(ConcordError):
+    status = 413
+    problem_type = "payload-too-large"
+    title = "Request body too large"
+
+
+class Unprocessable(ConcordError):
+    status = 422
+    problem_type = "unprocessable"
+    title = "The request is well-formed but cannot be processed"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    problem_type = "idempotency-key-reused"
+    title = "Idempotency-Key reused with a different request"
+
+
+class Unavailable(ConcordError):
+    status = 503
+    problem_type = "unavailable"
+    title = "Service unavailable"
+
+
+def problem(
+    *,
+    status: int,
+    problem_type: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    """Build an RFC 9457 problem document."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + problem_type,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return body

@@ -1,0 +1,1 @@
+"""The event backbone: envelope, catalog, outbox relay and inbox consumer."""

@@ -1,0 +1,129 @@
+"""The event catalog: the single source of truth for topics, event types and data schemas.
+
+Every event a Concord service emits is declared here once: its type string, the topic it goes
+to, the pydantic model of its `data`, and who may read that topic. Producers look up the type
+and topic from the data model, consumers parse `data` back into the same model, and the
+AsyncAPI document and JSON Schemas in `docs/events/` are generated from this catalog
+(`python -m shared.events.asyncapi`).
+
+Topic audiences keep restricted data where it belongs: an `ngo` topic is one NGOs may
+subscribe to, and the outbox refuses to put anything marked `restricted` on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+ModelT = TypeVar("ModelT", bound=type[BaseModel])
+
+
+class Audience(StrEnum):
+    """Who may read a topic."""
+
+    internal = "internal"  # Concord services and mission staff only
+    ngo = "ngo"  # also vetted NGO systems (never restricted data)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    description: str
+    audience: Audience = Audience.internal
+    partitions: int | None = None  # None: the cluster setting (KAFKA_PARTITIONS)
+
+    @property
+    def dead_letter(self) -> bool:
+        return self.name.startswith(DLQ_PREFIX)
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    topic: Topic
+    data_model: type[BaseModel]
+    description: str
+
+    @property
+    def version(self) -> int:
+        return int(self.name.rsplit(".v", 1)[1])
+
+
+DLQ_PREFIX = "concord.dlq."
+
+
+def dead_letter_topic(consumer_group: str) -> Topic:
+    """Where a consumer group puts messages it cannot process, with the error attached."""
+    return Topic(
+        name=DLQ_PREFIX + consumer_group,
+        description=f"Poison messages that consumer group {consumer_group} could not process",
+    )
+
+
+@dataclass
+class Catalog:
+    """A registry of event types; `CATALOG` in `shared.events.schemas` is the real one."""
+
+    _by_type: dict[str, EventType] = field(default_factory=dict)
+    _by_model: dict[type[BaseModel], EventType] = field(default_factory=dict)
+    _topics: dict[str, Topic] = field(default_factory=dict)
+
+    def add_topic(self, topic: Topic) -> Topic:
+        existing = self._topics.get(topic.name)
+        if existing is not None and existing != topic:
+            raise ValueError(f"topic {topic.name} declared twice with different settings")
+        self._topics[topic.name] = topic
+        return topic
+
+    def register(
+        self, event_type: str, topic: Topic, data_model: type[BaseModel], description: str
+    ) -> EventType:
+        if not event_type.startswith("concord.") or ".v" not in event_type:
+            raise ValueError(f"event type {event_type!r} must look like concord.<svc>.<x>.v1")
+        if event_type in self._by_type:
+            raise ValueError(f"event type {event_type} registered twice")
+        if data_model in self._by_model:
+            raise ValueError(f"{data_model.__name__} already describes another event type")
+        self.add_topic(topic)
+        entry = EventType(event_type, topic, data_model, description)
+        self._by_type[event_type] = entry
+        self._by_model[data_model] = entry
+        return entry
+
+    def event(self, event_type: str, topic: Topic, description: str) -> _Registrar:
+        """Decorator form: `@CATALOG.event("concord.x.y.created.v1", TOPIC, "…")`."""
+        return _Registrar(self, event_type, topic, description)
+
+    def by_type(self, event_type: str) -> EventType | None:
+        return self._by_type.get(event_type)
+
+    def for_model(self, data_model: type[BaseModel]) -> EventType:
+        try:
+            return self._by_model[data_model]
+        except KeyError:
+            raise KeyError(f"{data_model.__name__} is not in the event catalog") from None
+
+    def topics(self) -> Iterable[Topic]:
+        return self._topics.values()
+
+    def topic(self, name: str) -> Topic:
+        return self._topics[name]
+
+    def __iter__(self) -> Iterator[EventType]:
+        return iter(self._by_type.values())
+
+
+@dataclass(frozen=True)
+class _Registrar:
+    catalog: Catalog
+    event_type: str
+    topic: Topic
+    description: str
+
+    def __call__(self, data_model: ModelT) -> ModelT:
+        self.catalog.register(self.event_type, self.topic, data_model, self.description)
+        return data_model

@@ -1,0 +1,278 @@
+"""The idempotent consumer: every event's effect is applied exactly once.
+
+For each message, in partition order, the consumer opens one transaction, inserts a
+processed-event row keyed by (consumer group, event id) and, only if that row is new, runs the
+handler in the same transaction. Redelivery — after a crash, a rebalance, or a relay that
+published twice — finds the row and does nothing. Offsets are committed explicitly after the
+transactions of a batch commit; a crash in between means redelivery, which the inbox absorbs.
+
+A message that cannot be parsed, or whose handler keeps failing after bounded retries with
+backoff, goes to the group's dead-letter topic with the error and its original topic,
+partition and offset, and the partition moves on: one poison message never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text, Uuid, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import tracing
+from shared.events.catalog import Catalog, dead_letter_topic
+from shared.events.envelope import CloudEvent
+from shared.faults import crash_point
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
+
+log = get_logger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """A handler raises this when retrying cannot help (the event contradicts itself)."""
+
+
+def _inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer_group", Text, primary_key=True),
+        Column("event_id", Uuid, primary_key=True),
+        Column("event_type", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("offset", BigInteger, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class Inbox:
+    """The processed-events table of one service's schema."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.table = _inbox_table(metadata)
+
+    async def claim(
+        self, session: AsyncSession, *, consumer_group: str, event: CloudEvent, message: Any
+    ) -> bool:
+        """Record the event as processed; False if this group has processed it before."""
+        inserted = await session.scalar(
+            insert(self.table)
+            .values(
+                consumer_group=consumer_group,
+                event_id=event.id,
+                event_type=event.type,
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return inserted is not None
+
+
+@dataclass(frozen=True)
+class _Route:
+    handler: Handler
+    data_model: type[BaseModel]
+
+
+class EventRouter:
+    """Groups handlers by event type, like a FastAPI router groups routes.
+
+    router = EventRouter(CATALOG)
+
+    @router.on(NgoUpdated)
+    async def keep_replica(session, event, data: NgoUpdated) -> None: ...
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._routes: dict[str, _Route] = {}
+
+    def on(self, data_model: type[BaseModel]) -> Callable[[Handler], Handler]:
+        entry = self.catalog.for_model(data_model)
+
+        def register(handler: Handler) -> Handler:
+            if entry.name in self._routes:
+                raise ValueError(f"{entry.name} already has a handler in this router")
+            self._routes[entry.name] = _Route(handler, data_model)
+            return handler
+
+        return register
+
+    def include(self, other: EventRouter) -> None:
+        for event_type, route in other._routes.items():
+            if event_type in self._routes:
+                raise ValueError(f"{event_type} already has a handler in this router")
+            self._routes[event_type] = route
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({self.catalog.by_type(t).topic.name for t in self._routes})  # type: ignore[union-attr]
+
+    def route(self, event_type: str) -> _Route | None:
+        return self._routes.get(event_type)
+
+
+class InboxConsumer:
+    """Consumes a router's topics as one consumer group, applying each event exactly once."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        router: EventRouter,
+        inbox: Inbox,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        bootstrap_servers: str,
+        producer: AIOKafkaProducer,
+        batch_size: int = 200,
+        max_attempts: int = 5,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        self.group_id = group_id
+        self.router = router
+        self.inbox = inbox
+        self.sessionmaker = sessionmaker
+        self.bootstrap_servers = bootstrap_servers
+        self.producer = producer
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+        self.dead_letter_topic = dead_letter_topic(group_id).name
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def run(self) -> None:
+        """Consume until cancelled."""
+        consumer = AIOKafkaConsumer(
+            *self.router.topics,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            isolation_level="read_committed",
+        )
+        self._consumer = consumer
+        await consumer.start()
+        log.info("consumer.started", group=self.group_id, topics=self.router.topics)
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                if not batches:
+                    continue
+                offsets: dict[TopicPartition, int] = {}
+                for partition, messages in batches.items():
+                    for message in messages:
+                        await self.process(message)
+                    offsets[partition] = messages[-1].offset + 1
+                crash_point("consumer.before_offset_commit")
+                await consumer.commit(offsets)
+                await self._record_lag(consumer, list(offsets))
+        finally:
+            await consumer.stop()
+
+    async def process(self, message: ConsumerRecord[bytes, bytes]) -> str:
+        """Apply one message; returns the outcome that the metrics count."""
+        outcome = await self._process(message)
+        CONSUMER_PROCESSED.labels(self.group_id, outcome).inc()
+        return outcome
+
+    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> str:
+        try:
+            event = CloudEvent.from_json(message.value or b"")
+        except ValidationError as exc:
+            await self._dead_letter(message, f"not a CloudEvent: {_short(exc)}")
+            return "dead_lettered"
+        route = self.router.route(event.type)
+        if route is None:
+            return "ignored"
+        try:
+            data = route.data_model.model_validate(event.data)
+        except ValidationError as exc:
+            await self._dead_letter(message, f"data does not match {event.type}: {_short(exc)}")
+            return "dead_lettered"
+
+        tracing.set_current(tracing.child_of(event.traceparent))
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    first_time = await self.inbox.claim(
+                        session, consumer_group=self.group_id, event=event, message=message
+                    )
+                    if not first_time:
+                        return "duplicate"
+                    await route.handler(session, event, data)
+                return "applied"
+            except PoisonMessage as exc:
+                await self._dead_letter(message, f"rejected by handler: {exc}")
+                return "dead_lettered"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if attempt == self.max_attempts:
+                    log.error(
+                        "consumer.handler_failed",
+                        group=self.group_id,
+                        event_type=event.type,
+                        event_id=str(event.id),
+                        attempts=attempt,
+                        error=repr(exc),
+                    )
+                    await self._dead_letter(message, f"handler failed {attempt} times: {exc!r}")
+                    return "dead_lettered"
+                await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def _dead_letter(self, message: ConsumerRecord[bytes, bytes], error: str) -> None:
+        log.warning(
+            "consumer.dead_lettered",
+            group=self.group_id,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            error=error,
+        )
+        headers = [
+            ("dlq.error", error.encode()[:4000]),
+            ("dlq.original_topic", message.topic.encode()),
+            ("dlq.original_partition", str(message.partition).encode()),
+            ("dlq.original_offset", str(message.offset).encode()),
+            ("dlq.consumer_group", self.group_id.encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        ack = await self.producer.send(
+            self.dead_letter_topic, value=message.value, key=message.key, headers=headers
+        )
+        await ack
+
+    async def _record_lag(
+        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> None:
+        for partition in partitions:
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            position = await consumer.position(partition)
+            CONSUMER_LAG.labels(self.group_id, partition.topic, str(partition.partition)).set(
+                max(highwater - position, 0)
+            )
+
+
+def _short(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+        for err in exc.errors()[:5]
+    )

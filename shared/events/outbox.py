@@ -1,0 +1,307 @@
+"""The transactional outbox and the relay that publishes it.
+
+A service never publishes to Kafka from a request or a handler. It calls `Outbox.add(session,
+data, subject=…)`, which writes the event into the `outbox` table of its own schema in the same
+transaction as the state change: both commit or neither does. The relay then publishes
+committed rows in outbox order with `acks=all` and marks them published.
+
+Why a transaction-scoped advisory lock: several replicas of a service each run a relay. If two
+published at once, each would send the same rows (a duplicate in normal operation) and rows of
+one aggregate could overtake each other across instances. `pg_try_advisory_xact_lock` makes one
+relay the publisher for the length of a batch; the others find the lock taken and wait for the
+next notification. The lock dies with the transaction, so a relay that crashes hands over
+without anyone cleaning up.
+
+Why rows are marked after Kafka acknowledged them, in the same transaction that read them: a
+crash between the acknowledgement and the commit leaves the rows unpublished, so the next
+relay sends them again. Kafka then holds the event twice, with the same CloudEvents id, and the
+consumers' inbox makes the second delivery a no-op. At-least-once out, exactly-once effect.
+
+Why LISTEN/NOTIFY: a trigger notifies the relay when outbox rows commit, so an event leaves
+within milliseconds rather than at the next poll. The poll stays as a fallback for a lost
+listener connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+import zlib
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared import tracing
+from shared.errors import ConcordError
+from shared.events.catalog import Audience, Catalog
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.faults import crash_point
+from shared.logging import get_logger
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+
+log = get_logger(__name__)
+
+
+class RestrictedDataOnOpenTopic(ConcordError):
+    """Raised when code tries to put restricted data on a topic NGOs may read: a bug, never
+    a user error, so it fails the transaction loudly."""
+
+
+def _outbox_table(metadata: MetaData) -> Table:
+    published_at = Column("published_at", DateTime(timezone=True), nullable=True)
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("event_type", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("message_key", Text, nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        published_at,
+        Index("ix_outbox_unpublished", "id", postgresql_where=published_at.is_(None)),
+    )
+
+
+def notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+def notify_trigger_sql(schema: str) -> list[str]:
+    """DDL for the trigger that wakes the relay; each service's first migration runs it."""
+    channel = notify_channel(schema)
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {schema}.notify_outbox() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{channel}', '');
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_outbox()
+        """,
+    ]
+
+
+class Outbox:
+    """The outbox table of one service's schema, and the one way to emit an event."""
+
+    def __init__(self, metadata: MetaData, *, service: str, catalog: Catalog) -> None:
+        self.table = _outbox_table(metadata)
+        self.service = service
+        self.catalog = catalog
+        self.schema = metadata.schema or service
+
+    async def add(
+        self,
+        session: AsyncSession,
+        data: BaseModel,
+        *,
+        subject: str | uuid.UUID,
+        event_id: uuid.UUID | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent:
+        """Write an event in the caller's transaction. Type and topic come from the catalog."""
+        entry = self.catalog.for_model(type(data))
+        payload = data.model_dump(mode="json")
+        if entry.topic.audience is Audience.ngo and _is_restricted(payload):
+            raise RestrictedDataOnOpenTopic(
+                f"{entry.name} carries restricted data and {entry.topic.name} is NGO-readable"
+            )
+        fields: dict[str, Any] = {
+            "source": service_source(self.service),
+            "type": entry.name,
+            "subject": str(subject),
+            "data": payload,
+            "traceparent": tracing.current(),
+            "dataschema": f"urn:concord:schema:{entry.name}",
+        }
+        if event_id is not None:
+            fields["id"] = event_id
+        if time is not None:
+            fields["time"] = time
+        event = CloudEvent(**fields)
+        await session.execute(
+            insert(self.table).values(
+                event_id=event.id,
+                event_type=event.type,
+                topic=entry.topic.name,
+                message_key=event.subject,
+                envelope=event.model_dump(mode="json", exclude_none=True),
+            )
+        )
+        return event
+
+
+def _is_restricted(payload: dict[str, Any]) -> bool:
+    return payload.get("sensitivity") == "restricted"
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to Kafka, in order, and marks them published."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        listen_dsn: str,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        retention_seconds: float = 24 * 3600,
+    ) -> None:
+        self.outbox = outbox
+        self.engine = engine
+        self.producer = producer
+        self.listen_dsn = listen_dsn
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.retention_seconds = retention_seconds
+        self.lock_key = zlib.crc32(f"concord.outbox.{outbox.schema}".encode())
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._last_cleanup = 0.0
+
+    async def run(self) -> None:
+        """Publish until cancelled. Failures back off and retry; nothing is dropped."""
+        backoff = 0.1
+        while True:
+            await self._ensure_listener()
+            self._wake.clear()
+            try:
+                published = await self.publish_batch()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox.publish_failed", error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if published >= self.batch_size:
+                continue
+            await self._idle()
+
+    async def close(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+
+    async def publish_batch(self) -> int:
+        """Publish at most one batch; returns how many rows went out (0: none, or not leader)."""
+        table = self.outbox.table
+        async with self.engine.connect() as conn, conn.begin():
+            leader = await conn.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key}
+            )
+            if not leader:
+                return 0
+            rows = (
+                await conn.execute(
+                    select(table.c.id, table.c.topic, table.c.message_key, table.c.envelope)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # Send the whole batch before awaiting any acknowledgement: the producer keeps
+            # per-partition order, and waiting row by row would cost a round trip each.
+            acks = []
+            for row in rows:
+                envelope = dict(row.envelope)
+                envelope["sequence"] = str(row.id)
+                acks.append(
+                    await self.producer.send(
+                        row.topic,
+                        value=orjson.dumps(envelope),
+                        key=row.message_key.encode(),
+                        headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
+                    )
+                )
+            await asyncio.gather(*acks)
+            crash_point("relay.after_publish")
+            await conn.execute(
+                update(table)
+                .where(table.c.id.in_([row.id for row in rows]))
+                .values(published_at=func.now())
+            )
+        OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(rows))
+        log.debug("outbox.published", count=len(rows), last_id=rows[-1].id)
+        return len(rows)
+
+    async def _idle(self) -> None:
+        await self._record_backlog()
+        await self._cleanup_if_due()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def _ensure_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            self._listener = await asyncpg.connect(self.listen_dsn)
+            await self._listener.add_listener(
+                notify_channel(self.outbox.schema), lambda *_: self._wake.set()
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            self._listener = None
+            log.warning("outbox.listen_failed", error=repr(exc))
+
+    async def _record_backlog(self) -> None:
+        table = self.outbox.table
+        async with self.engine.connect() as conn:
+            count, oldest = (
+                await conn.execute(
+                    select(func.count(), func.min(table.c.created_at)).where(
+                        table.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+            now = await conn.scalar(select(func.now()))
+        OUTBOX_BACKLOG.labels(self.outbox.service).set(count)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_AGE.labels(self.outbox.service).set(age)
+
+    async def _cleanup_if_due(self) -> None:
+        if time.monotonic() - self._last_cleanup < 600:
+            return
+        self._last_cleanup = time.monotonic()
+        table = self.outbox.table
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(table).where(
+                    table.c.published_at
+                    < func.now() - text(f"interval '{int(self.retention_seconds)} seconds'")
+                )
+            )

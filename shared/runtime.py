@@ -1,0 +1,158 @@
+"""What a running service owns: engine, Kafka producer, outbox relay and inbox consumers.
+
+`ServiceRuntime.start()` is called from the app's lifespan. Postgres must be reachable for a
+service to start; Kafka need not be. Field units keep posting while the link to the broker is
+down: their writes land in the outbox, `/readyz` says Kafka is unreachable, and the runtime
+keeps trying to connect, then starts the relay and consumers, which drain the backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.config import ServiceSettings
+from shared.db import create_engine, create_sessionmaker, plain_dsn
+from shared.events.catalog import Catalog, dead_letter_topic
+from shared.events.inbox import EventRouter, Inbox, InboxConsumer
+from shared.events.kafka import create_producer, ensure_topics, kafka_reachable
+from shared.events.outbox import Outbox, OutboxRelay
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Consumes:
+    """A consumer group of this service and the handlers it runs."""
+
+    group_id: str
+    router: EventRouter
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    catalog: Catalog
+    outbox: Outbox
+    inbox: Inbox
+    consumes: list[Consumes] = field(default_factory=list)
+    run_relay: bool = True
+    run_consumers: bool = True
+
+    engine: AsyncEngine = field(init=False)
+    producer: AIOKafkaProducer = field(init=False)
+    sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    consumers: list[InboxConsumer] = field(init=False, default_factory=list)
+    kafka_connected: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.engine = create_engine(
+            settings.service_database_url,
+            schema=settings.db_schema,
+            application_name=settings.service_name,
+            pool_size=settings.db_pool_size,
+        )
+        self.sessionmaker = create_sessionmaker(self.engine)
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        self.producer = create_producer(
+            settings.kafka_bootstrap_servers, client_id=settings.service_name
+        )
+        self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.relay is not None:
+            await self.relay.close()
+        if self.kafka_connected.is_set():
+            await self.producer.stop()
+        await self.engine.dispose()
+
+    async def ready(self) -> dict[str, bool]:
+        """What `/readyz` reports: is each dependency reachable right now."""
+        try:
+            async with asyncio.timeout(2), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            database = True
+        except Exception:
+            database = False
+        kafka = self.kafka_connected.is_set() and await kafka_reachable(self.producer)
+        return {"database": database, "kafka": kafka}
+
+    async def _connect_kafka(self) -> None:
+        settings = self.settings
+        topics = list(self.catalog.topics()) + [
+            dead_letter_topic(c.group_id) for c in self.consumes
+        ]
+        delay = 0.5
+        while True:
+            try:
+                await ensure_topics(
+                    settings.kafka_bootstrap_servers,
+                    topics,
+                    partitions=settings.kafka_partitions,
+                    replication_factor=settings.kafka_replication_factor,
+                )
+                await self.producer.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("kafka.unreachable", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self.kafka_connected.set()
+        log.info("kafka.connected", bootstrap=settings.kafka_bootstrap_servers)
+        if self.run_relay:
+            self.relay = OutboxRelay(
+                outbox=self.outbox,
+                engine=self.engine,
+                producer=self.producer,
+                listen_dsn=plain_dsn(settings.service_database_url),
+                batch_size=settings.outbox_batch_size,
+                poll_interval=settings.outbox_poll_interval_seconds,
+            )
+            self._supervise("outbox-relay", self.relay.run)
+        if self.run_consumers:
+            for spec in self.consumes:
+                consumer = InboxConsumer(
+                    group_id=spec.group_id,
+                    router=spec.router,
+                    inbox=self.inbox,
+                    sessionmaker=self.sessionmaker,
+                    bootstrap_servers=settings.kafka_bootstrap_servers,
+                    producer=self.producer,
+                    batch_size=settings.consumer_batch_size,
+                    max_attempts=settings.consumer_max_attempts,
+                )
+                self.consumers.append(consumer)
+                self._supervise(f"consumer-{spec.group_id}", consumer.run)
+
+    def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run a loop forever; if it dies of an unexpected error, log it and start it again."""
+
+        async def supervised() -> None:
+            delay = 0.5
+            while True:
+                try:
+                    await run()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("runtime.task_crashed", task=name, restart_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+        self._tasks.append(asyncio.create_task(supervised(), name=name))

@@ -1,0 +1,130 @@
+"""Helpers for tests against the real stack: run an app in-process, sign tokens, read topics.
+
+Nothing here fakes Kafka or Postgres; the test suite's session fixture starts real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from shared.auth import Role, issue_token
+from shared.config import ServiceSettings
+from shared.events.envelope import CloudEvent
+
+
+@asynccontextmanager
+async def serve_in_process(
+    app: FastAPI, *, ready_timeout: float = 60.0
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the app's lifespan (engine, producer, relay, consumers) and hand back a client.
+
+    Waits until `/readyz` says the database and Kafka are reachable, so a test never races
+    the runtime's connection to the broker.
+    """
+    async with (
+        LifespanManager(app, startup_timeout=ready_timeout, shutdown_timeout=30) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as client,
+    ):
+        deadline = time.monotonic() + ready_timeout
+        while (await client.get("/readyz")).status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the app did not become ready")
+            await asyncio.sleep(0.1)
+        yield client
+
+
+def bearer(
+    settings: ServiceSettings,
+    role: Role | str,
+    *,
+    unit_id: str | None = None,
+    ngo_id: uuid.UUID | str | None = None,
+    subject: str | None = None,
+) -> dict[str, str]:
+    """An Authorization header for a principal with one role."""
+    role = Role(role)
+    if role is Role.field_unit and unit_id is None:
+        unit_id = "unit-test"
+    token = issue_token(
+        settings,
+        subject=subject or f"{role.value}-tester",
+        roles=[role],
+        unit_id=unit_id,
+        ngo_id=ngo_id,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def read_events(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    until: Callable[[list[CloudEvent]], bool],
+    where: Callable[[CloudEvent], bool] = lambda _: True,
+    timeout: float = 30.0,
+) -> list[CloudEvent]:
+    """Read the topics from the beginning and return the matching events, in the order each
+    partition holds them, once `until(matching)` is true. Raises TimeoutError otherwise."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(await _partitions(consumer, topic))
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        matching: list[CloudEvent] = []
+        deadline = time.monotonic() + timeout
+        while not until(matching):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {len(matching)} matching events after {timeout} s")
+            batches = await consumer.getmany(timeout_ms=200)
+            for messages in batches.values():
+                for message in messages:
+                    try:
+                        event = CloudEvent.from_json(message.value or b"")
+                    except ValueError:
+                        continue
+                    if where(event):
+                        matching.append(event)
+        return matching
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    raise LookupError(f"topic {topic} does not exist")
+
+
+def problem_of(response: httpx.Response) -> dict[str, Any]:
+    """The problem document of an error response, after checking it is one."""
+    assert response.headers["content-type"].startswith("application/problem+json"), (
+        response.headers["content-type"],
+        response.text,
+    )
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code
+    assert body["title"] and body["type"]
+    return body

@@ -1,0 +1,242 @@
+"""The FastAPI application every service is built on.
+
+`create_service_app` gives each service the same edge: request ids and W3C trace context,
+JSON access logs, a body-size limit, Prometheus metrics, problem+json for every error,
+`/healthz`, `/readyz`, `/metrics` and OpenAPI at `/docs`. A service adds its routers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import tracing
+from shared.errors import PROBLEM_CONTENT_TYPE, ConcordError, PayloadTooLarge, problem
+from shared.logging import configure_logging, get_logger
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_CONTENT_TYPE
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    runtime: ServiceRuntime,
+    routers: Sequence[APIRouter] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    settings = runtime.settings
+    configure_logging(
+        service=settings.service_name, level=settings.log_level, json=settings.log_json
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("service.started", port=settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service.stopped")
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.add_middleware(
+        RequestContextMiddleware,
+        service=settings.service_name,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    _install_error_handlers(app)
+    app.include_router(_operations_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: the database and Kafka are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: ServiceRuntime = request.app.state.runtime
+        checks = await runtime.ready()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ConcordError)
+    async def concord_error(request: Request, exc: ConcordError) -> ProblemResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return ProblemResponse(
+            exc.to_problem(instance=request.url.path), status_code=exc.status, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        errors = [
+            {
+                "location": [str(part) for part in err.get("loc", ())],
+                "message": err.get("msg", ""),
+                "type": err.get("type", ""),
+                **({"allowed": err["ctx"]["expected"]} if "expected" in err.get("ctx", {}) else {}),
+            }
+            for err in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5])
+        return ProblemResponse(
+            problem(
+                status=422,
+                problem_type="validation-error",
+                title="The request did not validate",
+                detail=summary or "The request did not validate",
+                instance=request.url.path,
+                errors=errors,
+            ),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        return ProblemResponse(
+            problem(
+                status=exc.status_code,
+                problem_type=f"http-{exc.status_code}",
+                title=str(exc.detail) if exc.detail else "HTTP error",
+                detail=str(exc.detail),
+                instance=request.url.path,
+            ),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
+        log.exception("http.unhandled_error", path=request.url.path)
+        return ProblemResponse(
+            problem(
+                status=500,
+                problem_type="internal-error",
+                title="Internal error",
+                detail="Something went wrong on our side; the request id identifies it in logs.",
+                instance=request.url.path,
+            ),
+            status_code=500,
+        )
+
+
+class RequestContextMiddleware:
+    """Request id, trace context, body limit, access log and metrics, as plain ASGI."""
+
+    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        traceparent = tracing.child_of(headers.get("traceparent"))
+        tracing.set_current(traceparent)
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, trace_id=tracing.trace_id_of(traceparent)
+        )
+        started = time.perf_counter()
+        status_holder: dict[str, int] = {"status": 500}
+
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, send, request_id)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise PayloadTooLarge(
+                        f"The body is larger than {self.max_body_bytes} bytes",
+                        max_bytes=self.max_body_bytes,
+                    )
+            return message
+
+        async def send_with_context(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"traceparent", traceparent.encode()),
+                ]
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_context)
+        finally:
+            route = scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            method = scope["method"]
+            HTTP_REQUESTS.labels(
+                self.service, method, route_path, str(status_holder["status"])
+            ).inc()
+            HTTP_LATENCY.labels(self.service, method, route_path).observe(elapsed)
+            if route_path not in ("/metrics", "/healthz", "/readyz"):
+                log.info(
+                    "http.request",
+                    method=method,
+                    path=scope["path"],
+                    status=status_holder["status"],
+                    duration_ms=round(elapsed * 1000, 1),
+                )
+            structlog.contextvars.unbind_contextvars("request_id", "trace_id")
+
+    async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
+        body: dict[str, Any] = PayloadTooLarge(
+            f"The body is larger than {self.max_body_bytes} bytes",
+            max_bytes=self.max_body_bytes,
+        ).to_problem(instance=scope["path"])
+        response = ProblemResponse(body, status_code=413, headers={"x-request-id": request_id})
+        await response(scope, _drain, send)
+
+
+async def _drain() -> Message:
+    return {"type": "http.disconnect"}
