@@ -11,3 +11,8 @@ from __future__ import annotations
 from shared.events.catalog import Catalog
 
 CATALOG = Catalog()
+
+# Importing the contract modules registers their topics and event types in CATALOG.
+from shared.events.schemas import ngo_registry  # noqa: E402
+
+__all__ = ["CATALOG", "ngo_registry"]

@@ -1,0 +1,211 @@
+"""Events of the NGO registry: the public state of every NGO and agreement.
+
+Consumers (the requests service's matching replica, monitoring's coverage matrix) keep local
+copies from these events alone. Every NGO event carries the NGO's full public state *after*
+the change, including its vetting status and its computed eligibility: the (sector, areas)
+pairs it may be tasked for right now, which the registry derives from its vetting and its
+active agreements. Confidential vetting notes, reviewers' checks and contact people never
+appear here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.events.catalog import Audience, Topic
+from shared.events.schemas import CATALOG
+from shared.vocabulary import Sector
+
+NGO_TOPIC = Topic(
+    "concord.ngo_registry.ngo.v1",
+    "The public directory: every change to an NGO's profile, vetting status and eligibility",
+    audience=Audience.ngo,
+)
+AGREEMENT_TOPIC = Topic(
+    "concord.ngo_registry.agreement.v1",
+    "Partnership agreements (MoUs) between the mission and NGOs, through their lifecycle",
+)
+
+
+class NgoType(StrEnum):
+    international = "international"
+    national = "national"
+    local = "local"
+    un_agency = "un_agency"
+    red_cross_red_crescent = "red_cross_red_crescent"
+
+
+class VettingStatus(StrEnum):
+    submitted = "submitted"
+    under_review = "under_review"
+    vetted = "vetted"
+    rejected = "rejected"
+    suspended = "suspended"
+    expired = "expired"
+
+
+class Capacity(BaseModel):
+    """A typed resource with a quantity: `staff 40 persons`, `water_trucking 120 m3/day`."""
+
+    resource: str
+    quantity: float = Field(ge=0)
+    unit: str
+
+
+class OperatingPoint(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0)
+
+
+class EligibilityGrant(BaseModel):
+    """The NGO may be tasked for `sector` in these areas (and everything inside them)."""
+
+    sector: Sector
+    pcodes: list[str]
+    agreement_id: uuid.UUID
+    valid_until: date
+
+
+class NgoState(BaseModel):
+    """An NGO's full public state after a change."""
+
+    ngo_id: uuid.UUID
+    name: str
+    acronym: str | None = None
+    ngo_type: NgoType
+    hq_country: str
+    website: str | None = None
+    sectors: list[Sector]
+    capacities: list[Capacity]
+    operating_areas: list[str]
+    operating_points: list[OperatingPoint] = []
+    languages: list[str] = []
+    vetting_status: VettingStatus
+    vetted_until: date | None = None
+    eligibility: list[EligibilityGrant]
+    eligible: bool  # True when vetted (not suspended or expired) with at least one grant
+    version: int
+    updated_at: datetime
+
+
+@CATALOG.event("concord.ngo_registry.ngo.registered.v1", NGO_TOPIC, "An NGO was registered")
+class NgoRegistered(NgoState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.ngo.updated.v1",
+    NGO_TOPIC,
+    "An NGO's profile, sectors, capacities or areas changed",
+)
+class NgoUpdated(NgoState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.ngo.vetting_changed.v1",
+    NGO_TOPIC,
+    "An NGO moved through the vetting workflow (submitted, under review, vetted, rejected, "
+    "suspended, reinstated, expired)",
+)
+class NgoVettingChanged(NgoState):
+    previous_status: VettingStatus | None
+    decided_by: str
+    reason: str | None = None
+
+
+@CATALOG.event(
+    "concord.ngo_registry.ngo.eligibility_changed.v1",
+    NGO_TOPIC,
+    "What an NGO may be tasked for changed (an agreement started, ended or changed scope)",
+)
+class NgoEligibilityChanged(NgoState):
+    pass
+
+
+class AgreementStatus(StrEnum):
+    draft = "draft"
+    active = "active"
+    expired = "expired"
+    terminated = "terminated"
+
+
+class ReportingObligation(BaseModel):
+    what: str
+    frequency_days: int = Field(gt=0)
+
+
+class AgreementParty(BaseModel):
+    ngo_id: uuid.UUID
+    role: str
+    responsibilities: list[str] = []
+
+
+class AgreementState(BaseModel):
+    """An agreement's full state after a change."""
+
+    agreement_id: uuid.UUID
+    title: str
+    parties: list[AgreementParty]
+    sectors: list[Sector]
+    pcodes: list[str]
+    mission_responsibilities: list[str] = []
+    reporting_obligations: list[ReportingObligation] = []
+    starts_on: date
+    ends_on: date
+    status: AgreementStatus
+    signatories: list[str] = []
+    version: int
+    updated_at: datetime
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.created.v1", AGREEMENT_TOPIC, "A draft agreement was created"
+)
+class AgreementCreated(AgreementState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.updated.v1", AGREEMENT_TOPIC, "A draft agreement changed"
+)
+class AgreementUpdated(AgreementState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.activated.v1", AGREEMENT_TOPIC, "An agreement came into force"
+)
+class AgreementActivated(AgreementState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.expiring.v1",
+    AGREEMENT_TOPIC,
+    "An active agreement ends within the configured lead time",
+)
+class AgreementExpiring(AgreementState):
+    days_left: int
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.expired.v1", AGREEMENT_TOPIC, "An agreement reached its end"
+)
+class AgreementExpired(AgreementState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.terminated.v1",
+    AGREEMENT_TOPIC,
+    "An agreement was ended early",
+)
+class AgreementTerminated(AgreementState):
+    terminated_by: str
+    reason: str

@@ -1,0 +1,42 @@
+"""`python -m tests.bench [NAME ...]`: run the benchmarks (all, or those named)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import pkgutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import tests.bench as package
+from deploy.stack import LocalStack
+
+
+def main() -> None:
+    os.environ.setdefault("CONCORD_ENV", "test")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("LOG_JSON", "false")
+    wanted = set(sys.argv[1:])
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.name.startswith("bench_") and (not wanted or m.name.removeprefix("bench_") in wanted)
+    )
+    with tempfile.TemporaryDirectory(prefix="concord-bench-") as run_dir:
+        stack = LocalStack(Path(run_dir))
+        with stack.running():
+            for name in names:
+                module = importlib.import_module(f"tests.bench.{name}")
+                print(f"# {name}", flush=True)
+                started = time.perf_counter()
+                results = asyncio.run(module.run(stack))
+                for key, value in results.items():
+                    print(f"{key}={value}", flush=True)
+                print(f"# {name} took {time.perf_counter() - started:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
