@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint format typecheck boundaries bench chaos kafka-jars venv clean
+.PHONY: help run test lint format bench kafka-jars browser venv clean
 
 help:
 	@echo "make run    start Postgres, Kafka and the four services with the demo mission"
@@ -29,6 +29,9 @@ venv: $(STAMP)
 kafka-jars: $(STAMP)
 	@PYTHON=$(abspath $(PY)) bash deploy/kafka/kafka.sh fetch
 
+browser:
+	@bash deploy/ensure_chromium.sh
+
 run: venv kafka-jars
 	$(PY) -m deploy.stack run
 
@@ -42,7 +45,7 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv kafka-jars lint
+test: venv kafka-jars browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv kafka-jars
