@@ -35,6 +35,15 @@ class Consumes:
     router: EventRouter
 
 
+BackgroundTask = Callable[["ServiceRuntime"], Awaitable[None]]
+"""A loop a service runs beside its requests (expiry sweeps, offer deadlines, SLA clocks).
+
+It must keep its state in the database, not in memory, so that a crash loses nothing: each
+pass reads what is due, changes it in a transaction (with its outbox events), and sleeps.
+Several replicas may run it at once; lock rows with `FOR UPDATE SKIP LOCKED`.
+"""
+
+
 @dataclass
 class ServiceRuntime:
     settings: ServiceSettings
@@ -42,7 +51,9 @@ class ServiceRuntime:
     outbox: Outbox
     inbox: Inbox
     consumes: list[Consumes] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
     run_relay: bool = True
+    run_background: bool = True
     run_consumers: bool = True
 
     engine: AsyncEngine = field(init=False)
@@ -68,6 +79,15 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers, client_id=settings.service_name
         )
         self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
+        if self.run_background:
+            for task in self.background:
+                self._supervise(getattr(task, "__name__", "background"), self._bind(task))
+
+    def _bind(self, task: BackgroundTask) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await task(self)
+
+        return run
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -84,7 +84,7 @@ class Inbox:
 @dataclass(frozen=True)
 class _Route:
     handler: Handler
-    data_model: type[BaseModel]
+    data_model: type[BaseModel] | None  # None: a catch-all route, handed `event.data` as is
 
 
 class EventRouter:
@@ -99,6 +99,8 @@ class EventRouter:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._routes: dict[str, _Route] = {}
+        self._catch_all: _Route | None = None
+        self._catch_all_topics: set[str] = set()
 
     def on(self, data_model: type[BaseModel]) -> Callable[[Handler], Handler]:
         entry = self.catalog.for_model(data_model)
@@ -111,6 +113,19 @@ class EventRouter:
 
         return register
 
+    def on_any(self, *topics: str) -> Callable[[Handler], Handler]:
+        """Register one handler for every event on `topics` that has no typed handler here
+        (an audit trail, an archive). It receives `event.data` as a plain dict."""
+
+        def register(handler: Handler) -> Handler:
+            if self._catch_all is not None:
+                raise ValueError("this router already has a catch-all handler")
+            self._catch_all = _Route(handler, None)
+            self._catch_all_topics.update(topics)
+            return handler
+
+        return register
+
     def include(self, other: EventRouter) -> None:
         for event_type, route in other._routes.items():
             if event_type in self._routes:
@@ -119,10 +134,15 @@ class EventRouter:
 
     @property
     def topics(self) -> list[str]:
-        return sorted({self.catalog.by_type(t).topic.name for t in self._routes})  # type: ignore[union-attr]
+        typed = {
+            self.catalog.for_model(route.data_model).topic.name
+            for route in self._routes.values()
+            if route.data_model is not None
+        }
+        return sorted(typed | self._catch_all_topics)
 
     def route(self, event_type: str) -> _Route | None:
-        return self._routes.get(event_type)
+        return self._routes.get(event_type, self._catch_all)
 
 
 class InboxConsumer:
@@ -199,11 +219,13 @@ class InboxConsumer:
         route = self.router.route(event.type)
         if route is None:
             return "ignored"
-        try:
-            data = route.data_model.model_validate(event.data)
-        except ValidationError as exc:
-            await self._dead_letter(message, f"data does not match {event.type}: {_short(exc)}")
-            return "dead_lettered"
+        data: Any = event.data
+        if route.data_model is not None:
+            try:
+                data = route.data_model.model_validate(event.data)
+            except ValidationError as exc:
+                await self._dead_letter(message, f"data does not match {event.type}: {_short(exc)}")
+                return "dead_lettered"
 
         tracing.set_current(tracing.child_of(event.traceparent))
         for attempt in range(1, self.max_attempts + 1):

@@ -13,6 +13,10 @@ from shared.events.catalog import Catalog
 CATALOG = Catalog()
 
 # Importing the contract modules registers their topics and event types in CATALOG.
-from shared.events.schemas import ngo_registry  # noqa: E402
+from shared.events.schemas import (  # noqa: E402
+    humanitarian_requests,
+    monitoring,
+    ngo_registry,
+)
 
-__all__ = ["CATALOG", "ngo_registry"]
+__all__ = ["CATALOG", "humanitarian_requests", "monitoring", "ngo_registry"]
