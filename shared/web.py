@@ -142,20 +142,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("http.unhandled_error", path=request.url.path)
-        return ProblemResponse(
-            problem(
-                status=500,
-                problem_type="internal-error",
-                title="Internal error",
-                detail="Something went wrong on our side; the request id identifies it in logs.",
-                instance=request.url.path,
-            ),
-            status_code=500,
-        )
-
 
 class RequestContextMiddleware:
     """Request id, trace context, body limit, access log and metrics, as plain ASGI."""
@@ -184,23 +170,20 @@ class RequestContextMiddleware:
             await self._too_large(scope, send, request_id)
             return
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise PayloadTooLarge(
-                        f"The body is larger than {self.max_body_bytes} bytes",
-                        max_bytes=self.max_body_bytes,
-                    )
-            return message
+        app_receive = receive
+        if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+            # No Content-Length (chunked upload): read the body here, within the limit, and
+            # replay it. Raising from inside the app's receive would surface as a 400.
+            body = await self._read_limited(receive)
+            if body is None:
+                await self._too_large(scope, send, request_id)
+                return
+            app_receive = _replay(body, receive)
 
         async def send_with_context(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 extra = [
                     (b"x-request-id", request_id.encode()),
                     (b"traceparent", traceparent.encode()),
@@ -209,7 +192,14 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_context)
+            await self.app(scope, app_receive, send_with_context)
+        except Exception:
+            # Last line of defence: log with the trace, answer with a problem that gives
+            # nothing away, and do not re-raise (the server would log it a second time).
+            log.exception("http.unhandled_error", path=scope["path"])
+            if "started" not in status_holder:
+                status_holder["status"] = 500
+                await _internal_error(scope, send, request_id)
         finally:
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")
@@ -229,6 +219,23 @@ class RequestContextMiddleware:
                 )
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
 
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it exceeds the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         body: dict[str, Any] = PayloadTooLarge(
             f"The body is larger than {self.max_body_bytes} bytes",
@@ -238,5 +245,31 @@ class RequestContextMiddleware:
         await response(scope, _drain, send)
 
 
+async def _internal_error(scope: Scope, send: Send, request_id: str) -> None:
+    body = problem(
+        status=500,
+        problem_type="internal-error",
+        title="Internal error",
+        detail="Something went wrong on our side; the request id identifies it in our logs.",
+        instance=scope["path"],
+        request_id=request_id,
+    )
+    response = ProblemResponse(body, status_code=500, headers={"x-request-id": request_id})
+    await response(scope, _drain, send)
+
+
 async def _drain() -> Message:
     return {"type": "http.disconnect"}
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
