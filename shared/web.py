@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
 from shared.errors import PROBLEM_CONTENT_TYPE, ConcordError, PayloadTooLarge, problem
+from shared.events.asyncapi import asyncapi
 from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import ServiceRuntime
@@ -88,6 +89,10 @@ def _operations_router() -> APIRouter:
             {"status": "ready" if ready else "not_ready", "checks": checks},
             status_code=200 if ready else 503,
         )
+
+    @router.get("/events/asyncapi.json", summary="The AsyncAPI document of every Concord event")
+    async def events_asyncapi() -> dict[str, Any]:
+        return asyncapi()
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
