@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.ngo_registry.agreement.router import router as agreement_router
 from services.ngo_registry.config import Settings
 from services.ngo_registry.db.models import inbox, outbox
+from services.ngo_registry.expiry.tasks import expiry_sweeper
+from services.ngo_registry.ngo.router import router as ngo_router
+from services.ngo_registry.search.router import router as search_router
+from services.ngo_registry.vetting.router import router as vetting_router
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
 from shared.web import create_service_app
@@ -18,7 +23,16 @@ they are vetted, and under which agreement they work with the mission.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings=settings, catalog=CATALOG, outbox=outbox, inbox=inbox)
+    runtime = ServiceRuntime(
+        settings=settings,
+        catalog=CATALOG,
+        outbox=outbox,
+        inbox=inbox,
+        background=[expiry_sweeper],
+    )
     return create_service_app(
-        title="Concord NGO registry", description=DESCRIPTION, runtime=runtime, routers=[]
+        title="Concord NGO registry",
+        description=DESCRIPTION,
+        runtime=runtime,
+        routers=[ngo_router, vetting_router, agreement_router, search_router],
     )

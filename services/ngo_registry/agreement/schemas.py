@@ -1,0 +1,67 @@
+"""HTTP shapes of partnership agreements (MoUs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.events.schemas.ngo_registry import (
+    AgreementParty,
+    AgreementState,
+    ReportingObligation,
+)
+from shared.vocabulary import Sector
+
+
+class AgreementCreate(BaseModel):
+    """A draft agreement between the mission and one or more NGOs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agreement_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
+    title: str = Field(min_length=1, max_length=500)
+    parties: list[AgreementParty] = Field(min_length=1, max_length=50)
+    sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
+    pcodes: list[str] = Field(min_length=1, max_length=200)
+    mission_responsibilities: list[str] = Field(default_factory=list, max_length=100)
+    reporting_obligations: list[ReportingObligation] = Field(default_factory=list, max_length=50)
+    starts_on: date
+    ends_on: date
+    signatories: list[str] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> AgreementCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class AgreementUpdate(BaseModel):
+    """Changes to a draft; only the fields sent change. Send `If-Match`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    parties: list[AgreementParty] | None = Field(None, min_length=1, max_length=50)
+    sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
+    pcodes: list[str] | None = Field(None, min_length=1, max_length=200)
+    mission_responsibilities: list[str] | None = Field(None, max_length=100)
+    reporting_obligations: list[ReportingObligation] | None = Field(None, max_length=50)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    signatories: list[str] | None = Field(None, max_length=50)
+
+
+class AgreementTermination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AgreementOut(AgreementState):
+    expiring_notified_at: datetime | None = None
+    terminated_by: str | None = None
+    termination_reason: str | None = None
+    created_at: datetime

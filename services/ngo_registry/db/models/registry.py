@@ -1,0 +1,148 @@
+"""Tables of the registry: NGOs, their registrations, vetting decisions, agreements, and the
+denormalised search table the compatibility search reads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.ngo_registry.db.models import Base
+
+
+class Ngo(Base):
+    __tablename__ = "ngos"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    acronym: Mapped[str | None] = mapped_column(Text)
+    ngo_type: Mapped[str] = mapped_column(Text)
+    hq_country: Mapped[str] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    capacities: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    operating_areas: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    operating_points: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    languages: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    operational_approach: Mapped[str | None] = mapped_column(Text)
+    vetting_status: Mapped[str] = mapped_column(Text)
+    vetted_until: Mapped[date | None] = mapped_column(Date)
+    eligibility: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_ngos_vetting_due", "vetted_until", postgresql_where="vetted_until IS NOT NULL"),
+        Index("ix_ngos_sectors", "sectors", postgresql_using="gin"),
+        Index("ix_ngos_operating_areas", "operating_areas", postgresql_using="gin"),
+    )
+
+
+class Registration(Base):
+    """A national registration; (country, number) identifies one organisation."""
+
+    __tablename__ = "registrations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("ngos.id", ondelete="CASCADE"))
+    country: Mapped[str] = mapped_column(Text)
+    registration_number: Mapped[str] = mapped_column(Text)
+    legal_status: Mapped[str] = mapped_column(Text)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("country", "registration_number"),
+        Index("ix_registrations_ngo_id", "ngo_id"),
+    )
+
+
+class VettingDecision(Base):
+    """One step of the vetting workflow: who, when, why, and what the review checked."""
+
+    __tablename__ = "vetting_decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("ngos.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    vetted_until: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (Index("ix_vetting_decisions_ngo_id", "ngo_id", "decided_at"),)
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    parties: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    ngo_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    pcodes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    mission_responsibilities: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    reporting_obligations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(Text)
+    signatories: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    version: Mapped[int] = mapped_column(Integer)
+    expiring_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    terminated_by: Mapped[str | None] = mapped_column(Text)
+    termination_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_agreements_ngo_ids", "ngo_ids", postgresql_using="gin"),
+        Index("ix_agreements_active_ends_on", "ends_on", postgresql_where="status = 'active'"),
+    )
+
+
+class SearchCell(Base):
+    """One vetted NGO able to work in one sector in one county: what the search reads.
+
+    Rebuilt for an NGO whenever its state changes, so a search is one index range scan on
+    (sector, pcode) whatever the size of the registry, with distance and eligibility already
+    worked out.
+    """
+
+    __tablename__ = "search_cells"
+
+    sector: Mapped[str] = mapped_column(Text, primary_key=True)
+    pcode: Mapped[str] = mapped_column(Text, primary_key=True)
+    ngo_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("ngos.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(Text)
+    distance_km: Mapped[float] = mapped_column(Float)
+    via: Mapped[str] = mapped_column(Text)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    agreement_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    capacities: Mapped[dict[str, float]] = mapped_column(JSONB)
+
+    __table_args__ = (Index("ix_search_cells_ngo_id", "ngo_id"),)

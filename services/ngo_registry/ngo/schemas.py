@@ -1,0 +1,118 @@
+"""HTTP shapes of NGO profiles: what officers send, what the directory and owners read."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.events.schemas.ngo_registry import (
+    Capacity,
+    NgoState,
+    NgoType,
+    OperatingPoint,
+)
+from shared.vocabulary import Sector
+
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+
+
+class Contact(BaseModel):
+    """A contact person: confidential, never in events or the public directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=50)
+
+
+class RegistrationIn(BaseModel):
+    """A national registration in one country of operation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(pattern=COUNTRY_PATTERN, description="ISO 3166-1 alpha-2")
+    registration_number: str = Field(min_length=1, max_length=100)
+    legal_status: str = Field(min_length=1, max_length=200)
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> RegistrationIn:
+        if self.issued_on and self.expires_on and self.expires_on < self.issued_on:
+            raise ValueError("expires_on must not be before issued_on")
+        return self
+
+
+class RegistrationOut(RegistrationIn):
+    pass
+
+
+class _ProfileFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    acronym: str | None = Field(None, max_length=50)
+    ngo_type: NgoType
+    hq_country: str = Field(pattern=COUNTRY_PATTERN, description="ISO 3166-1 alpha-2")
+    website: str | None = Field(None, max_length=500)
+    contacts: list[Contact] = Field(default_factory=list, max_length=50)
+    registrations: list[RegistrationIn] = Field(default_factory=list, max_length=50)
+    sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
+    capacities: list[Capacity] = Field(default_factory=list, max_length=100)
+    operating_areas: list[str] = Field(
+        default_factory=list, max_length=200, description="P-codes from the mission gazetteer"
+    )
+    operating_points: list[OperatingPoint] = Field(default_factory=list, max_length=100)
+    languages: list[str] = Field(default_factory=list, max_length=50)
+    operational_approach: str | None = Field(None, max_length=10_000)
+
+
+class NgoCreate(_ProfileFields):
+    """A new NGO. It starts its vetting at `submitted`."""
+
+    ngo_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
+
+
+class NgoUpdate(BaseModel):
+    """A partial update: only the fields sent change. Send `If-Match` with the ETag read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=300)
+    acronym: str | None = Field(None, max_length=50)
+    ngo_type: NgoType | None = None
+    hq_country: str | None = Field(None, pattern=COUNTRY_PATTERN)
+    website: str | None = Field(None, max_length=500)
+    contacts: list[Contact] | None = Field(None, max_length=50)
+    registrations: list[RegistrationIn] | None = Field(None, max_length=50)
+    sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
+    capacities: list[Capacity] | None = Field(None, max_length=100)
+    operating_areas: list[str] | None = Field(None, max_length=200)
+    operating_points: list[OperatingPoint] | None = Field(None, max_length=100)
+    languages: list[str] | None = Field(None, max_length=50)
+    operational_approach: str | None = Field(None, max_length=10_000)
+
+
+class NgoPublic(NgoState):
+    """The public directory entry: exactly what the NGO topic carries, plus the approach."""
+
+    operational_approach: str | None = None
+
+
+class NgoPrivate(NgoPublic):
+    """The full profile, for mission staff and the NGO itself."""
+
+    contacts: list[Contact]
+    registrations: list[RegistrationOut]
+    created_at: datetime
+
+
+class NgoPage(BaseModel):
+    items: list[NgoPublic]
+    total: int
+    limit: int
+    offset: int
