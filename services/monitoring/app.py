@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.monitoring.audit.router import router as audit_router
 from services.monitoring.config import Settings
+from services.monitoring.consumers import consumer_groups
+from services.monitoring.dashboard.router import router as dashboard_router
+from services.monitoring.dashboard.router import static_files
 from services.monitoring.db.models import inbox, outbox
+from services.monitoring.insights.router import router as insights_router
+from services.monitoring.live import Broadcaster
+from services.monitoring.reports.router import router as reports_router
+from services.monitoring.sla.engine import SlaSweep
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
 from shared.web import create_service_app
@@ -18,7 +26,21 @@ the tamper-evident audit trail, reports, and the operations-centre dashboard.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings=settings, catalog=CATALOG, outbox=outbox, inbox=inbox)
-    return create_service_app(
-        title="Concord Monitoring", description=DESCRIPTION, runtime=runtime, routers=[]
+    broadcaster = Broadcaster()
+    runtime = ServiceRuntime(
+        settings=settings,
+        catalog=CATALOG,
+        outbox=outbox,
+        inbox=inbox,
+        consumes=consumer_groups(settings),
+        background=[SlaSweep(settings), broadcaster.run],
     )
+    app = create_service_app(
+        title="Concord Monitoring",
+        description=DESCRIPTION,
+        runtime=runtime,
+        routers=[insights_router, audit_router, reports_router, dashboard_router],
+    )
+    app.state.broadcaster = broadcaster
+    app.mount("/static", static_files(), name="static")
+    return app

@@ -4,9 +4,58 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.config import ServiceSettings
+
+# Seconds from the moment a stage's clock starts until it must be reached, per urgency.
+DEFAULT_SLA_TARGETS: dict[str, dict[str, float]] = {
+    "life_threatening": {
+        "triage": 15 * 60,
+        "offer": 60 * 60,
+        "acceptance": 2 * 3600,
+        "fulfilment": 24 * 3600,
+    },
+    "urgent": {
+        "triage": 2 * 3600,
+        "offer": 6 * 3600,
+        "acceptance": 12 * 3600,
+        "fulfilment": 72 * 3600,
+    },
+    "routine": {
+        "triage": 24 * 3600,
+        "offer": 48 * 3600,
+        "acceptance": 72 * 3600,
+        "fulfilment": 14 * 24 * 3600,
+    },
+}
 
 
 class Settings(ServiceSettings):
     service_name: ClassVar[str] = "monitoring"
     default_port: ClassVar[int] = 8004
+
+    # JSON in the environment, e.g. MONITORING_SLA_TARGETS='{"urgent": {"triage": 3600, …}}';
+    # urgencies or stages left out keep their defaults.
+    sla_targets: dict[str, dict[str, float]] = Field(
+        default_factory=dict, validation_alias="MONITORING_SLA_TARGETS"
+    )
+    # A warning goes out when this fraction of the target has elapsed.
+    sla_warning_fraction: float = Field(0.75, gt=0, lt=1, validation_alias="MONITORING_SLA_WARN_AT")
+    # Who is told at each level: index 0 the warning, 1 the breach, 2+ each escalation step.
+    sla_escalation_chain: list[str] = Field(
+        default_factory=lambda: ["duty_officer", "sector_lead", "head_of_ops_centre"],
+        validation_alias="MONITORING_SLA_ESCALATION_CHAIN",
+    )
+    # After a breach, escalate one step further each time this fraction of the target passes.
+    sla_escalation_fraction: float = Field(
+        0.5, gt=0, validation_alias="MONITORING_SLA_ESCALATE_EVERY"
+    )
+    sla_sweep_interval_seconds: float = Field(
+        5.0, gt=0, validation_alias="MONITORING_SLA_SWEEP_INTERVAL"
+    )
+
+    def sla_target(self, urgency: str, stage: str) -> float:
+        """Seconds allowed for `stage` of a request of `urgency`."""
+        override = self.sla_targets.get(urgency, {})
+        return float(override.get(stage, DEFAULT_SLA_TARGETS[urgency][stage]))

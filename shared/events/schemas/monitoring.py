@@ -1,6 +1,90 @@
-"""Events of the monitoring service: SLA warnings, breaches and their clearing.
+"""Events of the monitoring service: SLA warnings, breaches, escalations and their clearing.
 
 (The monitoring service owns this contract.)
+
+The SLA engine keeps one clock per request and stage (triage, offer, acceptance,
+fulfilment). When a clock passes its warning point, then its target, then each further
+escalation step, one event goes out here; when the stage is finally reached (or the request
+closes) a clearing event follows. Every event carries the alert's full state after the change
+and a `version` that rises with each change of that alert, so a replica keeps the latest.
+The topic is internal: alerts name requests and areas, which may be sensitive.
 """
 
 from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from shared.events.catalog import Topic
+from shared.events.schemas import CATALOG
+from shared.vocabulary import Sector, Urgency
+
+SLA_TOPIC = Topic(
+    "concord.monitoring.sla.v1",
+    "SLA alerts on requests: warnings, breaches and escalations, and their clearing",
+)
+
+
+class SlaStage(StrEnum):
+    """The step of a request's life the clock waits for."""
+
+    triage = "triage"
+    offer = "offer"
+    acceptance = "acceptance"
+    fulfilment = "fulfilment"
+
+
+class AlertLevel(StrEnum):
+    warning = "warning"
+    breach = "breach"
+    cleared = "cleared"
+
+
+class SlaAlertState(BaseModel):
+    """An SLA alert's full state after a change."""
+
+    alert_id: uuid.UUID
+    request_id: uuid.UUID
+    stage: SlaStage
+    urgency: Urgency
+    sector: Sector | None = None
+    pcode: str | None = None
+    level: AlertLevel
+    escalation_level: int  # 0 warning, 1 breach, 2+ each further escalation step
+    escalate_to: list[str]  # who must act now, from the configured escalation chain
+    started_at: datetime
+    due_at: datetime
+    raised_at: datetime
+    cleared_at: datetime | None = None
+    resolution: str | None = None  # why it cleared: stage reached, request closed
+    version: int
+
+
+@CATALOG.event(
+    "concord.monitoring.sla.warning_raised.v1",
+    SLA_TOPIC,
+    "A request's stage clock passed its warning point and the stage is not reached yet",
+)
+class SlaWarningRaised(SlaAlertState):
+    pass
+
+
+@CATALOG.event(
+    "concord.monitoring.sla.breached.v1",
+    SLA_TOPIC,
+    "A request's stage clock passed its target (or a further escalation step)",
+)
+class SlaBreached(SlaAlertState):
+    pass
+
+
+@CATALOG.event(
+    "concord.monitoring.sla.cleared.v1",
+    SLA_TOPIC,
+    "The stage an alert waited for was reached, or the request closed: the alert is over",
+)
+class SlaCleared(SlaAlertState):
+    pass

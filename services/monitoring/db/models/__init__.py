@@ -1,4 +1,8 @@
-"""ORM models of the Monitoring, all in its own schema, plus its outbox and inbox."""
+"""Tables of the Monitoring service, all in its own schema, plus its outbox and inbox.
+
+The read models are plain tables (SQLAlchemy Core): they are written by event handlers with
+upserts and counter arithmetic, never loaded as objects, so the ORM would add nothing.
+"""
 
 from __future__ import annotations
 
@@ -19,3 +23,8 @@ class Base(DeclarativeBase):
 
 outbox = Outbox(Base.metadata, service=SCHEMA, catalog=CATALOG)
 inbox = Inbox(Base.metadata)
+
+# The tables register themselves on Base.metadata when their modules are imported.
+from services.monitoring.db.models import audit, read_models, sla  # noqa: E402
+
+__all__ = ["SCHEMA", "Base", "audit", "inbox", "outbox", "read_models", "sla"]

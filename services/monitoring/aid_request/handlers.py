@@ -1,0 +1,289 @@
+"""The request read models: replica, history, counts per cell and status, stage timings,
+per-NGO contribution; and the SLA clocks the request's state starts and stops.
+
+Each aid-request event carries the full state and a `version`. A newer state replaces the
+replica row and moves the request's contribution in the aggregates from its old cell and
+status to the new ones (subtract old, add new), so every counter always equals what a full
+scan would give. An older state (late delivery) changes nothing but the history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.aid_request import repository
+from services.monitoring.aid_request.timing import bucket_of
+from services.monitoring.config import Settings
+from services.monitoring.db.models.read_models import offers, request_history, requests
+from services.monitoring.live import notify
+from services.monitoring.sla.engine import sync_clocks
+from shared.events.envelope import CloudEvent
+from shared.events.inbox import EventRouter
+from shared.events.schemas import CATALOG
+from shared.events.schemas.humanitarian_requests import (
+    AidRequestAccepted,
+    AidRequestCancelled,
+    AidRequestClosed,
+    AidRequestDuplicateLinked,
+    AidRequestEscalated,
+    AidRequestEvent,
+    AidRequestFulfilled,
+    AidRequestInProgress,
+    AidRequestOfferDeclined,
+    AidRequestOffered,
+    AidRequestOfferExpired,
+    AidRequestPartiallyFulfilled,
+    AidRequestPriorityOverridden,
+    AidRequestSubmitted,
+    AidRequestTriaged,
+    Fulfilment,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferMade,
+    OfferState,
+    OfferWithdrawn,
+)
+
+REQUEST_EVENTS = (
+    AidRequestSubmitted,
+    AidRequestTriaged,
+    AidRequestOffered,
+    AidRequestOfferDeclined,
+    AidRequestOfferExpired,
+    AidRequestAccepted,
+    AidRequestInProgress,
+    AidRequestPartiallyFulfilled,
+    AidRequestFulfilled,
+    AidRequestClosed,
+    AidRequestCancelled,
+    AidRequestEscalated,
+    AidRequestPriorityOverridden,
+    AidRequestDuplicateLinked,
+)
+OFFER_EVENTS = (OfferMade, OfferAccepted, OfferDeclined, OfferExpired, OfferWithdrawn)
+
+# (stage, the state's timestamp that marks it reached)
+STAGE_FIELDS = (
+    ("triage", "triaged_at"),
+    ("offer", "offered_at"),
+    ("acceptance", "accepted_at"),
+    ("fulfilment", "fulfilled_at"),
+)
+
+
+def people_reached(data: AidRequestEvent) -> int:
+    """People reached so far: all for a full delivery, the delivered share for a partial one."""
+    total = data.affected_population.total
+    if data.fulfilment is Fulfilment.full:
+        return total
+    if data.fulfilment is Fulfilment.none or not data.items:
+        return 0
+    share = sum(min(i.delivered_quantity / i.quantity, 1.0) for i in data.items) / len(data.items)
+    return round(total * share)
+
+
+def _row(data: AidRequestEvent) -> dict[str, Any]:
+    return {
+        "version": data.version,
+        "status": data.status.value,
+        "sector": data.sector.value,
+        "pcode": data.location.pcode,
+        "adm1": data.location.admin1,
+        "urgency": data.urgency.value,
+        "sensitivity": data.sensitivity.value,
+        "title": data.title,
+        "lat": data.location.lat,
+        "lon": data.location.lon,
+        "people_affected": data.affected_population.total,
+        "people_reached": people_reached(data),
+        "ngo_id": data.assigned_ngo_id,
+        "created_at": data.submitted_at,
+        "triaged_at": data.triaged_at,
+        "offered_at": data.offered_at,
+        "accepted_at": data.accepted_at,
+        "fulfilled_at": data.fulfilled_at,
+        "closed_at": data.closed_at or data.cancelled_at,
+        "updated_at": data.updated_at,
+    }
+
+
+async def _move_counts(
+    session: AsyncSession, old: dict[str, Any] | None, new: dict[str, Any]
+) -> None:
+    for row, sign in ((old, -1), (new, 1)):
+        if row is None:
+            continue
+        await repository.add_request_count(
+            session,
+            sector=row["sector"],
+            pcode=row["pcode"],
+            urgency=row["urgency"],
+            status=row["status"],
+            requests=sign,
+            people_affected=sign * row["people_affected"],
+            people_reached=sign * row["people_reached"],
+        )
+
+
+async def _record_timings(
+    session: AsyncSession, old: dict[str, Any] | None, new: dict[str, Any]
+) -> None:
+    for stage, field in STAGE_FIELDS:
+        reached: datetime | None = new[field]
+        if reached is None or (old is not None and old[field] is not None):
+            continue
+        seconds = (reached - new["created_at"]).total_seconds()
+        await repository.add_timing(
+            session,
+            stage=stage,
+            sector=new["sector"],
+            pcode=new["pcode"],
+            urgency=new["urgency"],
+            bucket=bucket_of(seconds),
+        )
+
+
+async def _record_fulfilment(
+    session: AsyncSession, settings: Settings, old: dict[str, Any] | None, new: dict[str, Any]
+) -> None:
+    ngo_id = new["ngo_id"]
+    if ngo_id is None:
+        return
+    newly_fulfilled = new["fulfilled_at"] is not None and (
+        old is None or old["fulfilled_at"] is None
+    )
+    on_time = 0
+    if newly_fulfilled and new["accepted_at"] is not None:
+        allowed = settings.sla_target(new["urgency"], "fulfilment")
+        on_time = int((new["fulfilled_at"] - new["accepted_at"]).total_seconds() <= allowed)
+    reached_before = old["people_reached"] if old is not None and old["ngo_id"] == ngo_id else 0
+    await repository.add_contribution(
+        session,
+        ngo_id,
+        fulfilled=int(newly_fulfilled),
+        fulfilled_on_time=on_time,
+        people_reached=new["people_reached"] - reached_before,
+    )
+
+
+async def apply_request(
+    session: AsyncSession,
+    settings: Settings,
+    event: CloudEvent,
+    data: AidRequestEvent,
+    *,
+    sla: bool,
+) -> bool:
+    """Apply one aid-request state; False when it is not newer than the replica."""
+    await session.execute(
+        insert(request_history).values(
+            request_id=data.request_id,
+            event_id=event.id,
+            event_type=event.type,
+            occurred_at=event.time,
+            status=data.status.value,
+            summary={
+                "version": data.version,
+                "actor": data.actor,
+                "priority_score": data.priority_score,
+                "offered_ngo_id": str(data.offered_ngo_id) if data.offered_ngo_id else None,
+                "assigned_ngo_id": str(data.assigned_ngo_id) if data.assigned_ngo_id else None,
+                "reason": data.escalation_reason or data.cancellation_reason,
+            },
+        )
+    )
+    held = (
+        (
+            await session.execute(
+                select(requests).where(requests.c.request_id == data.request_id).with_for_update()
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+    old = dict(held) if held is not None else None
+    if old is not None and old["version"] >= data.version:
+        return False
+    new = _row(data)
+    await session.execute(
+        upsert(requests)
+        .values(request_id=data.request_id, **new)
+        .on_conflict_do_update(index_elements=[requests.c.request_id], set_=new)
+    )
+    await _move_counts(session, old, new)
+    await _record_timings(session, old, new)
+    await _record_fulfilment(session, settings, old, new)
+    if sla:
+        await sync_clocks(session, settings, data)
+    return True
+
+
+async def apply_offer(session: AsyncSession, data: OfferState) -> bool:
+    held = (
+        await session.execute(
+            select(offers.c.version, offers.c.status)
+            .where(offers.c.offer_id == data.offer_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if held is not None and held.version >= data.version:
+        return False
+    old_status = held.status if held is not None else None
+    values = {
+        "version": data.version,
+        "request_id": data.request_id,
+        "ngo_id": data.ngo_id,
+        "status": data.status.value,
+        "updated_at": data.updated_at,
+    }
+    await session.execute(
+        upsert(offers)
+        .values(offer_id=data.offer_id, **values)
+        .on_conflict_do_update(index_elements=[offers.c.offer_id], set_=values)
+    )
+    new_status = data.status.value
+    await repository.add_contribution(
+        session,
+        data.ngo_id,
+        offers=int(held is None),
+        accepted=int(new_status == "accepted") - int(old_status == "accepted"),
+        declined=int(new_status == "declined") - int(old_status == "declined"),
+    )
+    return True
+
+
+def build_request_router(settings: Settings, *, sla: bool = True, live: bool = True) -> EventRouter:
+    """Handlers for the aid-request and offer topics. `sla=False` (rebuild) keeps the SLA
+    clocks untouched, so replaying history never raises or clears alerts twice."""
+    router = EventRouter(CATALOG)
+
+    async def on_request(session: AsyncSession, event: CloudEvent, data: AidRequestEvent) -> None:
+        if await apply_request(session, settings, event, data, sla=sla) and live:
+            await notify(
+                session,
+                "request",
+                {
+                    "type": event.type,
+                    "request_id": str(data.request_id),
+                    "status": data.status.value,
+                    "sector": data.sector.value,
+                    "pcode": data.location.pcode,
+                    "urgency": data.urgency.value,
+                },
+            )
+
+    async def on_offer(session: AsyncSession, event: CloudEvent, data: OfferState) -> None:
+        if await apply_offer(session, data) and live:
+            await notify(session, "offer", {"type": event.type, "offer_id": str(data.offer_id)})
+
+    for model in REQUEST_EVENTS:
+        router.on(model)(on_request)
+    for offer_model in OFFER_EVENTS:
+        router.on(offer_model)(on_offer)
+    return router

@@ -1,0 +1,45 @@
+"""The audit trail over HTTP: search it and verify its chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.monitoring.access import Staff
+from services.monitoring.audit import repository
+from services.monitoring.audit.chain import verify_chain
+from shared.deps import DbSession
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+
+@router.get("/events", summary="Search the audit trail")
+async def search_events(
+    session: DbSession,
+    principal: Staff,
+    subject: Annotated[str | None, Query(description="The entity (aggregate id)")] = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: Annotated[int | None, Query(description="Page: positions below this")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Audited events, newest first, filtered by entity, actor and time of the event."""
+    return await repository.search(
+        session,
+        subject=subject,
+        actor=actor,
+        since=since,
+        until=until,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.get("/verify", summary="Verify the audit chain")
+async def verify(session: DbSession, principal: Staff) -> dict[str, Any]:
+    """Re-hash the whole chain; `ok` false names the first broken row and why."""
+    connection = await session.connection()
+    return (await verify_chain(connection)).as_dict()

@@ -1,0 +1,160 @@
+"""One request's replica and history, alerts, and the map layers."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.db.models.read_models import (
+    alerts,
+    incidents,
+    ngo_presence,
+    request_counts,
+    request_history,
+    requests,
+)
+from services.monitoring.insights.queries import OPEN_STATUSES
+from shared.errors import NotFound
+from shared.gazetteer import gazetteer
+
+
+def _coarsen(row: dict[str, Any], may_see: bool) -> dict[str, Any]:
+    """Restricted rows lose exact coordinates and title for roles not allowed to see them."""
+    if row.get("sensitivity") == "restricted" and not may_see:
+        area = gazetteer().get(row["pcode"])
+        row = row | {
+            "lat": area.lat if area else None,
+            "lon": area.lon if area else None,
+            "title": "(restricted)",
+            "details_withheld": True,
+        }
+    return row
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, uuid.UUID) else v)
+        for k, v in row.items()
+    }
+
+
+async def request_detail(
+    session: AsyncSession, request_id: uuid.UUID, *, may_see: bool
+) -> dict[str, Any]:
+    row = (
+        (await session.execute(select(requests).where(requests.c.request_id == request_id)))
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(f"No request {request_id} has reached monitoring")
+    history = (
+        (
+            await session.execute(
+                select(request_history)
+                .where(request_history.c.request_id == request_id)
+                .order_by(request_history.c.occurred_at, request_history.c.position)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    request_alerts = (
+        (
+            await session.execute(
+                select(alerts).where(alerts.c.request_id == request_id).order_by(alerts.c.raised_at)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return {
+        "request": _jsonable(_coarsen(dict(row), may_see)),
+        "history": [_jsonable(dict(h)) for h in history],
+        "alerts": [_jsonable(dict(a)) for a in request_alerts],
+    }
+
+
+async def alert_feed(session: AsyncSession, *, open_only: bool, limit: int) -> list[dict[str, Any]]:
+    query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id).limit(limit)
+    if open_only:
+        query = query.where(alerts.c.cleared_at.is_(None))
+    return [_jsonable(dict(r)) for r in (await session.execute(query)).mappings().all()]
+
+
+async def map_layers(session: AsyncSession, *, may_see: bool, points: int = 300) -> dict[str, Any]:
+    """Areas with open requests, incidents (14 days) and NGO presence per county, plus the
+    latest open requests as points (restricted ones at their area's centroid)."""
+    gaz = gazetteer()
+    per_area: dict[str, dict[str, int]] = defaultdict(lambda: {"open_requests": 0, "people": 0})
+    for row in (
+        await session.execute(
+            select(
+                request_counts.c.pcode,
+                func.sum(request_counts.c.requests),
+                func.sum(request_counts.c.people_affected),
+            )
+            .where(request_counts.c.status.in_(OPEN_STATUSES))
+            .group_by(request_counts.c.pcode)
+        )
+    ).all():
+        per_area[row[0]]["open_requests"] += int(row[1] or 0)
+        per_area[row[0]]["people"] += int(row[2] or 0)
+    presence: dict[str, set[str]] = defaultdict(set)
+    for pcode, ngo_id in (
+        await session.execute(select(ngo_presence.c.pcode, ngo_presence.c.ngo_id).distinct())
+    ).all():
+        presence[pcode].add(str(ngo_id))
+    latest = (
+        (
+            await session.execute(
+                select(requests)
+                .where(requests.c.status.in_(OPEN_STATUSES))
+                .order_by(requests.c.created_at.desc())
+                .limit(points)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    incident_rows = (
+        (
+            await session.execute(
+                select(incidents)
+                .where(incidents.c.occurred_on >= func.current_date() - 14)
+                .order_by(incidents.c.occurred_on.desc())
+                .limit(points)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    areas = []
+    for area in gaz.areas.values():
+        ngo_ids: set[str] = set()
+        for pcode in gaz.ancestors(area.pcode):
+            ngo_ids |= presence.get(pcode, set())
+        areas.append(
+            {
+                "pcode": area.pcode,
+                "name": area.name,
+                "level": area.level,
+                "parent": area.parent,
+                "lat": area.lat,
+                "lon": area.lon,
+                "ngos": len(ngo_ids),
+                **per_area.get(area.pcode, {"open_requests": 0, "people": 0}),
+            }
+        )
+    return {
+        "bounds": gaz.bounds,
+        "areas": areas,
+        "requests": [_jsonable(_coarsen(dict(r), may_see)) for r in latest],
+        "incidents": [
+            _jsonable(_coarsen(dict(i) | {"title": i["category"]}, may_see)) for i in incident_rows
+        ],
+    }

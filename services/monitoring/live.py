@@ -1,0 +1,75 @@
+"""Live updates for the dashboard: Postgres NOTIFY in, server-sent events out.
+
+Handlers call `notify(session, kind, payload)` in the transaction that changes a read model;
+Postgres delivers the notification only if that transaction commits, so the dashboard never
+hears of a change that rolled back. One listener connection per process (a runtime
+background task) fans notifications out to every open SSE stream through bounded queues: a
+slow browser drops messages instead of slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import plain_dsn
+from shared.logging import get_logger
+from shared.runtime import ServiceRuntime
+
+log = get_logger(__name__)
+
+CHANNEL = "monitoring_live"
+
+
+async def notify(session: AsyncSession, kind: str, payload: dict[str, Any]) -> None:
+    message = orjson.dumps({"kind": kind, **payload}).decode()
+    await session.execute(
+        text("SELECT pg_notify(:channel, :message)"),
+        {
+            "channel": CHANNEL,
+            "message": message[:7900],
+        },
+    )
+
+
+class Broadcaster:
+    def __init__(self, queue_size: int = 200) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[asyncio.Queue[str]] = set()
+        self.listening = asyncio.Event()
+
+    def publish(self, message: str) -> None:
+        for queue in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
+        self._subscribers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(queue)
+
+    async def run(self, runtime: ServiceRuntime) -> None:
+        """The background task: listen until cancelled (the runtime restarts it on errors)."""
+        conn = await asyncpg.connect(plain_dsn(runtime.settings.service_database_url))
+        try:
+            await conn.add_listener(CHANNEL, lambda *args: self.publish(str(args[3])))
+            self.listening.set()
+            log.info("live.listening", channel=CHANNEL)
+            while True:
+                await asyncio.sleep(30)
+                await conn.execute("SELECT 1")  # notice a dead connection, so we reconnect
+        finally:
+            self.listening.clear()
+            with contextlib.suppress(Exception):
+                await conn.close()

@@ -1,0 +1,121 @@
+"""Replicas of the NGO registry: NGOs, their presence (sector x area), agreements.
+
+Each registry event carries the full state and a `version`; a row is replaced only by a
+newer version, so a late or replayed older state never wins.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.db.models.read_models import agreements, ngo_presence, ngos
+from services.monitoring.live import notify
+from shared.events.envelope import CloudEvent
+from shared.events.inbox import EventRouter
+from shared.events.schemas import CATALOG
+from shared.events.schemas.ngo_registry import (
+    AgreementActivated,
+    AgreementCreated,
+    AgreementExpired,
+    AgreementExpiring,
+    AgreementState,
+    AgreementTerminated,
+    AgreementUpdated,
+    NgoEligibilityChanged,
+    NgoRegistered,
+    NgoState,
+    NgoUpdated,
+    NgoVettingChanged,
+)
+
+
+async def apply_ngo(session: AsyncSession, data: NgoState) -> bool:
+    """Keep the NGO and its presence; False when the event is older than what we hold."""
+    held = await session.scalar(
+        select(ngos.c.version).where(ngos.c.ngo_id == data.ngo_id).with_for_update()
+    )
+    if held is not None and held >= data.version:
+        return False
+    values = {
+        "version": data.version,
+        "name": data.name,
+        "acronym": data.acronym,
+        "vetting_status": data.vetting_status.value,
+        "eligible": data.eligible,
+        "sectors": [s.value for s in data.sectors],
+        "capacities": [c.model_dump(mode="json") for c in data.capacities],
+        "operating_areas": data.operating_areas,
+        "updated_at": data.updated_at,
+    }
+    await session.execute(
+        insert(ngos)
+        .values(ngo_id=data.ngo_id, **values)
+        .on_conflict_do_update(index_elements=[ngos.c.ngo_id], set_=values)
+    )
+    await session.execute(delete(ngo_presence).where(ngo_presence.c.ngo_id == data.ngo_id))
+    if data.eligible:
+        cells = {(g.sector.value, p) for g in data.eligibility for p in g.pcodes}
+        if cells:
+            await session.execute(
+                insert(ngo_presence)
+                .values([{"ngo_id": data.ngo_id, "sector": s, "pcode": p} for s, p in cells])
+                .on_conflict_do_nothing()
+            )
+    return True
+
+
+async def apply_agreement(session: AsyncSession, data: AgreementState) -> bool:
+    held = await session.scalar(
+        select(agreements.c.version)
+        .where(agreements.c.agreement_id == data.agreement_id)
+        .with_for_update()
+    )
+    if held is not None and held >= data.version:
+        return False
+    values = {
+        "version": data.version,
+        "title": data.title,
+        "status": data.status.value,
+        "ngo_ids": [str(p.ngo_id) for p in data.parties],
+        "sectors": [s.value for s in data.sectors],
+        "pcodes": data.pcodes,
+        "reporting_obligations": [o.model_dump(mode="json") for o in data.reporting_obligations],
+        "starts_on": data.starts_on,
+        "ends_on": data.ends_on,
+        "updated_at": data.updated_at,
+    }
+    await session.execute(
+        insert(agreements)
+        .values(agreement_id=data.agreement_id, **values)
+        .on_conflict_do_update(index_elements=[agreements.c.agreement_id], set_=values)
+    )
+    return True
+
+
+def build_registry_router(*, live: bool = True) -> EventRouter:
+    router = EventRouter(CATALOG)
+
+    async def on_ngo(session: AsyncSession, event: CloudEvent, data: NgoState) -> None:
+        if await apply_ngo(session, data) and live:
+            await notify(session, "ngo", {"type": event.type, "ngo_id": str(data.ngo_id)})
+
+    async def on_agreement(session: AsyncSession, event: CloudEvent, data: AgreementState) -> None:
+        if await apply_agreement(session, data) and live:
+            await notify(
+                session, "agreement", {"type": event.type, "agreement_id": str(data.agreement_id)}
+            )
+
+    for ngo_model in (NgoRegistered, NgoUpdated, NgoVettingChanged, NgoEligibilityChanged):
+        router.on(ngo_model)(on_ngo)
+    for agreement_model in (
+        AgreementCreated,
+        AgreementUpdated,
+        AgreementActivated,
+        AgreementExpiring,
+        AgreementExpired,
+        AgreementTerminated,
+    ):
+        router.on(agreement_model)(on_agreement)
+    return router

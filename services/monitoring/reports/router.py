@@ -1,0 +1,83 @@
+"""Situation reports and exports over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.reports import html, service
+from shared.deps import DbSession
+from shared.errors import Unprocessable
+from shared.runtime import ServiceRuntime
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+MAX_PERIOD = timedelta(days=3660)
+
+
+def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=7)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Unprocessable("start and end must carry a time zone (e.g. 2026-11-01T00:00:00Z)")
+    if start >= end:
+        raise Unprocessable("start must be before end")
+    if end - start > MAX_PERIOD:
+        raise Unprocessable("a period may span at most ten years")
+    return start, end
+
+
+@router.get("/sitrep", summary="Situation report for a period", response_model=None)
+async def sitrep(
+    session: DbSession,
+    principal: Staff,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    format: Literal["json", "html"] = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """Requests, fulfilment, incidents and alerts of the period (default: the last 7 days),
+    with where things stand now; `format=html` gives a readable, printable page."""
+    start, end = _period(start, end)
+    report = await service.situation_report(session, start, end)
+    if format == "html":
+        return HTMLResponse(html.render(report))
+    return report
+
+
+def _csv(request: Request, body: Any, name: str) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/3w.csv", summary="3W / coverage export (CSV with HXL hashtags)")
+async def three_w(
+    request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
+) -> StreamingResponse:
+    """Who does what where for the period: requests per organisation, sector, admin areas
+    and status with people affected and reached; the second row holds HXL hashtags."""
+    start, end = _period(start, end)
+    runtime: ServiceRuntime = request.app.state.runtime
+    return _csv(request, service.stream_three_w(runtime.sessionmaker, start, end), "3w.csv")
+
+
+@router.get("/requests.csv", summary="Every request of a period (CSV with HXL, streamed)")
+async def requests_csv(
+    request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
+) -> StreamingResponse:
+    """One row per request of the period, streamed from a server-side cursor."""
+    start, end = _period(start, end)
+    runtime: ServiceRuntime = request.app.state.runtime
+    return _csv(
+        request,
+        service.stream_requests(
+            runtime.sessionmaker, start, end, may_see=sees_restricted(principal)
+        ),
+        "requests.csv",
+    )

@@ -1,0 +1,237 @@
+"""Situation reports and 3W/coverage exports.
+
+Exports stream: rows come from a server-side cursor (`stream`, `yield_per`) and go out as
+they are read, so a year of requests is never held in memory and the response starts at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.monitoring.db.models.read_models import (
+    alerts,
+    incident_counts,
+    ngos,
+    requests,
+)
+from services.monitoring.insights import partners, queries
+from shared.gazetteer import gazetteer
+
+THREE_W_HEADER = [
+    "Organisation",
+    "Sector",
+    "Admin1 P-code",
+    "Admin2 P-code",
+    "Admin2 name",
+    "Status",
+    "Requests",
+    "People affected",
+    "People reached",
+]
+THREE_W_HXL = [
+    "#org",
+    "#sector",
+    "#adm1+code",
+    "#adm2+code",
+    "#adm2+name",
+    "#status",
+    "#activity+num",
+    "#affected",
+    "#reached",
+]
+REQUESTS_HEADER = [
+    "Request",
+    "Sector",
+    "Urgency",
+    "Status",
+    "Admin1 P-code",
+    "Admin2 P-code",
+    "Organisation",
+    "Submitted",
+    "Fulfilled",
+    "People affected",
+    "People reached",
+]
+REQUESTS_HXL = [
+    "#activity+id",
+    "#sector",
+    "#severity",
+    "#status",
+    "#adm1+code",
+    "#adm2+code",
+    "#org",
+    "#date+start",
+    "#date+end",
+    "#affected",
+    "#reached",
+]
+
+
+def _csv_line(values: Iterable[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return buffer.getvalue()
+
+
+async def stream_three_w(
+    sessionmaker: async_sessionmaker[AsyncSession], start: datetime, end: datetime
+) -> AsyncIterator[str]:
+    """Who does what where: requests of the period per organisation, sector, area, status."""
+    yield _csv_line(THREE_W_HEADER)
+    yield _csv_line(THREE_W_HXL)
+    gaz = gazetteer()
+    org = func.coalesce(ngos.c.name, "(unassigned)")
+    query = (
+        select(
+            org.label("org"),
+            requests.c.sector,
+            requests.c.adm1,
+            requests.c.pcode,
+            requests.c.status,
+            func.count().label("n"),
+            func.sum(requests.c.people_affected).label("affected"),
+            func.sum(requests.c.people_reached).label("reached"),
+        )
+        .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
+        .where(requests.c.created_at >= start, requests.c.created_at < end)
+        .group_by(org, requests.c.sector, requests.c.adm1, requests.c.pcode, requests.c.status)
+        .order_by(org, requests.c.sector, requests.c.pcode, requests.c.status)
+        .execution_options(yield_per=1000)
+    )
+    async with sessionmaker() as session, session.begin():
+        async for row in await session.stream(query):
+            area = gaz.get(row.pcode)
+            yield _csv_line(
+                [
+                    row.org,
+                    row.sector,
+                    row.adm1,
+                    row.pcode,
+                    area.name if area else "",
+                    row.status,
+                    row.n,
+                    row.affected,
+                    row.reached,
+                ]
+            )
+
+
+async def stream_requests(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    start: datetime,
+    end: datetime,
+    *,
+    may_see: bool,
+) -> AsyncIterator[str]:
+    """Every request of the period, one row each (restricted ones only for allowed roles)."""
+    yield _csv_line(REQUESTS_HEADER)
+    yield _csv_line(REQUESTS_HXL)
+    query = (
+        select(
+            cast(requests.c.request_id, String).label("request_id"),
+            requests.c.sector,
+            requests.c.urgency,
+            requests.c.status,
+            requests.c.adm1,
+            requests.c.pcode,
+            func.coalesce(ngos.c.name, "").label("org"),
+            requests.c.created_at,
+            requests.c.fulfilled_at,
+            requests.c.people_affected,
+            requests.c.people_reached,
+        )
+        .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
+        .where(requests.c.created_at >= start, requests.c.created_at < end)
+        .order_by(requests.c.created_at, requests.c.request_id)
+        .execution_options(yield_per=2000)
+    )
+    if not may_see:
+        query = query.where(requests.c.sensitivity != "restricted")
+    async with sessionmaker() as session, session.begin():
+        async for row in await session.stream(query):
+            yield _csv_line(
+                [
+                    row.request_id,
+                    row.sector,
+                    row.urgency,
+                    row.status,
+                    row.adm1,
+                    row.pcode,
+                    row.org,
+                    row.created_at.isoformat(),
+                    row.fulfilled_at.isoformat() if row.fulfilled_at else None,
+                    row.people_affected,
+                    row.people_reached,
+                ]
+            )
+
+
+async def situation_report(session: AsyncSession, start: datetime, end: datetime) -> dict[str, Any]:
+    """What happened in a period, and where things stand now."""
+    in_period = (requests.c.created_at >= start) & (requests.c.created_at < end)
+    by_sector = (
+        await session.execute(
+            select(
+                requests.c.sector,
+                func.count().label("requests"),
+                func.count().filter(requests.c.fulfilled_at.is_not(None)).label("fulfilled"),
+                func.sum(requests.c.people_affected).label("affected"),
+                func.sum(requests.c.people_reached).label("reached"),
+            )
+            .where(in_period)
+            .group_by(requests.c.sector)
+            .order_by(func.count().desc())
+        )
+    ).all()
+    incidents_by_area = (
+        await session.execute(
+            select(incident_counts.c.pcode, func.sum(incident_counts.c.incidents).label("n"))
+            .where(incident_counts.c.day >= start.date(), incident_counts.c.day <= end.date())
+            .group_by(incident_counts.c.pcode)
+            .order_by(func.sum(incident_counts.c.incidents).desc())
+            .limit(15)
+        )
+    ).all()
+    alert_levels = (
+        await session.execute(
+            select(alerts.c.level, func.count())
+            .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
+            .group_by(alerts.c.level)
+        )
+    ).all()
+    gaz = gazetteer()
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "requests_by_sector": [
+            {
+                "sector": r.sector,
+                "requests": r.requests,
+                "fulfilled": r.fulfilled,
+                "people_affected": int(r.affected or 0),
+                "people_reached": int(r.reached or 0),
+            }
+            for r in by_sector
+        ],
+        "incidents_by_area": [
+            {
+                "pcode": r.pcode,
+                "area_name": getattr(gaz.get(r.pcode), "name", r.pcode),
+                "incidents": int(r.n),
+            }
+            for r in incidents_by_area
+        ],
+        "alerts_raised": {level: int(n) for level, n in alert_levels},
+        "now": {
+            "kpis": await queries.kpis(session),
+            "top_gaps": (await queries.coverage_gaps(session, level=2, limit=10))["gaps"],
+            "hotspots": (await queries.hotspots(session, days=7))[:10],
+            "contributions": (await partners.contributions(session))[:10],
+        },
+    }
