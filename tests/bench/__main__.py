@@ -13,12 +13,14 @@ from pathlib import Path
 
 import tests.bench as package
 from deploy.stack import LocalStack
+from shared.logging import configure_logging
 
 
 def main() -> None:
     os.environ.setdefault("CONCORD_ENV", "test")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("LOG_JSON", "false")
+    configure_logging(service="bench", level="WARNING", json=False)
     wanted = set(sys.argv[1:])
     names = sorted(
         m.name
