@@ -7,10 +7,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.humanitarian_requests.aid_request.router import router as aid_request_router
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import inbox, outbox
+from services.humanitarian_requests.incident.router import router as incident_router
+from services.humanitarian_requests.intake.router import router as intake_router
+from services.humanitarian_requests.matching.handlers import replica_router
+from services.humanitarian_requests.matching.router import router as offer_router
+from services.humanitarian_requests.matching.sweeper import offer_deadline_sweeper
 from shared.events.schemas import CATALOG
-from shared.runtime import ServiceRuntime
+from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app
 
 DESCRIPTION = """
@@ -18,10 +24,22 @@ Aid requests and incident reports from field units: idempotent, store-and-forwar
 triage, matching to vetted NGOs, and the offer-to-fulfilment lifecycle.
 """
 
+REPLICA_GROUP = "humanitarian_requests.ngo_replica"
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings=settings, catalog=CATALOG, outbox=outbox, inbox=inbox)
+    runtime = ServiceRuntime(
+        settings=settings,
+        catalog=CATALOG,
+        outbox=outbox,
+        inbox=inbox,
+        consumes=[Consumes(REPLICA_GROUP, replica_router)],
+        background=[offer_deadline_sweeper],
+    )
     return create_service_app(
-        title="Concord Humanitarian requests", description=DESCRIPTION, runtime=runtime, routers=[]
+        title="Concord Humanitarian requests",
+        description=DESCRIPTION,
+        runtime=runtime,
+        routers=[aid_request_router, offer_router, incident_router, intake_router],
     )

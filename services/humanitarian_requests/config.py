@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.config import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service_name: ClassVar[str] = "humanitarian_requests"
     default_port: ClassVar[int] = 8003
+
+    offer_response_seconds: float = Field(
+        900.0, validation_alias="HUMANITARIAN_REQUESTS_OFFER_RESPONSE_SECONDS"
+    )
+    offer_sweep_interval_seconds: float = Field(
+        5.0, validation_alias="HUMANITARIAN_REQUESTS_OFFER_SWEEP_INTERVAL"
+    )
+    duplicate_radius_km: float = Field(
+        5.0, validation_alias="HUMANITARIAN_REQUESTS_DUPLICATE_RADIUS_KM"
+    )
+    duplicate_window_hours: float = Field(
+        24.0, validation_alias="HUMANITARIAN_REQUESTS_DUPLICATE_WINDOW_HOURS"
+    )
+    batch_max_items: int = Field(1000, validation_alias="HUMANITARIAN_REQUESTS_BATCH_MAX_ITEMS")

@@ -19,3 +19,8 @@ class Base(DeclarativeBase):
 
 outbox = Outbox(Base.metadata, service=SCHEMA, catalog=CATALOG)
 inbox = Inbox(Base.metadata)
+
+# The aggregate tables register themselves on Base.metadata when imported.
+from services.humanitarian_requests.db.models import tables  # noqa: E402
+
+__all__ = ["SCHEMA", "Base", "inbox", "outbox", "tables"]

@@ -1,0 +1,106 @@
+"""Queries behind the views: who may see which aid requests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.aid_request.events import OPEN_STATUSES
+from services.humanitarian_requests.db.models.tables import (
+    AidRequest,
+    HistoryEntry,
+    NgoReplica,
+    Offer,
+)
+from shared.gazetteer import gazetteer
+from shared.vocabulary import Sensitivity
+
+
+async def list_requests(
+    session: AsyncSession,
+    *,
+    reporting_unit: str | None,
+    status: str | None,
+    sector: str | None,
+    limit: int,
+    offset: int,
+) -> Sequence[AidRequest]:
+    query = select(AidRequest).order_by(AidRequest.submitted_at.desc(), AidRequest.id)
+    if reporting_unit is not None:
+        query = query.where(AidRequest.reporting_unit == reporting_unit)
+    if status is not None:
+        query = query.where(AidRequest.status == status)
+    if sector is not None:
+        query = query.where(AidRequest.sector == sector)
+    return (await session.scalars(query.limit(limit).offset(offset))).all()
+
+
+async def history_of(session: AsyncSession, entity_id: uuid.UUID) -> Sequence[HistoryEntry]:
+    return (
+        await session.scalars(
+            select(HistoryEntry)
+            .where(HistoryEntry.entity_id == entity_id)
+            .order_by(HistoryEntry.id)
+        )
+    ).all()
+
+
+def _in_scope(ngo: NgoReplica | None, row: AidRequest, today: date) -> bool:
+    """The request's sector and area fall within one of the NGO's current grants."""
+    if ngo is None:
+        return False
+    gaz = gazetteer()
+    return any(
+        grant["sector"] == row.sector
+        and date.fromisoformat(grant["valid_until"]) >= today
+        and any(area in gaz and gaz.covers(area, row.pcode) for area in grant["pcodes"])
+        for grant in ngo.eligibility
+    )
+
+
+def open_to_ngo(ngo: NgoReplica | None, row: AidRequest, today: date) -> bool:
+    return (
+        row.status in OPEN_STATUSES
+        and row.sensitivity != Sensitivity.restricted
+        and row.duplicate_of is None
+        and _in_scope(ngo, row, today)
+    )
+
+
+async def ngo_can_see(
+    session: AsyncSession, ngo_id: uuid.UUID, row: AidRequest, today: date
+) -> bool:
+    if row.assigned_ngo_id == ngo_id:
+        return True
+    offered = await session.scalar(
+        select(Offer.id).where(Offer.request_id == row.id, Offer.ngo_id == ngo_id).limit(1)
+    )
+    if offered is not None:
+        return True
+    return open_to_ngo(await session.get(NgoReplica, ngo_id), row, today)
+
+
+async def list_for_ngo(
+    session: AsyncSession, ngo_id: uuid.UUID, *, today: date, limit: int, offset: int
+) -> list[AidRequest]:
+    """Assignments of the NGO, then the open non-restricted requests in its grants."""
+    ngo = await session.get(NgoReplica, ngo_id)
+    sectors = sorted({g["sector"] for g in ngo.eligibility}) if ngo is not None else []
+    rows = (
+        await session.scalars(
+            select(AidRequest)
+            .where(
+                or_(
+                    AidRequest.assigned_ngo_id == ngo_id,
+                    AidRequest.status.in_(OPEN_STATUSES) & AidRequest.sector.in_(sectors),
+                )
+            )
+            .order_by(AidRequest.priority_score.desc(), AidRequest.id)
+        )
+    ).all()
+    visible = [r for r in rows if r.assigned_ngo_id == ngo_id or open_to_ngo(ngo, r, today)]
+    return visible[offset : offset + limit]

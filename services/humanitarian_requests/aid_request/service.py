@@ -1,0 +1,312 @@
+"""Aid request use cases: intake with triage and matching, and the rest of the lifecycle.
+
+Services only flush; the edge (route or batch item savepoint) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.aid_request.events import (
+    TERMINAL_STATUSES,
+    record_transition,
+    touch,
+)
+from services.humanitarian_requests.aid_request.schemas import AidRequestIn, DeliveryIn
+from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
+from services.humanitarian_requests.common.location import resolve_location
+from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.db.models.tables import AidRequest
+from services.humanitarian_requests.matching.service import (
+    lock_request,
+    offer_next,
+    withdraw_pending_offer,
+)
+from shared.errors import InvalidTransition, NotFound, Unprocessable
+from shared.events.schemas.humanitarian_requests import (
+    AidRequestCancelled,
+    AidRequestClosed,
+    AidRequestDuplicateLinked,
+    AidRequestFulfilled,
+    AidRequestInProgress,
+    AidRequestPartiallyFulfilled,
+    AidRequestPriorityOverridden,
+    AidRequestSubmitted,
+    AidRequestTriaged,
+    Fulfilment,
+    RequestStatus,
+)
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Intake:
+    request: AidRequest
+    created: bool  # False: the unit's client_id already existed (a duplicate submission)
+
+
+def response_window(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.offer_response_seconds)
+
+
+async def find_by_client_id(
+    session: AsyncSession, reporting_unit: str, client_id: str
+) -> AidRequest | None:
+    return (
+        await session.execute(
+            select(AidRequest).where(
+                AidRequest.reporting_unit == reporting_unit, AidRequest.client_id == client_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def submit_request(
+    session: AsyncSession,
+    data: AidRequestIn,
+    *,
+    reporting_unit: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> Intake:
+    """Create, triage and match a request; an existing client_id returns the first one."""
+    location = resolve_location(data.location)
+    if data.client_id is not None:
+        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        if existing is not None:
+            return Intake(existing, created=False)
+    row = AidRequest(
+        id=uuid.uuid4(),
+        client_id=data.client_id,
+        reporting_unit=reporting_unit,
+        status=RequestStatus.submitted,
+        sector=data.sector,
+        urgency=data.urgency,
+        sensitivity=data.sensitivity,
+        title=data.title,
+        description=data.description,
+        items=[{**i.model_dump(), "delivered_quantity": 0.0} for i in data.items],
+        affected_population=data.affected_population.model_dump(),
+        affected_total=data.affected_population.total,
+        vulnerability=[v.value for v in data.vulnerability],
+        lat=location.lat,
+        lon=location.lon,
+        pcode=location.pcode,
+        admin1=location.admin1,
+        access_constraints=data.access_constraints,
+        security_constraints=data.security_constraints,
+        contact=data.contact,
+        priority_score=0.0,
+        priority_overridden=False,
+        offer_round=0,
+        fulfilment=Fulfilment.none,
+        ngo_visible=False,
+        observed_at=data.observed_at or now,
+        submitted_at=now,
+        updated_at=now,
+        version=1,
+    )
+    row.cluster_id = row.id
+    try:
+        # A concurrent submission of the same client_id waits on the unique index and then
+        # fails here; the savepoint keeps the caller's transaction usable.
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        if data.client_id is None:
+            raise
+        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        if existing is None:
+            raise
+        return Intake(existing, created=False)
+    await record_transition(session, row, AidRequestSubmitted, actor=actor)
+    await triage(session, row, settings=settings, now=now)
+    log.info("aid_request.submitted", request_id=str(row.id), unit=reporting_unit)
+    return Intake(row, created=True)
+
+
+async def triage(
+    session: AsyncSession, row: AidRequest, *, settings: Settings, now: datetime
+) -> None:
+    row.priority_score = priority_score(
+        urgency=row.urgency,  # type: ignore[arg-type]
+        affected_total=row.affected_total,
+        sector=row.sector,  # type: ignore[arg-type]
+        vulnerability_count=len(row.vulnerability),
+    )
+    row.status = RequestStatus.triaged
+    row.triaged_at = now
+    touch(row, now)
+    await record_transition(session, row, AidRequestTriaged, actor="system")
+    duplicate = await find_request_duplicate(
+        session,
+        row,
+        radius_km=settings.duplicate_radius_km,
+        window=timedelta(hours=settings.duplicate_window_hours),
+    )
+    if duplicate is not None:
+        # One cluster, one offer: the duplicate waits with its cluster instead of being
+        # offered again; ops can unlink it.
+        row.duplicate_of = duplicate.cluster_id
+        row.cluster_id = duplicate.cluster_id
+        touch(row, now)
+        await record_transition(
+            session,
+            row,
+            AidRequestDuplicateLinked,
+            actor="system",
+            linked_by="triage",
+            reason=f"same sector within {settings.duplicate_radius_km} km",
+        )
+        return
+    await offer_next(session, row, now=now, response_window=response_window(settings))
+
+
+async def locked(session: AsyncSession, request_id: uuid.UUID) -> AidRequest:
+    row = await lock_request(session, request_id)
+    if row is None:
+        raise NotFound(f"No aid request {request_id}")
+    return row
+
+
+def require_status(row: AidRequest, *allowed: RequestStatus) -> None:
+    if row.status not in allowed:
+        terminal = " (a terminal state)" if row.status in TERMINAL_STATUSES else ""
+        raise InvalidTransition(
+            f"The request is {row.status}{terminal}; this needs one of: " + ", ".join(allowed),
+            current_status=row.status,
+            allowed_from=list(allowed),
+        )
+
+
+CANCELLABLE = (
+    RequestStatus.submitted,
+    RequestStatus.triaged,
+    RequestStatus.offered,
+    RequestStatus.escalated,
+    RequestStatus.accepted,
+    RequestStatus.in_progress,
+)
+
+
+async def cancel(
+    session: AsyncSession, row: AidRequest, *, reason: str, actor: str, now: datetime
+) -> None:
+    require_status(row, *CANCELLABLE)
+    await withdraw_pending_offer(session, row, now=now, actor=actor)
+    row.status = RequestStatus.cancelled
+    row.cancelled_at = now
+    row.cancellation_reason = reason
+    row.current_offer_id = row.offered_ngo_id = row.offer_deadline = None
+    touch(row, now)
+    await record_transition(session, row, AidRequestCancelled, actor=actor)
+
+
+async def override_priority(
+    session: AsyncSession, row: AidRequest, *, score: float, reason: str, actor: str, now: datetime
+) -> None:
+    if row.status in TERMINAL_STATUSES:
+        require_status(row, *[s for s in RequestStatus if s not in TERMINAL_STATUSES])
+    previous = row.priority_score
+    row.priority_score = score
+    row.priority_overridden = True
+    row.priority_reason = reason
+    touch(row, now)
+    await record_transition(
+        session, row, AidRequestPriorityOverridden, actor=actor, previous_priority_score=previous
+    )
+
+
+async def link(
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    duplicate_of: uuid.UUID | None,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Ops override of a duplicate link; unlinking a waiting duplicate sends it to matching."""
+    require_status(row, RequestStatus.submitted, RequestStatus.triaged, RequestStatus.escalated)
+    if duplicate_of is not None:
+        if duplicate_of == row.id:
+            raise Unprocessable("A request cannot be a duplicate of itself")
+        target = await session.get(AidRequest, duplicate_of)
+        if target is None:
+            raise Unprocessable(f"No aid request {duplicate_of} to link to")
+        row.duplicate_of = target.cluster_id
+        row.cluster_id = target.cluster_id
+    else:
+        row.duplicate_of = None
+        row.cluster_id = row.id
+    touch(row, now)
+    await record_transition(
+        session, row, AidRequestDuplicateLinked, actor=actor, linked_by=actor, reason=reason
+    )
+    if duplicate_of is None and row.status == RequestStatus.triaged:
+        await offer_next(
+            session, row, now=now, response_window=response_window(settings), actor=actor
+        )
+
+
+async def rematch(
+    session: AsyncSession, row: AidRequest, *, actor: str, settings: Settings, now: datetime
+) -> None:
+    """Ops asks matching to try again (new NGOs may have become eligible)."""
+    require_status(row, RequestStatus.escalated)
+    await offer_next(session, row, now=now, response_window=response_window(settings), actor=actor)
+
+
+async def start(session: AsyncSession, row: AidRequest, *, actor: str, now: datetime) -> None:
+    require_status(row, RequestStatus.accepted)
+    row.status = RequestStatus.in_progress
+    row.in_progress_at = now
+    touch(row, now)
+    await record_transition(session, row, AidRequestInProgress, actor=actor)
+
+
+async def record_delivery(
+    session: AsyncSession, row: AidRequest, delivery: DeliveryIn, *, actor: str, now: datetime
+) -> None:
+    require_status(row, RequestStatus.in_progress)
+    if not delivery.items and not delivery.final:
+        raise Unprocessable("Name the items delivered, or set final to end delivery")
+    items = [dict(i) for i in row.items]
+    by_name = {i["item"]: i for i in items}
+    unknown = [d.item for d in delivery.items if d.item not in by_name]
+    if unknown:
+        raise Unprocessable(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
+    for d in delivery.items:
+        by_name[d.item]["delivered_quantity"] = (
+            by_name[d.item]["delivered_quantity"] + d.delivered_quantity
+        )
+    row.items = items
+    complete = all(i["delivered_quantity"] >= i["quantity"] for i in items)
+    touch(row, now)
+    if complete or delivery.final:
+        row.status = RequestStatus.fulfilled
+        row.fulfilled_at = now
+        row.fulfilment = Fulfilment.full if complete else Fulfilment.partial
+        await record_transition(session, row, AidRequestFulfilled, actor=actor)
+    else:
+        row.fulfilment = Fulfilment.partial
+        await record_transition(session, row, AidRequestPartiallyFulfilled, actor=actor)
+
+
+async def close(session: AsyncSession, row: AidRequest, *, actor: str, now: datetime) -> None:
+    require_status(row, RequestStatus.fulfilled)
+    row.status = RequestStatus.closed
+    row.closed_at = now
+    touch(row, now)
+    await record_transition(session, row, AidRequestClosed, actor=actor)

@@ -1,0 +1,121 @@
+"""Idempotency-Key handling for every POST.
+
+Why the key row is inserted *before* the work, in the same transaction: the unique primary key
+(scope, key) makes a concurrent duplicate wait on our uncommitted row; when we commit, its
+insert fails, it rolls back to its savepoint and replays our stored response instead of
+creating a second entity. A retry after a lost response finds the committed row. Because the
+row and the created entity commit together, there is never a key without its entity or an
+entity without its key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi.responses import JSONResponse
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.db.models.tables import IdempotencyKey
+from shared.auth import Principal
+from shared.errors import BadRequest, IdempotencyKeyReused
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: Any
+
+
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def scope_of(principal: Principal, endpoint: str) -> str:
+    """Keys are per caller and endpoint: two units may pick the same key without colliding."""
+    return f"{endpoint}|{principal.unit_id or principal.ngo_id or principal.subject}"
+
+
+async def claim_key(
+    session: AsyncSession, *, scope: str, key: str, body_hash: str
+) -> Replay | None:
+    """Claim `key` for this request, or return the first request's response to replay.
+
+    Returns None when the caller should do the work (and then `store_response`). Raises
+    IdempotencyKeyReused when the key was used with a different body.
+    """
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    existing = await _find(session, scope, key)
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                session.add(IdempotencyKey(scope=scope, key=key, request_hash=body_hash))
+                await session.flush()
+            return None
+        except IntegrityError:
+            # A concurrent request with the same key committed first: replay its answer.
+            existing = await _find(session, scope, key)
+            if existing is None:  # pragma: no cover - the other transaction rolled back
+                raise
+    if existing.request_hash != body_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body",
+            idempotency_key=key,
+        )
+    return Replay(status=existing.response_status or 200, body=existing.response_body)
+
+
+async def store_response(
+    session: AsyncSession, *, scope: str, key: str, status: int, body: Any
+) -> None:
+    await session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .values(response_status=status, response_body=body)
+    )
+
+
+async def _find(session: AsyncSession, scope: str, key: str) -> IdempotencyKey | None:
+    return (
+        await session.execute(
+            select(IdempotencyKey)
+            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+Work = Callable[[], Awaitable[tuple[int, Any]]]
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    endpoint: str,
+    key: str | None,
+    body: Any,
+    work: Work,
+) -> JSONResponse:
+    """Do `work` once per Idempotency-Key: the first response is stored with what it created
+    (same transaction) and replayed, with `Idempotent-Replayed: true`, to every retry."""
+    if key is None:
+        status, payload = await work()
+        return JSONResponse(payload, status_code=status)
+    scope = scope_of(principal, endpoint)
+    replay = await claim_key(session, scope=scope, key=key, body_hash=request_hash(body))
+    if replay is not None:
+        return JSONResponse(
+            replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
+        )
+    status, payload = await work()
+    await store_response(session, scope=scope, key=key, status=status, body=payload)
+    return JSONResponse(payload, status_code=status)

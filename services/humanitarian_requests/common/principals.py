@@ -1,0 +1,37 @@
+"""Who acts, as this service names them in events and history."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import params
+
+from shared.auth import Principal, Role, require_roles
+from shared.errors import Forbidden
+
+
+def actor_of(principal: Principal) -> str:
+    if principal.is_staff:
+        role = Role.ops_centre if Role.ops_centre in principal.roles else Role.admin
+        return f"{role.value}:{principal.subject}"
+    if principal.ngo_id is not None and Role.ngo in principal.roles:
+        return f"ngo:{principal.ngo_id}"
+    return f"field_unit:{principal.unit_id}"
+
+
+def reporting_unit_of(principal: Principal) -> str:
+    """The unit a report belongs to: the field unit's id, or the staff member's desk."""
+    if Role.field_unit in principal.roles and principal.unit_id:
+        return principal.unit_id
+    if principal.is_staff:
+        return f"ops:{principal.subject}"
+    raise Forbidden("Only field units and the ops centre submit reports")
+
+
+def is_ngo(principal: Principal) -> bool:
+    return Role.ngo in principal.roles and not principal.is_staff and principal.ngo_id is not None
+
+
+def allow(*roles: Role) -> params.Depends:
+    """`require_roles` typed for `dependencies=[...]` (shared's returns `object`)."""
+    return cast(params.Depends, require_roles(*roles))

@@ -1,0 +1,150 @@
+"""HTTP routes of incident reports (field units and the ops centre; never NGOs)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.humanitarian_requests.aid_request.repository import history_of
+from services.humanitarian_requests.aid_request.schemas import HistoryView
+from services.humanitarian_requests.common.deps import AppSettings
+from services.humanitarian_requests.common.idempotency import run_idempotent
+from services.humanitarian_requests.common.principals import actor_of, allow, reporting_unit_of
+from services.humanitarian_requests.db.models.tables import Incident
+from services.humanitarian_requests.incident import service
+from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
+from shared.auth import Principal, Role
+from shared.deps import CurrentPrincipal, DbSession
+from shared.errors import NotFound
+
+router = APIRouter(
+    prefix="/incidents",
+    tags=["incidents"],
+    dependencies=[allow(Role.field_unit, Role.ops_centre, Role.admin)],
+)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
+]
+
+
+def view(row: Incident) -> dict[str, Any]:
+    return service.incident_state(row).model_dump(mode="json")
+
+
+async def _visible(
+    session: DbSession, principal: Principal, incident_id: uuid.UUID, *, lock: bool = False
+) -> Incident:
+    query = select(Incident).where(Incident.id == incident_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None or (not principal.is_staff and row.reporting_unit != principal.unit_id):
+        raise NotFound(f"No incident {incident_id}")
+    return row
+
+
+@router.post("", status_code=201, response_model=IncidentView)
+async def report_incident(
+    body: IncidentIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    settings: AppSettings,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Report an incident. Retries with the same `Idempotency-Key` or `client_id` return the
+    first report; protection incidents are stored restricted."""
+
+    async def work() -> tuple[int, Any]:
+        intake = await service.report_incident(
+            session,
+            body,
+            reporting_unit=reporting_unit_of(principal),
+            actor=actor_of(principal),
+            settings=settings,
+            now=datetime.now(UTC),
+        )
+        return (201 if intake.created else 200), view(intake.incident)
+
+    return await run_idempotent(
+        session,
+        principal=principal,
+        endpoint="incidents",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        work=work,
+    )
+
+
+@router.get("", response_model=list[IncidentView])
+async def list_incidents(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONResponse:
+    """Incidents: a field unit's own, or all for the ops centre; newest first."""
+    unit = None if principal.is_staff else principal.unit_id
+    rows = await service.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
+    return JSONResponse([view(r) for r in rows])
+
+
+@router.get("/{incident_id}", response_model=IncidentView)
+async def get_incident(
+    incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> JSONResponse:
+    """One incident (its unit or the ops centre; 404 for anyone else)."""
+    return JSONResponse(view(await _visible(session, principal, incident_id)))
+
+
+@router.get("/{incident_id}/history", response_model=list[HistoryView])
+async def incident_history(
+    incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+) -> list[HistoryView]:
+    """Every change of the incident report, oldest first."""
+    await _visible(session, principal, incident_id)
+    return [
+        HistoryView.model_validate(h, from_attributes=True)
+        for h in await history_of(session, incident_id)
+    ]
+
+
+@router.post(
+    "/{incident_id}/link",
+    response_model=IncidentView,
+    dependencies=[allow(Role.ops_centre, Role.admin)],
+)
+async def link_incident(
+    incident_id: uuid.UUID,
+    body: IncidentLinkIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ops centre: link the incident to another's cluster, or unlink it, with a reason."""
+
+    async def work() -> tuple[int, Any]:
+        row = await _visible(session, principal, incident_id, lock=True)
+        await service.set_link(
+            session,
+            row,
+            body.duplicate_of,
+            reason=body.reason,
+            actor=actor_of(principal),
+            now=datetime.now(UTC),
+        )
+        return 200, view(row)
+
+    return await run_idempotent(
+        session,
+        principal=principal,
+        endpoint=f"incidents/{incident_id}/link",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        work=work,
+    )

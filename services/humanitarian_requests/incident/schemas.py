@@ -1,0 +1,46 @@
+"""HTTP shapes of incident reports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.humanitarian_requests.common.location import LocationIn
+from shared.events.schemas.humanitarian_requests import (
+    Casualties,
+    IncidentState,
+    IncidentType,
+    Severity,
+)
+from shared.vocabulary import Sensitivity
+
+
+class IncidentIn(BaseModel):
+    """An incident as a field unit reports it. Protection incidents (human-rights violation,
+    SGBV, child protection) are always stored as restricted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str | None = Field(None, max_length=200)
+    incident_type: IncidentType
+    severity: Severity
+    casualties: Casualties = Field(default_factory=Casualties)
+    occurred_at: datetime
+    observed_at: datetime | None = None
+    location: LocationIn
+    description: str | None = Field(None, max_length=10_000)
+    sensitivity: Sensitivity | None = Field(
+        None, description="Defaults to restricted for protection incidents, else internal"
+    )
+
+
+class IncidentView(IncidentState):
+    pass
+
+
+class IncidentLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    duplicate_of: uuid.UUID | None
+    reason: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,188 @@
+"""Incident report use cases: intake (idempotent by client id), duplicate linking."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.aid_request.triage import find_incident_duplicate
+from services.humanitarian_requests.common.location import resolve_location
+from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.db.models import outbox
+from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
+from services.humanitarian_requests.incident.schemas import IncidentIn
+from shared.errors import Unprocessable
+from shared.events.schemas import CATALOG
+from shared.events.schemas.humanitarian_requests import (
+    PROTECTION_INCIDENT_TYPES,
+    IncidentReported,
+    IncidentState,
+    IncidentUpdated,
+)
+from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IncidentIntake:
+    incident: Incident
+    created: bool
+
+
+def incident_state(row: Incident) -> IncidentState:
+    return IncidentState.model_validate(
+        {
+            "incident_id": row.id,
+            "client_id": row.client_id,
+            "incident_type": row.incident_type,
+            "severity": row.severity,
+            "sensitivity": row.sensitivity,
+            "casualties": row.casualties,
+            "occurred_at": row.occurred_at,
+            "observed_at": row.observed_at,
+            "location": {"lat": row.lat, "lon": row.lon, "pcode": row.pcode, "admin1": row.admin1},
+            "reporting_unit": row.reporting_unit,
+            "description": row.description,
+            "cluster_id": row.cluster_id,
+            "duplicate_of": row.duplicate_of,
+            "reported_at": row.reported_at,
+            "updated_at": row.updated_at,
+            "version": row.version,
+        }
+    )
+
+
+def sensitivity_for(data: IncidentIn) -> Sensitivity:
+    if data.incident_type in PROTECTION_INCIDENT_TYPES:
+        return Sensitivity.restricted  # never downgraded by the reporter
+    return data.sensitivity or Sensitivity.internal
+
+
+async def _record(
+    session: AsyncSession, row: Incident, event: IncidentState, actor: str, detail: dict[str, Any]
+) -> None:
+    await outbox.add(session, event, subject=row.id)
+    session.add(
+        HistoryEntry(
+            entity_id=row.id,
+            entity_type="incident",
+            event_type=CATALOG.for_model(type(event)).name,
+            version=row.version,
+            status=None,
+            actor=actor,
+            detail=detail,
+            at=row.updated_at,
+        )
+    )
+
+
+async def find_by_client_id(session: AsyncSession, unit: str, client_id: str) -> Incident | None:
+    return (
+        await session.execute(
+            select(Incident).where(Incident.reporting_unit == unit, Incident.client_id == client_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def report_incident(
+    session: AsyncSession,
+    data: IncidentIn,
+    *,
+    reporting_unit: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> IncidentIntake:
+    location = resolve_location(data.location)
+    if data.client_id is not None:
+        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        if existing is not None:
+            return IncidentIntake(existing, created=False)
+    row = Incident(
+        id=uuid.uuid4(),
+        client_id=data.client_id,
+        reporting_unit=reporting_unit,
+        incident_type=data.incident_type,
+        severity=data.severity,
+        sensitivity=sensitivity_for(data),
+        casualties=data.casualties.model_dump(),
+        occurred_at=data.occurred_at,
+        observed_at=data.observed_at or now,
+        lat=location.lat,
+        lon=location.lon,
+        pcode=location.pcode,
+        admin1=location.admin1,
+        description=data.description,
+        reported_at=now,
+        updated_at=now,
+        version=1,
+    )
+    row.cluster_id = row.id
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        if data.client_id is None:
+            raise
+        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        if existing is None:
+            raise
+        return IncidentIntake(existing, created=False)
+    await _record(session, row, IncidentReported(**incident_state(row).model_dump()), actor, {})
+    duplicate = await find_incident_duplicate(
+        session,
+        row,
+        radius_km=settings.duplicate_radius_km,
+        window=timedelta(hours=settings.duplicate_window_hours),
+    )
+    if duplicate is not None:
+        await set_link(
+            session, row, duplicate.cluster_id, reason="same type nearby", actor="system", now=now
+        )
+    log.info("incident.reported", incident_id=str(row.id), unit=reporting_unit)
+    return IncidentIntake(row, created=True)
+
+
+async def set_link(
+    session: AsyncSession,
+    row: Incident,
+    duplicate_of: uuid.UUID | None,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    if duplicate_of is not None:
+        if duplicate_of == row.id:
+            raise Unprocessable("An incident cannot be a duplicate of itself")
+        target = await session.get(Incident, duplicate_of)
+        if target is None:
+            raise Unprocessable(f"No incident {duplicate_of} to link to")
+        row.duplicate_of = row.cluster_id = target.cluster_id
+    else:
+        row.duplicate_of = None
+        row.cluster_id = row.id
+    row.version += 1
+    row.updated_at = now
+    change = "duplicate_linked" if duplicate_of is not None else "duplicate_unlinked"
+    event = IncidentUpdated(**incident_state(row).model_dump(), change=change, actor=actor)
+    await _record(session, row, event, actor, {"change": change, "reason": reason})
+
+
+async def list_incidents(
+    session: AsyncSession, *, reporting_unit: str | None, limit: int, offset: int
+) -> Sequence[Incident]:
+    query = select(Incident).order_by(Incident.reported_at.desc(), Incident.id)
+    if reporting_unit is not None:
+        query = query.where(Incident.reporting_unit == reporting_unit)
+    return (await session.scalars(query.limit(limit).offset(offset))).all()

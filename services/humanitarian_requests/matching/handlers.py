@@ -1,0 +1,82 @@
+"""The registry replica: NGO state kept from the registry's events alone.
+
+Every NGO event carries the full public state and a `version`, so each handler is an upsert
+that only moves forward: a redelivered or reordered older event (lower or equal version)
+changes nothing. The inbox already makes each event apply once; the version check makes the
+replica correct even when the registry's events arrive out of order across partitions or a
+replay starts from an old offset.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.db.models.tables import NgoReplica
+from shared.events.envelope import CloudEvent
+from shared.events.inbox import EventRouter
+from shared.events.schemas import CATALOG
+from shared.events.schemas.ngo_registry import (
+    NgoEligibilityChanged,
+    NgoRegistered,
+    NgoState,
+    NgoUpdated,
+    NgoVettingChanged,
+)
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+replica_router = EventRouter(CATALOG)
+
+
+async def upsert_ngo(session: AsyncSession, data: NgoState) -> None:
+    """Apply an NGO's state if it is newer than what the replica holds."""
+    values = {
+        "ngo_id": data.ngo_id,
+        "name": data.name,
+        "sectors": [s.value for s in data.sectors],
+        "capacities": [c.model_dump(mode="json") for c in data.capacities],
+        "operating_areas": data.operating_areas,
+        "operating_points": [p.model_dump(mode="json") for p in data.operating_points],
+        "vetting_status": data.vetting_status.value,
+        "eligibility": [g.model_dump(mode="json") for g in data.eligibility],
+        "eligible": data.eligible,
+        "version": data.version,
+        "updated_at": data.updated_at,
+    }
+    statement = insert(NgoReplica).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[NgoReplica.ngo_id],
+        set_={k: statement.excluded[k] for k in values if k != "ngo_id"},
+        where=NgoReplica.version < statement.excluded.version,
+    )
+    result = await session.execute(statement)
+    applied = getattr(result, "rowcount", 1) == 1
+    log.info(
+        "replica.ngo_applied" if applied else "replica.ngo_stale_ignored",
+        ngo_id=str(data.ngo_id),
+        version=data.version,
+    )
+
+
+@replica_router.on(NgoRegistered)
+async def on_registered(session: AsyncSession, event: CloudEvent, data: NgoRegistered) -> None:
+    await upsert_ngo(session, data)
+
+
+@replica_router.on(NgoUpdated)
+async def on_updated(session: AsyncSession, event: CloudEvent, data: NgoUpdated) -> None:
+    await upsert_ngo(session, data)
+
+
+@replica_router.on(NgoVettingChanged)
+async def on_vetting(session: AsyncSession, event: CloudEvent, data: NgoVettingChanged) -> None:
+    await upsert_ngo(session, data)
+
+
+@replica_router.on(NgoEligibilityChanged)
+async def on_eligibility(
+    session: AsyncSession, event: CloudEvent, data: NgoEligibilityChanged
+) -> None:
+    await upsert_ngo(session, data)

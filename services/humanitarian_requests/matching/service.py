@@ -1,0 +1,308 @@
+"""Offers: pick the best remaining eligible NGO, offer, and follow the answer.
+
+Lock order, everywhere: the aid request row first, then its offer row. Accepting, declining,
+the deadline sweeper and cancelling all follow it, so they serialise per request without
+deadlocks, and an NGO answering at the instant its offer expires gets exactly one outcome.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.aid_request.events import (
+    record_offer,
+    record_transition,
+    touch,
+)
+from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica, Offer
+from services.humanitarian_requests.matching.ranking import TrackRecord, rank
+from shared.errors import Conflict, InvalidTransition, NotFound
+from shared.events.schemas.humanitarian_requests import (
+    AidRequestAccepted,
+    AidRequestEscalated,
+    AidRequestOfferDeclined,
+    AidRequestOffered,
+    AidRequestOfferExpired,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferMade,
+    OfferStatus,
+    OfferWithdrawn,
+    RequestStatus,
+)
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SYSTEM = "system"
+OPEN_ASSIGNMENT = [RequestStatus.accepted, RequestStatus.in_progress]
+
+
+async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> AidRequest | None:
+    return (
+        await session.execute(
+            select(AidRequest)
+            .where(AidRequest.id == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def lock_offer(session: AsyncSession, offer_id: uuid.UUID) -> Offer | None:
+    return (
+        await session.execute(
+            select(Offer)
+            .where(Offer.id == offer_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def offer_next(
+    session: AsyncSession,
+    request: AidRequest,
+    *,
+    now: datetime,
+    response_window: timedelta,
+    actor: str = SYSTEM,
+) -> Offer | None:
+    """Offer `request` (locked, status triaged or escalated) to the best NGO not yet asked,
+    or escalate it when nobody is left."""
+    ngos = list((await session.scalars(select(NgoReplica).where(NgoReplica.eligible))).all())
+    ids = [n.ngo_id for n in ngos]
+    ranking = rank(
+        request,
+        ngos,
+        open_load=await _open_load(session, ids),
+        records=await _track_records(session, ids),
+        today=now.date(),
+    )
+    asked = set(
+        (await session.scalars(select(Offer.ngo_id).where(Offer.request_id == request.id))).all()
+    )
+    remaining = [(i, c) for i, c in enumerate(ranking, start=1) if c.ngo_id not in asked]
+    if not remaining:
+        reason = "no eligible NGO" if not ranking else "every eligible NGO declined or timed out"
+        await escalate(session, request, reason=reason, now=now, actor=actor)
+        return None
+    position, chosen = remaining[0]
+    offer = Offer(
+        id=uuid.uuid4(),
+        request_id=request.id,
+        ngo_id=chosen.ngo_id,
+        status=OfferStatus.pending,
+        round=request.offer_round + 1,
+        rank=position,
+        score=chosen.score,
+        explanation=[f.model_dump(mode="json") for f in chosen.factors],
+        ranking=[
+            {"ngo_id": str(c.ngo_id), "name": c.name, "score": c.score, "rank": i}
+            for i, c in enumerate(ranking, start=1)
+        ],
+        offered_at=now,
+        respond_by=now + response_window,
+        updated_at=now,
+        version=1,
+    )
+    session.add(offer)
+    request.status = RequestStatus.offered
+    request.current_offer_id = offer.id
+    request.offered_ngo_id = offer.ngo_id
+    request.offer_deadline = offer.respond_by
+    request.offer_round = offer.round
+    request.offered_at = request.offered_at or now
+    request.escalation_reason = None
+    touch(request, now)
+    await session.flush()
+    await record_transition(session, request, AidRequestOffered, actor=actor)
+    await record_offer(session, offer, request, OfferMade, actor=actor)
+    log.info("offer.made", request_id=str(request.id), ngo_id=str(offer.ngo_id), rank=position)
+    return offer
+
+
+async def escalate(
+    session: AsyncSession, request: AidRequest, *, reason: str, now: datetime, actor: str
+) -> None:
+    request.status = RequestStatus.escalated
+    request.escalated_at = now
+    request.escalation_reason = reason
+    touch(request, now)
+    await record_transition(session, request, AidRequestEscalated, actor=actor)
+    log.info("aid_request.escalated", request_id=str(request.id), reason=reason)
+
+
+async def _answerable(
+    session: AsyncSession, offer_id: uuid.UUID, ngo_id: uuid.UUID | None, now: datetime
+) -> tuple[AidRequest, Offer]:
+    """Lock the offer's request and the offer, and check the NGO may still answer it."""
+    found = await session.get(Offer, offer_id)
+    if found is None or (ngo_id is not None and found.ngo_id != ngo_id):
+        raise NotFound(f"No offer {offer_id}")
+    request = await lock_request(session, found.request_id)
+    offer = await lock_offer(session, offer_id)
+    assert request is not None and offer is not None  # rows are never deleted
+    if offer.status != OfferStatus.pending:
+        raise Conflict(
+            f"This offer is {offer.status}; it can no longer be answered", offer_status=offer.status
+        )
+    if offer.respond_by <= now:
+        raise Conflict(
+            "This offer's response deadline has passed", respond_by=offer.respond_by.isoformat()
+        )
+    if request.current_offer_id != offer.id or request.status != RequestStatus.offered:
+        raise Conflict("This request is no longer offered to you")
+    return request, offer
+
+
+async def accept_offer(
+    session: AsyncSession,
+    offer_id: uuid.UUID,
+    *,
+    ngo_id: uuid.UUID | None,
+    actor: str,
+    now: datetime,
+) -> Offer:
+    request, offer = await _answerable(session, offer_id, ngo_id, now)
+    offer.status = OfferStatus.accepted
+    offer.responded_at = now
+    offer.version += 1
+    offer.updated_at = now
+    request.status = RequestStatus.accepted
+    request.assigned_ngo_id = offer.ngo_id
+    request.accepted_at = now
+    request.offered_ngo_id = None
+    request.offer_deadline = None
+    touch(request, now)
+    await record_transition(session, request, AidRequestAccepted, actor=actor)
+    await record_offer(session, offer, request, OfferAccepted, actor=actor)
+    log.info("offer.accepted", offer_id=str(offer.id), ngo_id=str(offer.ngo_id))
+    return offer
+
+
+async def decline_offer(
+    session: AsyncSession,
+    offer_id: uuid.UUID,
+    *,
+    ngo_id: uuid.UUID | None,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    response_window: timedelta,
+) -> Offer:
+    request, offer = await _answerable(session, offer_id, ngo_id, now)
+    offer.status = OfferStatus.declined
+    offer.decline_reason = reason
+    offer.responded_at = now
+    offer.version += 1
+    offer.updated_at = now
+    _back_to_triaged(request, now)
+    await record_transition(
+        session,
+        request,
+        AidRequestOfferDeclined,
+        actor=actor,
+        offer_id=offer.id,
+        ngo_id=offer.ngo_id,
+        reason=reason,
+    )
+    await record_offer(session, offer, request, OfferDeclined, actor=actor)
+    log.info("offer.declined", offer_id=str(offer.id), ngo_id=str(offer.ngo_id))
+    await offer_next(session, request, now=now, response_window=response_window)
+    return offer
+
+
+async def expire_offer(
+    session: AsyncSession,
+    request: AidRequest,
+    offer: Offer,
+    *,
+    now: datetime,
+    response_window: timedelta,
+) -> None:
+    """The deadline passed (both rows locked by the caller): expire and move on."""
+    offer.status = OfferStatus.expired
+    offer.version += 1
+    offer.updated_at = now
+    _back_to_triaged(request, now)
+    await record_transition(
+        session,
+        request,
+        AidRequestOfferExpired,
+        actor=SYSTEM,
+        offer_id=offer.id,
+        ngo_id=offer.ngo_id,
+    )
+    await record_offer(session, offer, request, OfferExpired, actor=SYSTEM)
+    log.info("offer.expired", offer_id=str(offer.id), ngo_id=str(offer.ngo_id))
+    await offer_next(session, request, now=now, response_window=response_window)
+
+
+async def withdraw_pending_offer(
+    session: AsyncSession, request: AidRequest, *, now: datetime, actor: str
+) -> None:
+    """Withdraw the current offer of a (locked) request that is being cancelled."""
+    if request.current_offer_id is None or request.status != RequestStatus.offered:
+        return
+    offer = await lock_offer(session, request.current_offer_id)
+    if offer is None or offer.status != OfferStatus.pending:
+        return
+    offer.status = OfferStatus.withdrawn
+    offer.version += 1
+    offer.updated_at = now
+    await record_offer(session, offer, request, OfferWithdrawn, actor=actor)
+
+
+def _back_to_triaged(request: AidRequest, now: datetime) -> None:
+    if request.status != RequestStatus.offered:
+        raise InvalidTransition(f"The request is {request.status}, not offered")
+    request.status = RequestStatus.triaged
+    request.current_offer_id = None
+    request.offered_ngo_id = None
+    request.offer_deadline = None
+    touch(request, now)
+
+
+async def _open_load(session: AsyncSession, ngo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not ngo_ids:
+        return {}
+    rows = await session.execute(
+        select(AidRequest.assigned_ngo_id, func.count())
+        .where(AidRequest.assigned_ngo_id.in_(ngo_ids), AidRequest.status.in_(OPEN_ASSIGNMENT))
+        .group_by(AidRequest.assigned_ngo_id)
+    )
+    return {ngo_id: count for ngo_id, count in rows if ngo_id is not None}
+
+
+async def _track_records(
+    session: AsyncSession, ngo_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, TrackRecord]:
+    if not ngo_ids:
+        return {}
+    answered = Offer.status.in_([OfferStatus.accepted, OfferStatus.declined])
+    timely = answered & (
+        func.extract("epoch", Offer.responded_at - Offer.offered_at) * 2
+        <= func.extract("epoch", Offer.respond_by - Offer.offered_at)
+    )
+
+    def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = await session.execute(
+        select(
+            Offer.ngo_id,
+            count_if(Offer.status == OfferStatus.accepted),
+            count_if(Offer.status == OfferStatus.declined),
+            count_if(Offer.status == OfferStatus.expired),
+            count_if(timely),
+        )
+        .where(Offer.ngo_id.in_(ngo_ids))
+        .group_by(Offer.ngo_id)
+    )
+    return {row[0]: TrackRecord(int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}

@@ -1,0 +1,24 @@
+"""Fixtures of the requests service's tests: one running app for the module, real stack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from deploy.stack import LocalStack
+from services.humanitarian_requests.app import create_app
+from services.humanitarian_requests.config import Settings
+from shared.testing import serve_in_process
+
+
+@pytest.fixture(scope="module")
+def settings(stack: LocalStack) -> Settings:
+    return Settings(offer_response_seconds=600, offer_sweep_interval_seconds=0.2)
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_in_process(create_app(settings)) as running:
+        yield running
