@@ -57,7 +57,7 @@ async def test_ranked_and_explained(client: httpx.AsyncClient, settings: Setting
         no_resource["ngo_id"]: "no_resource",
     }
 
-    params = {
+    params: dict[str, str | int] = {
         "sector": "mine_action",
         "pcode": COUNTY,
         "resource": "demining_teams",
@@ -119,7 +119,7 @@ async def test_ranked_and_explained(client: httpx.AsyncClient, settings: Setting
     ],
 )
 async def test_bad_search_input(
-    client: httpx.AsyncClient, settings: Settings, params: dict[str, object], status: int
+    client: httpx.AsyncClient, settings: Settings, params: dict[str, str | float], status: int
 ) -> None:
     response = await client.get("/search/ngos", params=params, headers=staff(settings))
     assert response.status_code == status
