@@ -78,10 +78,10 @@ async def test_eligibility_travels_on_the_ngo_topic(
         assert activated.status_code == 200, activated.text
 
         def about_ngo(event: CloudEvent) -> bool:
-            return event.subject == ngo_id
+            return bool(event.subject == ngo_id)
 
         def eligible(events: list[CloudEvent]) -> bool:
-            return any(NgoState.model_validate(e.data).eligible for e in events)
+            return any(bool(NgoState.model_validate(e.data).eligible) for e in events)
 
         events = await read_events(
             kafka_bootstrap, [NGO_TOPIC.name], until=eligible, where=about_ngo
