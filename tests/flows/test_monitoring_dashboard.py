@@ -1,0 +1,186 @@
+"""The dashboard in a real headless Chromium: it loads, shows KPIs from seeded data, and an
+event published afterwards appears on the page without a reload (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from deploy.stack import LocalStack
+from services.monitoring.app import create_app
+from services.monitoring.config import Settings
+from services.monitoring.tests.factories import (
+    aid_request,
+    envelope,
+    eventually,
+    incident,
+    ngo,
+    now,
+    publish,
+)
+from shared.auth import issue_token
+from shared.events.schemas import humanitarian_requests as hr
+from shared.vocabulary import Sector, Urgency
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The app behind a real HTTP server (a browser needs one), lifespan included."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+
+            async def ready() -> bool:
+                with contextlib.suppress(httpx.HTTPError):
+                    return (await client.get("/readyz")).status_code == 200
+                return False
+
+            await eventually(ready, timeout=60)
+        yield base
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
+)
+async def test_dashboard_shows_kpis_and_live_events(
+    stack: LocalStack, kafka_bootstrap: str
+) -> None:
+    from playwright.async_api import async_playwright
+
+    settings = Settings()
+    token = issue_token(settings, subject="duty-officer", roles=["ops_centre"])
+    headers = {"Authorization": f"Bearer {token}"}
+    ngo_id = uuid.uuid4()
+    seeded = [uuid.uuid4() for _ in range(3)]
+    t0 = now() - timedelta(minutes=30)
+    events = [
+        envelope(
+            ngo(ngo_id=ngo_id, version=1, name="Dashboard NGO", grants=[(Sector.health, ["SS05"])]),
+            subject=ngo_id,
+        ),
+        envelope(
+            incident(incident_id=uuid.uuid4(), version=1, pcode="SS0501", occurred_at=now()),
+            subject=uuid.uuid4(),
+        ),
+    ] + [
+        envelope(
+            aid_request(
+                request_id=r,
+                version=1,
+                status=hr.RequestStatus.submitted,
+                submitted_at=t0,
+                sector=Sector.health,
+                pcode="SS0501",
+                admin1="SS05",
+                people=120,
+            ),
+            subject=r,
+        )
+        for r in seeded
+    ]
+    async with served(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as client:
+        await publish(kafka_bootstrap, events)
+
+        async def seeded_visible() -> bool:
+            detail = await client.get(f"/api/requests/{seeded[-1]}", headers=headers)
+            return detail.status_code == 200
+
+        await eventually(seeded_visible)
+        kpis = (await client.get("/api/kpis", headers=headers)).json()
+        assert kpis["requests_open"] >= 3
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1400, "height": 1500})
+                await page.goto(f"{base}/?token={token}")
+                open_card = page.locator('[data-kpi="requests_open"] .value')
+                await open_card.wait_for()
+                shown = int((await open_card.inner_text()).replace(",", ""))
+                assert shown == kpis["requests_open"]
+                assert await page.locator("#map circle.req").count() >= 1
+                assert "health" in await page.locator("#gaps").inner_text()
+                await page.locator("#live-status.on").wait_for()
+
+                fresh = uuid.uuid4()
+                await publish(
+                    kafka_bootstrap,
+                    [
+                        envelope(
+                            aid_request(
+                                request_id=fresh,
+                                version=1,
+                                status=hr.RequestStatus.submitted,
+                                submitted_at=now(),
+                                sector=Sector.wash,
+                                pcode="SS0502",
+                                admin1="SS05",
+                                urgency=Urgency.life_threatening,
+                                people=40,
+                            ),
+                            subject=fresh,
+                        )
+                    ],
+                )
+                # Pushed over SSE: the event shows up in the live feed, no reload.
+                item = page.locator("#feed li", has_text=str(fresh)[:8])
+                await item.wait_for(timeout=30_000)
+                assert "SS0502" in await item.inner_text()
+                await page.wait_for_function(
+                    "expected => Number(document.querySelector("
+                    "'[data-kpi=\"requests_open\"] .value').textContent.replace(/,/g, ''))"
+                    " >= expected",
+                    arg=shown + 1,
+                    timeout=30_000,
+                )
+                await item.locator("button").click()
+                await page.locator("#detail-panel:not([hidden])").wait_for()
+                assert "submitted" in await page.locator("#detail").inner_text()
+                ARTIFACTS.mkdir(exist_ok=True)
+                await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            finally:
+                await browser.close()
+
+        # The page itself loads without a token; its data does not.
+        assert (await client.get("/")).status_code == 200
+        assert (await client.get("/api/kpis")).status_code == 401
