@@ -236,3 +236,27 @@ async def _read_raw(rig: Rig, topic: str, *, count: int) -> list[tuple[bytes, di
     finally:
         await consumer.stop()
     return found
+
+
+async def test_transient_failure_mid_batch_keeps_order_and_applies_everything_once(
+    rig: Rig,
+) -> None:
+    failed_once: set[int] = set()
+    apply = rig.harness.router.route("concord.platform_test.widget.changed.v1").handler
+
+    async def flaky(session, event, data) -> None:
+        if data.seq in (4, 7) and data.seq not in failed_once:
+            failed_once.add(data.seq)
+            raise RuntimeError("deadlock detected")  # a failure that a retry cures
+        await apply(session, event, data)
+
+    router = EventRouter(rig.harness.catalog)
+    router.on(WidgetChanged)(flaky)
+    for seq in range(1, 11):
+        await rig.change("w-flaky", seq)
+    await rig.relay().publish_batch()
+    async with running(rig.consumer(router=router).run()):
+        await wait_for(lambda: _effect_count_is(rig, 10), what="10 effects")
+        await asyncio.sleep(1)
+    assert failed_once == {4, 7}
+    assert [seq for _, _, seq in await rig.effects()] == list(range(1, 11))
