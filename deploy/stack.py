@@ -26,6 +26,15 @@ from pathlib import Path
 
 import httpx
 
+from deploy.demo.client import ConcordClient
+from deploy.demo.runinfo import (
+    SEEDED_MARKER,
+    cache_dir,
+    clear_stack_environment,
+    default_run_dir,
+    write_stack_environment,
+)
+from deploy.demo.seed import seed as seed_demo
 from deploy.kafka import LocalKafka
 from deploy.postgres import EmbeddedPostgres
 from deploy.prestart import prepare_databases
@@ -33,10 +42,7 @@ from deploy.services import ROOT, SERVICES, ServiceSpec
 from shared.events.kafka import ensure_topics
 from shared.events.schemas import CATALOG
 
-
-def cache_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "concord"
-    return Path(os.environ.get("CONCORD_CACHE", default))
+__all__ = ["LocalStack", "cache_dir", "free_port_block", "main", "port_is_free"]
 
 
 def port_is_free(port: int) -> bool:
@@ -106,6 +112,11 @@ class LocalStack:
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
         }
+
+    def run_environment(self) -> dict[str, str]:
+        """What `concord` needs to find this stack from another shell (see deploy.demo.runinfo)."""
+        ports = {f"{spec.name.upper()}_PORT": str(self.service_port(spec)) for spec in SERVICES}
+        return {**self.environment(), **ports}
 
     def service_url(self, spec: ServiceSpec) -> str:
         return f"http://127.0.0.1:{self.service_port(spec)}"
@@ -190,29 +201,61 @@ class LocalStack:
             self.stop()
 
 
+def _seed_demo(stack: LocalStack) -> None:
+    """Seed the demo mission once per run directory (the seeding itself is idempotent)."""
+    marker = stack.run_dir / SEEDED_MARKER
+    if marker.exists():
+        print("Demo mission already seeded (`concord seed` tops it up).", flush=True)
+        return
+    print("Seeding the demo mission through the services' APIs …", flush=True)
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if done == total:
+            print(f"  {phase:<24} {done}/{total}", flush=True)
+
+    async def run() -> str:
+        async with ConcordClient(timeout=60) as client:
+            return (await seed_demo(client, progress)).summary()
+
+    started = time.monotonic()
+    try:
+        summary = asyncio.run(run())
+    except Exception as exc:  # the platform is up and usable without the demo: say so, go on
+        print(f"Seeding the demo failed: {exc}. Retry with `concord seed`.", flush=True)
+        return
+    marker.touch()
+    print(f"Demo mission seeded in {time.monotonic() - started:.0f} s: {summary}", flush=True)
+
+
 def _print_banner(stack: LocalStack) -> None:
-    print()
-    print("Concord is running.")
-    for spec in SERVICES:
-        print(f"  {spec.name:<22} {stack.service_url(spec)}/docs")
     monitoring = next(s for s in SERVICES if s.name == "monitoring")
+    print()
     print(f"  dashboard              {stack.service_url(monitoring)}/")
+    print("                         (paste a token from `concord token --role ops_centre`)")
+    print("  OpenAPI docs")
+    for spec in SERVICES:
+        print(f"    {spec.name:<22} {stack.service_url(spec)}/docs")
     print(f"  Kafka                  {stack.kafka_bootstrap_servers}")
     print(f"  Postgres               {stack.database_url}")
     print(f"  logs                   {stack.run_dir / 'logs'}")
-    print("Press Ctrl-C to stop everything.", flush=True)
+    tail = f"concord tail aid_request --bootstrap {stack.kafka_bootstrap_servers}"
+    print(f"  tail events            {tail}")
+    print("  drive the field        concord simulate --rate 2 --duration 120")
+    print()
+    print("Concord is running. Press Ctrl-C to stop everything.", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack")
     parser.add_argument("command", choices=["run", "infra"])
-    parser.add_argument("--run-dir", type=Path, default=cache_dir() / "run")
+    parser.add_argument("--run-dir", type=Path, default=default_run_dir())
     parser.add_argument(
         "--postgres-port", type=int, default=int(os.environ.get("CONCORD_PG_PORT", "55432"))
     )
     parser.add_argument(
         "--kafka-port", type=int, default=int(os.environ.get("CONCORD_KAFKA_PORT", "9092"))
     )
+    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo mission")
     args = parser.parse_args()
 
     stack = LocalStack(args.run_dir, postgres_port=args.postgres_port, kafka_port=args.kafka_port)
@@ -229,6 +272,9 @@ def main() -> None:
         with stack.running():
             if args.command == "run":
                 stack.start_services()
+                write_stack_environment(stack.run_dir, stack.run_environment())
+                if not args.no_seed:
+                    _seed_demo(stack)
             _print_banner(stack)
             while True:
                 time.sleep(1)
@@ -238,6 +284,8 @@ def main() -> None:
                         raise KeyboardInterrupt
     except KeyboardInterrupt:
         print("\nStopping Concord …", flush=True)
+    finally:
+        clear_stack_environment(args.run_dir)
     print("Stopped.", flush=True)
 
 

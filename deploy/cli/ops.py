@@ -1,0 +1,145 @@
+"""`concord token`, `concord audit verify`, `concord rebuild` and `concord export …`."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from deploy.cli.base import CommandFailed, app, console, fail, run_async
+from deploy.demo.client import MONITORING, ConcordClient, dev_token
+from deploy.demo.runinfo import load_stack_environment
+from shared.auth import Role
+
+audit_app = typer.Typer(help="The tamper-evident audit trail kept by monitoring.")
+export_app = typer.Typer(help="Reports from monitoring: the situation report and the 3W.")
+app.add_typer(audit_app, name="audit", no_args_is_help=True)
+app.add_typer(export_app, name="export", no_args_is_help=True)
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="What the token may do")] = Role.ops_centre,
+    unit_id: Annotated[
+        str | None, typer.Option(help="The field unit it acts for (role field_unit)")
+    ] = None,
+    ngo_id: Annotated[uuid.UUID | None, typer.Option(help="The NGO it acts for (role ngo)")] = None,
+    subject: Annotated[str | None, typer.Option(help="The `sub` claim")] = None,
+) -> None:
+    """Print a dev JWT (signed with CONCORD_JWT_SECRET or the dev secret), valid 12 hours.
+
+    Use it as `curl -H "Authorization: Bearer $(concord token)" …`.
+    """
+    try:
+        value = dev_token(role=role, subject=subject, unit_id=unit_id, ngo_id=ngo_id)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    print(value)
+
+
+def _spinner(description: str) -> Progress:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    progress.add_task(description, total=None)
+    return progress
+
+
+@audit_app.command("verify")
+@run_async
+async def audit_verify() -> None:
+    """Re-hash the whole audit chain in monitoring; exit code 2 when it is broken."""
+    async with ConcordClient(timeout=300) as client:
+        with _spinner("verifying the audit chain"):
+            result = await client.get_json(MONITORING, "/api/audit/verify", role=Role.ops_centre)
+    if result.get("ok"):
+        console.print(
+            f"[green]audit chain intact[/]: {result['checked']} events, "
+            f"last hash {result['last_hash'][:16]}…"
+        )
+        return
+    broken = result.get("first_broken") or {}
+    console.print(
+        f"[bold red]audit chain BROKEN[/] at position {broken.get('position')} "
+        f"(event {broken.get('event_id')}): {broken.get('reason')}"
+    )
+    raise typer.Exit(2)
+
+
+@app.command()
+@run_async
+async def rebuild() -> None:
+    """Rebuild monitoring's read models by replaying every topic from the beginning.
+
+    Monitoring has no HTTP route for this yet, so it runs the replay here, against the
+    database and Kafka of the running stack (DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, else
+    those `make run` recorded in its run directory).
+    """
+    from services.monitoring.config import Settings  # the replay is monitoring's own code
+    from services.monitoring.rebuild import rebuild as replay
+
+    load_stack_environment()
+    if "DATABASE_URL" not in os.environ:
+        raise CommandFailed("No DATABASE_URL set and no running `make run` stack found")
+    with _spinner("replaying the topics into monitoring's read models"):
+        counts = await replay(Settings())
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing to replay"
+    console.print(f"[green]rebuilt[/]: {summary}")
+
+
+def _period(days: int) -> dict[str, str]:
+    end = datetime.now(UTC)
+    return {"start": (end - timedelta(days=days)).isoformat(), "end": end.isoformat()}
+
+
+@export_app.command("sitrep")
+@run_async
+async def export_sitrep(
+    days: Annotated[int, typer.Option(help="The period: the last N days")] = 7,
+    html: Annotated[bool, typer.Option("--html", help="A printable HTML page")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
+    ] = None,
+) -> None:
+    """The situation report of the last N days (JSON, or HTML with --html)."""
+    params = {**_period(days), "format": "html" if html else "json"}
+    async with ConcordClient(timeout=120) as client:
+        with _spinner("building the situation report"):
+            response = await client.call(
+                MONITORING, "GET", "/api/reports/sitrep", role=Role.ops_centre, params=params
+            )
+    _write(response.text, output)
+
+
+@export_app.command("3w")
+@run_async
+async def export_three_w(
+    days: Annotated[int, typer.Option(help="The period: the last N days")] = 30,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
+    ] = None,
+) -> None:
+    """The 3W (who does what where) CSV with HXL hashtags for the last N days."""
+    async with ConcordClient(timeout=300) as client:
+        with _spinner("exporting the 3W"):
+            response = await client.call(
+                MONITORING, "GET", "/api/reports/3w.csv", role=Role.ops_centre, params=_period(days)
+            )
+    _write(response.text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        print(text, end="" if text.endswith("\n") else "\n")
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"wrote {output} ({len(text.encode())} bytes)")

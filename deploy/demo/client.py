@@ -1,0 +1,148 @@
+"""A small HTTP client for the four services, as the CLI, the seeder and the simulator use them.
+
+It only ever talks to loopback: the demo is a local tool, not a load generator to point at
+someone else's servers. Tokens are dev tokens signed with the configured secret, one per
+(role, unit, NGO) and cached.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from deploy.services import SERVICES, ServiceSpec
+from shared.auth import Role, issue_token
+from shared.config import ServiceSettings
+
+LOOPBACK = "127.0.0.1"
+
+REGISTRY = "ngo_registry"
+PLANNING = "joint_planning"
+REQUESTS = "humanitarian_requests"
+MONITORING = "monitoring"
+
+
+class ServiceUnreachable(Exception):
+    """A service did not answer: the CLI turns this into a one-line error."""
+
+    def __init__(self, service: str, url: str) -> None:
+        super().__init__(
+            f"The {service} service is not reachable at {url}. Start Concord with `make run` "
+            f"(or set {service.upper()}_PORT to where it listens)."
+        )
+        self.service = service
+        self.url = url
+
+
+class ServiceError(Exception):
+    """A service answered with an unexpected status; carries its problem+json detail."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        try:
+            body = response.json()
+            detail = body.get("detail") or body.get("title") or body
+        except ValueError:
+            detail = response.text[:300]
+        request = response.request
+        super().__init__(f"{request.method} {request.url.path} → {response.status_code}: {detail}")
+        self.status_code = response.status_code
+        self.response = response
+
+
+def service_port(spec: ServiceSpec) -> int:
+    return int(os.environ.get(f"{spec.name.upper()}_PORT", spec.settings_class.default_port))
+
+
+def service_url(name: str) -> str:
+    spec = next(s for s in SERVICES if s.name == name)
+    return f"http://{LOOPBACK}:{service_port(spec)}"
+
+
+def dev_token(
+    *,
+    role: Role | str,
+    subject: str | None = None,
+    unit_id: str | None = None,
+    ngo_id: uuid.UUID | str | None = None,
+) -> str:
+    """A dev JWT signed with the configured secret (`CONCORD_JWT_SECRET`, else the dev one)."""
+    role = Role(role)
+    if role is Role.field_unit and unit_id is None:
+        raise ValueError("a field_unit token needs --unit-id")
+    if role is Role.ngo and ngo_id is None:
+        raise ValueError("an ngo token needs --ngo-id")
+    subject = subject or (unit_id or (f"ngo-{ngo_id}" if ngo_id else f"demo-{role.value}"))
+    return issue_token(
+        ServiceSettings(), subject=subject, roles=[role], unit_id=unit_id, ngo_id=ngo_id
+    )
+
+
+@dataclass
+class ConcordClient:
+    """Async HTTP to the services with per-principal dev tokens; loopback only."""
+
+    timeout: float = 15.0
+    _http: httpx.AsyncClient = field(init=False)
+    _tokens: dict[tuple[str, str | None, str | None], str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.AsyncClient(timeout=self.timeout)
+
+    async def __aenter__(self) -> ConcordClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    def token(
+        self, role: Role, *, unit_id: str | None = None, ngo_id: uuid.UUID | None = None
+    ) -> str:
+        key = (role.value, unit_id, str(ngo_id) if ngo_id else None)
+        if key not in self._tokens:
+            self._tokens[key] = dev_token(role=role, unit_id=unit_id, ngo_id=ngo_id)
+        return self._tokens[key]
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        role: Role = Role.admin,
+        unit_id: str | None = None,
+        ngo_id: uuid.UUID | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+        allow: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """One request; statuses outside `ok` + `allow` raise `ServiceError`."""
+        base = service_url(service)
+        all_headers = {
+            "Authorization": "Bearer " + self.token(role, unit_id=unit_id, ngo_id=ngo_id),
+            **(headers or {}),
+        }
+        try:
+            response = await self._http.request(
+                method, base + path, json=json, params=params, headers=all_headers
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ServiceUnreachable(service, base) from exc
+        if response.status_code not in ok + allow:
+            raise ServiceError(response)
+        return response
+
+    async def get_json(self, service: str, path: str, **kwargs: Any) -> Any:
+        return (await self.call(service, "GET", path, **kwargs)).json()
+
+    async def is_up(self, service: str) -> bool:
+        try:
+            response = await self._http.get(service_url(service) + "/readyz")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
