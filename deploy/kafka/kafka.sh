@@ -127,16 +127,25 @@ bootstrap() {
 }
 
 stop() {
-  local i
+  # Signal every node first, then wait: a controller waiting for a quorum whose other
+  # members are already gone would otherwise hang in its controlled shutdown.
+  local i pids=()
   for i in $(seq 1 "$nodes"); do
     local pid_file="$run_dir/node-$i/pid"
-    is_running "$pid_file" || { rm -f "$pid_file"; continue; }
-    local pid; pid="$(cat "$pid_file")"
-    kill -TERM "$pid" 2>/dev/null || true
-    local waited=0
-    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
-    kill -0 "$pid" 2>/dev/null && { log "node $i did not stop in 30 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; }
+    if is_running "$pid_file"; then
+      pids+=("$(cat "$pid_file")")
+      kill -TERM "$(cat "$pid_file")" 2>/dev/null || true
+    fi
     rm -f "$pid_file"
+  done
+  local pid waited
+  for pid in "${pids[@]}"; do
+    waited=0
+    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "broker $pid did not stop in 30 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
 }
 
