@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -85,3 +86,18 @@ async def test_vetting_expires_and_can_be_resubmitted(
         f"/ngos/{ngo['ngo_id']}/vetting", json={"action": "resubmit"}, headers=staff(settings)
     )
     assert resubmit.json()["vetting_status"] == "submitted"
+
+
+async def test_concurrent_sweeps_expire_once(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    ngo = await create_vetted_ngo(client, settings)
+    agreement = await create_active_agreement(
+        client, settings, [ngo["ngo_id"]], ends_on=str(TODAY + timedelta(days=3))
+    )
+    sessionmaker = app.state.runtime.sessionmaker
+    later = TODAY + timedelta(days=4)
+    # Two replicas sweeping at once: SKIP LOCKED shares the rows, nothing happens twice.
+    await asyncio.gather(*(sweep_once(sessionmaker, today=later, lead_days=30) for _ in range(3)))
+    types = [e["type"] for e in await outbox_events(app, agreement["agreement_id"])]
+    assert types.count("concord.ngo_registry.agreement.expired.v1") == 1

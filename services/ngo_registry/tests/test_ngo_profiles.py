@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -228,3 +229,42 @@ async def test_directory_rejects_unknown_pcode(
     response = await client.get("/directory", params={"pcode": "ZZ"}, headers=staff(settings))
     assert response.status_code == 422
     assert problem_of(response)["unknown"] == ["ZZ"]
+
+
+async def test_concurrent_registrations_of_one_number_one_wins(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    number = f"RACE-{uuid.uuid4().hex[:8]}"
+    registration = [{"country": "SS", "registration_number": number, "legal_status": "ngo"}]
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/ngos", json=ngo_profile(registrations=registration), headers=staff(settings)
+            )
+            for _ in range(2)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    winner = next(r for r in responses if r.status_code == 201).json()
+    loser = next(r for r in responses if r.status_code == 409)
+    assert problem_of(loser)["existing_ngo_id"] == winner["ngo_id"]
+
+
+async def test_failed_update_writes_neither_state_nor_event(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    holder = await create_ngo(client, settings)
+    ngo = await create_ngo(client, settings)
+    taken = holder["registrations"][0]
+    url = f"/ngos/{ngo['ngo_id']}"
+    response = await client.patch(
+        url,
+        json={"name": "Renamed", "registrations": [taken]},
+        headers={**staff(settings), "If-Match": f'"{ngo["version"]}"'},
+    )
+    assert response.status_code == 409
+    assert problem_of(response)["existing_ngo_id"] == holder["ngo_id"]
+    after = (await client.get(url, headers=staff(settings))).json()
+    assert after["name"] == ngo["name"] and after["version"] == ngo["version"]
+    assert after["registrations"] == ngo["registrations"]  # the delete was rolled back too
+    assert len(await outbox_events(app, ngo["ngo_id"])) == 1
