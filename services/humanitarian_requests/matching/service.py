@@ -19,7 +19,7 @@ from services.humanitarian_requests.aid_request.events import (
     touch,
 )
 from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica, Offer
-from services.humanitarian_requests.matching.ranking import TrackRecord, rank
+from services.humanitarian_requests.matching.ranking import TrackRecord, is_eligible, rank
 from shared.errors import Conflict, InvalidTransition, NotFound
 from shared.events.schemas.humanitarian_requests import (
     AidRequestAccepted,
@@ -75,21 +75,27 @@ async def offer_next(
 ) -> Offer | None:
     """Offer `request` (locked, status triaged or escalated) to the best NGO not yet asked,
     or escalate it when nobody is left."""
-    ngos = list((await session.scalars(select(NgoReplica).where(NgoReplica.eligible))).all())
+    today = now.date()
+    replica = (await session.scalars(select(NgoReplica).where(NgoReplica.eligible))).all()
+    # Eligibility first: the load and track-record queries only run for real candidates.
+    ngos = [n for n in replica if is_eligible(n, request.sector, request.pcode, today)]
+    if not ngos:
+        await escalate(session, request, reason="no eligible NGO", now=now, actor=actor)
+        return None
     ids = [n.ngo_id for n in ngos]
     ranking = rank(
         request,
         ngos,
         open_load=await _open_load(session, ids),
         records=await _track_records(session, ids),
-        today=now.date(),
+        today=today,
     )
     asked = set(
         (await session.scalars(select(Offer.ngo_id).where(Offer.request_id == request.id))).all()
     )
     remaining = [(i, c) for i, c in enumerate(ranking, start=1) if c.ngo_id not in asked]
     if not remaining:
-        reason = "no eligible NGO" if not ranking else "every eligible NGO declined or timed out"
+        reason = "every eligible NGO declined or timed out"
         await escalate(session, request, reason=reason, now=now, actor=actor)
         return None
     position, chosen = remaining[0]

@@ -15,7 +15,7 @@ from shared.testing import serve_in_process
 
 @pytest.fixture(scope="module")
 def settings(stack: LocalStack) -> Settings:
-    return Settings(offer_response_seconds=600, offer_sweep_interval_seconds=0.2)
+    return Settings(offer_response_seconds=600, offer_sweep_interval_seconds=1.0)
 
 
 @pytest.fixture(scope="module")

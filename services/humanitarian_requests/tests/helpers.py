@@ -85,8 +85,10 @@ def eligibility_changed(state: NgoState, *, eligible: bool, version: int) -> Ngo
     return NgoEligibilityChanged.model_validate(data)
 
 
-async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) -> None:
-    """Produce NGO events as the registry's relay would: CloudEvents keyed by NGO id."""
+async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) -> list[uuid.UUID]:
+    """Produce NGO events as the registry's relay would: CloudEvents keyed by NGO id.
+    Returns the CloudEvents ids."""
+    ids: list[uuid.UUID] = []
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -104,8 +106,10 @@ async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) ->
                 key=event.kafka_key,
                 headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
             )
+            ids.append(event.id)
     finally:
         await producer.stop()
+    return ids
 
 
 async def fetch(database_url: str, sql: str, **params: Any) -> list[Any]:
@@ -128,6 +132,16 @@ async def wait_for_replica(database_url: str, ngo_id: uuid.UUID, version: int) -
                 id=ngo_id,
             )
             if rows and rows[0][0] >= version:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def wait_until_processed(database_url: str, event_id: uuid.UUID) -> None:
+    """Wait until the service's inbox recorded the event (applied or ignored as stale)."""
+    sql = "SELECT 1 FROM humanitarian_requests.processed_events WHERE event_id = :id"
+    async with asyncio.timeout(60):
+        while True:
+            if await fetch(database_url, sql, id=event_id):
                 return
             await asyncio.sleep(0.1)
 

@@ -20,12 +20,12 @@ from shared.vocabulary import Sector
 
 pytestmark = pytest.mark.integration
 
-COUNTY = "SS0102"  # Kajo-Keji: only this module's NGOs hold shelter grants here
+COUNTY = "SS0102"  # Kajo-Keji: no other test grants emergency telecoms here
 
 
 async def _two_ngos(kafka_bootstrap: str, database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
-    near = ngo_state(name="Near", sector=Sector.shelter_nfi, pcodes=[COUNTY])
-    far = ngo_state(name="Far", sector=Sector.shelter_nfi, pcodes=[COUNTY], near="SS0301")
+    near = ngo_state(name="Near", sector=Sector.emergency_telecoms, pcodes=[COUNTY])
+    far = ngo_state(name="Far", sector=Sector.emergency_telecoms, pcodes=[COUNTY], near="SS0301")
     await publish_registry_events(kafka_bootstrap, [near, far])
     await wait_for_replica(database_url, near.ngo_id, 1)
     await wait_for_replica(database_url, far.ngo_id, 1)
@@ -44,7 +44,7 @@ async def test_request_goes_through_the_whole_lifecycle(
 
     created = await client.post(
         "/aid-requests",
-        json=aid_request_body(sector=Sector.shelter_nfi, pcode=COUNTY, client_id="lc-1"),
+        json=aid_request_body(sector=Sector.emergency_telecoms, pcode=COUNTY, client_id="lc-1"),
         headers=as_unit,
     )
     assert created.status_code == 201, created.text

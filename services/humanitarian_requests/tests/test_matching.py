@@ -1,0 +1,288 @@
+"""Matching: the replica from registry events, eligibility, expiry, escalation, NGO views."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+
+import httpx
+import pytest
+
+from services.humanitarian_requests.app import create_app
+from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica
+from services.humanitarian_requests.matching.ranking import TrackRecord, rank
+from services.humanitarian_requests.tests.helpers import (
+    aid_request_body,
+    eligibility_changed,
+    fetch,
+    ngo_state,
+    publish_registry_events,
+    unique_unit,
+    wait_for_replica,
+    wait_until_processed,
+)
+from shared.events.schemas.ngo_registry import NgoState, NgoUpdated, VettingStatus
+from shared.testing import bearer, serve_in_process
+from shared.vocabulary import Sector
+
+pytestmark = pytest.mark.integration
+
+
+async def test_replica_ignores_stale_versions_and_follows_eligibility(
+    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+) -> None:
+    county = "SS0103"
+    v1 = ngo_state(name="Replica v1", sector=Sector.education, pcodes=[county])
+    v3 = ngo_state(
+        ngo_id=v1.ngo_id,
+        name="Replica v3",
+        sector=Sector.education,
+        pcodes=[county],
+        version=3,
+        model=NgoUpdated,
+    )
+    stale = ngo_state(
+        ngo_id=v1.ngo_id,
+        name="Replica v2 (late)",
+        sector=Sector.education,
+        pcodes=[county],
+        version=2,
+        vetting=VettingStatus.suspended,
+        eligible=False,
+        model=NgoUpdated,
+    )
+    event_ids = await publish_registry_events(kafka_bootstrap, [v1, v3, stale])
+    await wait_until_processed(database_url, event_ids[-1])
+    row = (
+        await fetch(
+            database_url,
+            "SELECT name, version, eligible FROM humanitarian_requests.ngo_replica"
+            " WHERE ngo_id = :i",
+            i=v1.ngo_id,
+        )
+    )[0]
+    assert tuple(row) == ("Replica v3", 3, True)
+
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    body = aid_request_body(sector=Sector.education, pcode=county)
+    offered = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    assert offered["offered_ngo_id"] == str(v1.ngo_id)
+
+    revoked = eligibility_changed(v3, eligible=False, version=4)
+    await publish_registry_events(kafka_bootstrap, [revoked])
+    await wait_for_replica(database_url, v1.ngo_id, 4)
+    escalated = (
+        await client.post(
+            "/aid-requests",
+            json=aid_request_body(sector=Sector.education, pcode=county),
+            headers=as_unit,
+        )
+    ).json()
+    assert escalated["status"] == "escalated"
+    assert escalated["escalation_reason"] == "no eligible NGO"
+
+
+@pytest.fixture
+async def hasty_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An instance whose offers expire after a second, swept every tenth of a second."""
+    hasty = Settings(offer_response_seconds=1, offer_sweep_interval_seconds=0.1)
+    async with serve_in_process(create_app(hasty)) as running:
+        yield running
+
+
+async def test_unanswered_offers_expire_to_the_next_ngo_then_escalate(
+    hasty_client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+) -> None:
+    county = "SS0105"
+    first = ngo_state(name="Slow A", sector=Sector.nutrition, pcodes=[county])
+    second = ngo_state(name="Slow B", sector=Sector.nutrition, pcodes=[county], near="SS0301")
+    await publish_registry_events(kafka_bootstrap, [first, second])
+    await wait_for_replica(database_url, second.ngo_id, 1)
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    created = await hasty_client.post(
+        "/aid-requests",
+        json=aid_request_body(sector=Sector.nutrition, pcode=county),
+        headers=as_unit,
+    )
+    request = created.json()
+    assert request["offered_ngo_id"] == str(first.ngo_id)
+    first_offer = request["current_offer_id"]
+
+    path = f"/aid-requests/{request['request_id']}"
+    async with asyncio.timeout(60):
+        while True:
+            state = (await hasty_client.get(path, headers=as_unit)).json()
+            if state["status"] == "escalated":
+                break
+            await asyncio.sleep(0.2)
+    assert state["escalation_reason"] == "every eligible NGO declined or timed out"
+    assert state["offer_round"] == 2
+
+    late = await hasty_client.post(
+        f"/offers/{first_offer}/accept", headers=bearer(settings, "ngo", ngo_id=first.ngo_id)
+    )
+    assert late.status_code == 409
+    history = (
+        await hasty_client.get(f"/aid-requests/{request['request_id']}/history", headers=as_unit)
+    ).json()
+    kinds = [h["event_type"].split(".")[-2] for h in history]
+    assert kinds.count("offer_expired") == 2 and kinds[-1] == "escalated"
+
+    as_ops = bearer(settings, "ops_centre")
+    offers = (
+        await hasty_client.get(f"/offers?request_id={request['request_id']}", headers=as_ops)
+    ).json()
+    assert {o["status"] for o in offers} == {"expired"}
+    assert all(len(o["ranking"]) >= 2 for o in offers)  # ops see the whole ranking
+
+
+async def test_duplicates_cluster_and_ops_can_override(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    as_ops = bearer(settings, "ops_centre")
+    spot = {"lat": 9.1234, "lon": 29.4321, "pcode": None}
+    body = aid_request_body(sector=Sector.cccm, location=spot)
+    first = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    near = {**spot, "lat": 9.1334}  # about 1 km north
+    second = (
+        await client.post(
+            "/aid-requests",
+            json=aid_request_body(sector=Sector.cccm, location=near),
+            headers=as_unit,
+        )
+    ).json()
+    assert second["duplicate_of"] == first["request_id"]
+    assert second["cluster_id"] == first["cluster_id"] == first["request_id"]
+    assert second["status"] == "triaged"  # one cluster, one offer
+
+    unlinked = await client.post(
+        f"/aid-requests/{second['request_id']}/link",
+        json={"duplicate_of": None, "reason": "different camp"},
+        headers=as_ops,
+    )
+    assert unlinked.status_code == 200, unlinked.text
+    assert unlinked.json()["duplicate_of"] is None
+    assert unlinked.json()["status"] == "escalated"  # matched: nobody holds cccm grants there
+
+    self_link = await client.post(
+        f"/aid-requests/{second['request_id']}/link",
+        json={"duplicate_of": second["request_id"], "reason": "x"},
+        headers=as_ops,
+    )
+    assert self_link.status_code == 422
+
+    override = await client.post(
+        f"/aid-requests/{first['request_id']}/priority",
+        json={"priority_score": 97.5, "reason": "cholera risk"},
+        headers=as_ops,
+    )
+    assert override.status_code == 200
+    assert override.json()["priority_overridden"] is True
+    assert override.json()["priority_reason"] == "cholera risk"
+    out_of_range = await client.post(
+        f"/aid-requests/{first['request_id']}/priority",
+        json={"priority_score": 150, "reason": "x"},
+        headers=as_ops,
+    )
+    assert out_of_range.status_code == 422
+
+
+async def test_ngo_sees_open_requests_in_its_scope_coarsened(
+    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+) -> None:
+    county = "SS0106"
+    ngo = ngo_state(name="Viewer", sector=Sector.early_recovery, pcodes=["SS01"])
+    await publish_registry_events(kafka_bootstrap, [ngo])
+    await wait_for_replica(database_url, ngo.ngo_id, 1)
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
+    as_other_ngo = bearer(settings, "ngo", ngo_id=uuid.uuid4())
+    open_one = (
+        await client.post(
+            "/aid-requests",
+            json=aid_request_body(sector=Sector.early_recovery, pcode=county, urgency="routine"),
+            headers=as_unit,
+        )
+    ).json()
+    secret = (
+        await client.post(
+            "/aid-requests",
+            json=aid_request_body(
+                sector=Sector.early_recovery,
+                pcode=county,
+                sensitivity="restricted",
+                location={"lat": 3.2 + 1.1, "lon": 30.1, "pcode": "SS0104"},
+            ),
+            headers=as_unit,
+        )
+    ).json()
+
+    listed = (await client.get("/aid-requests", headers=as_ngo)).json()["items"]
+    ids = {r["request_id"] for r in listed}
+    assert secret["request_id"] not in ids
+    mine = [r for r in listed if r["request_id"] in (open_one["request_id"],)]
+    # The viewer holds a state-wide grant, so it is the one offered: visible either way.
+    assert mine and all(
+        "lat" not in r and "description" not in r and "contact" not in r for r in mine
+    )
+    assert all(r["pcode"].startswith("SS01") for r in listed)
+    hidden = await client.get(f"/aid-requests/{secret['request_id']}", headers=as_other_ngo)
+    assert hidden.status_code == 404
+    # The viewer is the only early-recovery NGO there, so the restricted request was offered
+    # to it: it sees that offer's request with details withheld and only the state.
+    assert secret["offered_ngo_id"] == str(ngo.ngo_id)
+    offered_secret = await client.get(f"/aid-requests/{secret['request_id']}", headers=as_ngo)
+    assert offered_secret.status_code == 200
+    assert offered_secret.json()["details_withheld"] is True
+    assert offered_secret.json()["pcode"] == "SS01"
+    assert "description" not in offered_secret.json()
+
+
+def test_ranking_prefers_fit_proximity_and_low_load() -> None:
+    def replica(state: NgoState) -> NgoReplica:
+        data = state.model_dump(mode="json")
+        return NgoReplica(
+            **{
+                k: data[k]
+                for k in (
+                    "ngo_id",
+                    "name",
+                    "sectors",
+                    "capacities",
+                    "operating_areas",
+                    "operating_points",
+                    "vetting_status",
+                    "eligibility",
+                    "eligible",
+                    "version",
+                )
+            }
+        )
+
+    close = ngo_state(name="close", sector=Sector.health, pcodes=["SS0101"])
+    far = ngo_state(name="far", sector=Sector.health, pcodes=["SS0101"], near="SS0301")
+    busy = ngo_state(name="busy", sector=Sector.health, pcodes=["SS0101"])
+    suspended = ngo_state(
+        name="suspended", sector=Sector.health, pcodes=["SS0101"], vetting=VettingStatus.suspended
+    )
+    request = AidRequest(sector="health", pcode="SS0101", lat=4.85, lon=31.6)
+    ranked = rank(
+        request,
+        [replica(n) for n in (far, busy, close, suspended)],
+        open_load={busy.ngo_id: 6},
+        records={close.ngo_id: TrackRecord(accepted=3, timely=3)},
+        today=date.today(),
+    )
+    assert [c.name for c in ranked] == ["close", "busy", "far"]
+    assert {f.factor for f in ranked[0].factors} == {
+        "sector_fit",
+        "area_coverage",
+        "distance",
+        "spare_capacity",
+        "open_load",
+        "track_record",
+    }
