@@ -136,6 +136,6 @@ async def test_request_flows_from_registry_events_to_fulfilment(
         where=lambda e: e.subject == request_id,
         until=lambda found: any(_short(e) == "open_request.closed" for e in found),
     )
-    assert [_short(e) for e in listing][0] == "open_request.opened"
-    assert [_short(e) for e in listing][-1] == "open_request.closed"
+    kinds = [_short(e) for e in listing]
+    assert kinds[0] == "open_request.opened" and kinds[-1] == "open_request.closed"
     assert all("lat" not in e.data and "description" not in e.data for e in listing)
