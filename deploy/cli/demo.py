@@ -40,7 +40,7 @@ async def seed() -> None:
     marker = default_run_dir() / SEEDED_MARKER
     if marker.parent.exists():
         marker.touch()
-    console.print(f"[green]demo mission seeded[/]: {result.summary()}")
+    console.print(f"[green]demo mission seeded[/]: {result.summary()}", soft_wrap=True)
 
 
 @app.command()
