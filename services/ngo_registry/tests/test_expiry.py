@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.ngo_registry.app import create_app
 from services.ngo_registry.config import Settings
 from services.ngo_registry.expiry.service import sweep_once
 from services.ngo_registry.tests.helpers import (
@@ -18,6 +19,7 @@ from services.ngo_registry.tests.helpers import (
     outbox_events,
     staff,
 )
+from shared.testing import serve_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +103,27 @@ async def test_concurrent_sweeps_expire_once(
     await asyncio.gather(*(sweep_once(sessionmaker, today=later, lead_days=30) for _ in range(3)))
     types = [e["type"] for e in await outbox_events(app, agreement["agreement_id"])]
     assert types.count("concord.ngo_registry.agreement.expired.v1") == 1
+
+
+async def test_the_running_service_sweeps_by_itself(
+    stack: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NGO_REGISTRY_SWEEP_INTERVAL", "0.2")
+    monkeypatch.setenv("NGO_REGISTRY_AGREEMENT_LEAD_DAYS", "30")
+    settings = Settings()
+    app = create_app(settings)
+    async with serve_in_process(app) as client:
+        ngo = await create_vetted_ngo(client, settings)
+        agreement = await create_active_agreement(
+            client, settings, [ngo["ngo_id"]], ends_on=str(TODAY + timedelta(days=5))
+        )
+
+        async def warned() -> bool:
+            events = await outbox_events(app, agreement["agreement_id"])
+            return any(e["type"].endswith("agreement.expiring.v1") for e in events)
+
+        for _ in range(300):  # the background task, not this test, must emit it
+            if await warned():
+                break
+            await asyncio.sleep(0.1)
+        assert await warned()

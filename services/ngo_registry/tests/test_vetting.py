@@ -80,6 +80,7 @@ async def test_submitted_reviewed_vetted_suspended_reinstated(
     assert vet_step["notes"] == "CONFIDENTIAL-NOTE"
     assert vet_step["checks"]["sanctions_screening"]["passed"] is True
     assert vet_step["checks"]["neutrality_declaration"]["passed"] is True
+    assert vet_step["checks"]["registrations_on_file"][0]["current"] is True
 
 
 async def test_rejected_then_resubmitted_by_the_ngo(

@@ -175,6 +175,16 @@ async def _review(
     )
     checks.update(body.checks.model_dump())
     checks["sanctions_screening"] = screening
+    # What the registry itself knows, recorded beside the reviewer's own judgement of
+    # `registration_valid` so an auditor can see what the reviewer had in front of them.
+    checks["registrations_on_file"] = [
+        {
+            "country": r.country,
+            "registration_number": r.registration_number,
+            "current": r.expires_on is None or r.expires_on >= today,
+        }
+        for r in registrations
+    ]
     failed = [name for name, result in body.checks if not result.passed]
     if not screening["passed"]:
         failed.append("sanctions_screening")
