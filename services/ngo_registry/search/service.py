@@ -26,7 +26,7 @@ from services.ngo_registry.search.schemas import (
     SearchTarget,
 )
 from shared.errors import Unprocessable
-from shared.gazetteer import gazetteer
+from shared.gazetteer import distance_km, gazetteer
 from shared.vocabulary import Sector
 
 ELIGIBLE_POINTS = 50.0
@@ -79,7 +79,10 @@ def resolve_target(pcode: str | None, lat: float | None, lon: float | None) -> S
         pcode=county.pcode,
         name=county.name,
         counties=[county.pcode],
-        resolved_from=f"point {lat:g},{lon:g} (nearest county centroid)",
+        resolved_from=(
+            f"point {lat:g},{lon:g}: nearest county centroid, "
+            f"{distance_km(lat, lon, county.lat, county.lon):.0f} km away"
+        ),
     )
 
 
