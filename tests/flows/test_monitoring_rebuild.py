@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import func, select
 
 from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.config import Settings
 from services.monitoring.consumers import READ_MODEL_GROUP, build_read_model_router
+from services.monitoring.db.models import outbox
 from services.monitoring.rebuild import read_model_snapshot, rebuild
 from services.monitoring.tests.factories import (
     aid_request,
@@ -112,18 +114,26 @@ async def test_rebuild_from_topics_equals_live_read_models(
     staff = bearer(settings, "admin")
     app = create_app(settings)
     app.state.runtime.run_background = False  # no SLA sweep racing the comparison
+    engine = create_engine(
+        settings.service_database_url, schema="monitoring", application_name="rebuild-test"
+    )
     async with serve_in_process(app) as client:
         await publish(kafka_bootstrap, [*events, events[3]])  # with a duplicate
         topics = build_read_model_router(settings).topics
 
         async def ready() -> bool:
             response = await client.get(f"/api/requests/{requests[-1]}", headers=staff)
-            return response.status_code == 200 and await _caught_up(kafka_bootstrap, topics)
+            async with engine.connect() as conn:  # SLA events still in the outbox come later
+                unsent = await conn.scalar(
+                    select(func.count()).where(outbox.table.c.published_at.is_(None))
+                )
+            return (
+                response.status_code == 200
+                and unsent == 0
+                and await _caught_up(kafka_bootstrap, topics)
+            )
 
         await eventually(ready)
-        engine = create_engine(
-            settings.service_database_url, schema="monitoring", application_name="rebuild-test"
-        )
         try:
             async with engine.connect() as conn:
                 live = await read_model_snapshot(conn)
@@ -136,4 +146,6 @@ async def test_rebuild_from_topics_equals_live_read_models(
         finally:
             await engine.dispose()
     for table, rows in live.items():
-        assert rebuilt[table] == rows, f"{table} differs after the rebuild"
+        missing = [r for r in rows if r not in rebuilt[table]]
+        extra = [r for r in rebuilt[table] if r not in rows]
+        assert rebuilt[table] == rows, f"{table} differs: live only {missing}, rebuilt only {extra}"

@@ -11,9 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.db.models.read_models import (
     incident_counts,
     ngo_contribution,
+    open_need,
     request_counts,
+    status_totals,
     timing_histogram,
+    timing_totals,
 )
+
+# A request in these statuses is need nobody has taken on yet.
+OPEN_STATUSES = ("submitted", "triaged", "offered", "escalated")
 
 
 async def add_request_count(
@@ -48,6 +54,36 @@ async def add_request_count(
             },
         )
     )
+    totals = insert(status_totals).values(
+        status=status,
+        requests=requests,
+        people_affected=people_affected,
+        people_reached=people_reached,
+    )
+    await session.execute(
+        totals.on_conflict_do_update(
+            index_elements=["status"],
+            set_={
+                "requests": status_totals.c.requests + totals.excluded.requests,
+                "people_affected": status_totals.c.people_affected
+                + totals.excluded.people_affected,
+                "people_reached": status_totals.c.people_reached + totals.excluded.people_reached,
+            },
+        )
+    )
+    if status in OPEN_STATUSES:
+        need = insert(open_need).values(
+            sector=sector, pcode=pcode, requests=requests, people_affected=people_affected
+        )
+        await session.execute(
+            need.on_conflict_do_update(
+                index_elements=["sector", "pcode"],
+                set_={
+                    "requests": open_need.c.requests + need.excluded.requests,
+                    "people_affected": open_need.c.people_affected + need.excluded.people_affected,
+                },
+            )
+        )
 
 
 async def add_timing(
@@ -60,6 +96,13 @@ async def add_timing(
         statement.on_conflict_do_update(
             index_elements=["stage", "sector", "pcode", "urgency", "bucket"],
             set_={"requests": timing_histogram.c.requests + 1},
+        )
+    )
+    total = insert(timing_totals).values(stage=stage, bucket=bucket, requests=1)
+    await session.execute(
+        total.on_conflict_do_update(
+            index_elements=["stage", "bucket"],
+            set_={"requests": timing_totals.c.requests + 1},
         )
     )
 

@@ -9,15 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.aid_request.repository import OPEN_STATUSES
 from services.monitoring.db.models.read_models import (
     alerts,
     incidents,
     ngo_presence,
-    request_counts,
+    open_need,
     request_history,
     requests,
 )
-from services.monitoring.insights.queries import OPEN_STATUSES
 from shared.errors import NotFound
 from shared.gazetteer import gazetteer
 
@@ -94,12 +94,10 @@ async def map_layers(session: AsyncSession, *, may_see: bool, points: int = 300)
     for row in (
         await session.execute(
             select(
-                request_counts.c.pcode,
-                func.sum(request_counts.c.requests),
-                func.sum(request_counts.c.people_affected),
-            )
-            .where(request_counts.c.status.in_(OPEN_STATUSES))
-            .group_by(request_counts.c.pcode)
+                open_need.c.pcode,
+                func.sum(open_need.c.requests),
+                func.sum(open_need.c.people_affected),
+            ).group_by(open_need.c.pcode)
         )
     ).all():
         per_area[row[0]]["open_requests"] += int(row[1] or 0)

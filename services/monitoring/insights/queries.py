@@ -11,18 +11,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.aid_request.repository import OPEN_STATUSES
 from services.monitoring.aid_request.timing import STAGES, percentile
 from services.monitoring.db.models.read_models import (
     alerts,
     incident_counts,
     ngo_presence,
     ngos,
-    request_counts,
+    open_need,
+    status_totals,
     timing_histogram,
+    timing_totals,
 )
 from shared.gazetteer import gazetteer
 
-OPEN_STATUSES = ("submitted", "triaged", "offered", "escalated")
 SERVED_STATUSES = ("accepted", "in_progress")
 DONE_STATUSES = ("fulfilled", "closed")
 FUNNEL = ("submitted", "triaged", "offered", "accepted", "in_progress", "fulfilled", "closed")
@@ -34,11 +36,11 @@ async def kpis(session: AsyncSession) -> dict[str, Any]:
         for row in (
             await session.execute(
                 select(
-                    request_counts.c.status,
-                    func.sum(request_counts.c.requests).label("requests"),
-                    func.sum(request_counts.c.people_affected).label("affected"),
-                    func.sum(request_counts.c.people_reached).label("reached"),
-                ).group_by(request_counts.c.status)
+                    status_totals.c.status,
+                    status_totals.c.requests.label("requests"),
+                    status_totals.c.people_affected.label("affected"),
+                    status_totals.c.people_reached.label("reached"),
+                )
             )
         ).all()
     }
@@ -81,23 +83,22 @@ async def kpis(session: AsyncSession) -> dict[str, Any]:
 async def funnel(session: AsyncSession, group_by: str | None) -> dict[str, Any]:
     """Requests per status, and p50/p90 seconds from submission to each stage, overall or
     per sector, area (admin2) or urgency."""
-    counts = (
-        await session.execute(
-            select(request_counts.c.status, func.sum(request_counts.c.requests)).group_by(
-                request_counts.c.status
-            )
-        )
-    ).all()
+    counts = (await session.execute(select(status_totals.c.status, status_totals.c.requests))).all()
     reached = {status: int(n or 0) for status, n in counts}
-    dimension = getattr(timing_histogram.c, group_by) if group_by else None
-    columns = [timing_histogram.c.stage, timing_histogram.c.bucket]
-    if dimension is not None:
-        columns.insert(0, dimension)
-    rows = (
-        await session.execute(
-            select(*columns, func.sum(timing_histogram.c.requests).label("n")).group_by(*columns)
+    if group_by:
+        columns = [
+            getattr(timing_histogram.c, group_by),
+            timing_histogram.c.stage,
+            timing_histogram.c.bucket,
+        ]
+        query = select(*columns, func.sum(timing_histogram.c.requests).label("n")).group_by(
+            *columns
         )
-    ).all()
+    else:  # the overall figures come from the per-stage totals, a few hundred rows at most
+        query = select(
+            timing_totals.c.stage, timing_totals.c.bucket, timing_totals.c.requests.label("n")
+        )
+    rows = (await session.execute(query)).all()
     histograms: dict[str, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         key = getattr(row, group_by) if group_by else "all"
@@ -150,13 +151,11 @@ async def coverage_gaps(
     need_rows = (
         await session.execute(
             select(
-                request_counts.c.sector,
-                request_counts.c.pcode,
-                func.sum(request_counts.c.requests).label("requests"),
-                func.sum(request_counts.c.people_affected).label("people"),
-            )
-            .where(request_counts.c.status.in_(OPEN_STATUSES))
-            .group_by(request_counts.c.sector, request_counts.c.pcode)
+                open_need.c.sector,
+                open_need.c.pcode,
+                open_need.c.requests,
+                open_need.c.people_affected.label("people"),
+            ).where(open_need.c.requests > 0)
         )
     ).all()
     presence = await _presence(session)

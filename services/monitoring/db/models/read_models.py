@@ -123,6 +123,27 @@ request_counts = Table(
     Column("people_reached", BigInteger, nullable=False, server_default="0"),
 )
 
+# The same counts summed over every cell, per status: what the KPI cards read.
+status_totals = Table(
+    "status_totals",
+    Base.metadata,
+    Column("status", Text, primary_key=True),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
+    Column("people_affected", BigInteger, nullable=False, server_default="0"),
+    Column("people_reached", BigInteger, nullable=False, server_default="0"),
+)
+
+# Open requests (submitted, triaged, offered, escalated) per sector and area: the need side
+# of the coverage-gap matrix.
+open_need = Table(
+    "open_need",
+    Base.metadata,
+    Column("sector", Text, primary_key=True),
+    Column("pcode", Text, primary_key=True),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
+    Column("people_affected", BigInteger, nullable=False, server_default="0"),
+)
+
 # Durations from submission to each stage, as counts in logarithmic buckets: percentiles
 # come from cumulative counts without touching the requests themselves.
 timing_histogram = Table(
@@ -132,6 +153,15 @@ timing_histogram = Table(
     Column("sector", Text, primary_key=True),
     Column("pcode", Text, primary_key=True),
     Column("urgency", Text, primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("requests", BigInteger, nullable=False, server_default="0"),
+)
+
+# The histogram summed over every cell, per stage: the overall funnel timings.
+timing_totals = Table(
+    "timing_totals",
+    Base.metadata,
+    Column("stage", Text, primary_key=True),
     Column("bucket", Integer, primary_key=True),
     Column("requests", BigInteger, nullable=False, server_default="0"),
 )
@@ -213,7 +243,10 @@ READ_MODEL_TABLES = (
     requests,
     request_history,
     request_counts,
+    status_totals,
+    open_need,
     timing_histogram,
+    timing_totals,
     offers,
     ngo_contribution,
     incidents,
