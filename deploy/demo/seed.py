@@ -2,7 +2,7 @@
 
 Everything goes through the same routes a user would call, so every change emits its events
 the normal way and every read model fills up as it would in production. Each entity has a
-stable id (client-supplied NGO and agreement ids; `client_id` and `Idempotency-Key` for field
+stable id (client-supplied NGO and agreement ids; the unit's own `client_id` for field
 reports), and each step looks at the current state before acting, so a second run finds the
 mission already there and changes nothing.
 """
@@ -190,8 +190,10 @@ async def wait_for_replicas(client: ConcordClient, *, timeout: float = 30.0) -> 
 
 
 async def seed_history(client: ConcordClient, report: SeedReport, progress: Progress) -> None:
-    # Generated in a fixed order from a fixed seed: the same reports, with the same
-    # client ids, every time; only the posting runs concurrently.
+    # Generated in a fixed order from a fixed seed: the same reports from the same units with
+    # the same `client_id`s every time (only the posting runs concurrently). A unit's
+    # `client_id` is what makes a second seed find the first report; an Idempotency-Key
+    # would not do, as the observation times move with the clock.
     rng = random.Random(HISTORY_SEED)
     now = datetime.now(UTC)
     requests = [
@@ -213,7 +215,6 @@ async def seed_history(client: ConcordClient, report: SeedReport, progress: Prog
             role=Role.field_unit,
             unit_id=unit,
             json=body,
-            headers={"Idempotency-Key": str(body["client_id"])},
         )
         report.requests_created += response.status_code == 201
         planned.append((uuid.UUID(response.json()["request_id"]), OUTCOMES[index % len(OUTCOMES)]))
@@ -227,7 +228,6 @@ async def seed_history(client: ConcordClient, report: SeedReport, progress: Prog
             role=Role.field_unit,
             unit_id=unit,
             json=body,
-            headers={"Idempotency-Key": str(body["client_id"])},
         )
         report.incidents_created += response.status_code == 201
 
