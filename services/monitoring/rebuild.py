@@ -20,7 +20,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.monitoring.config import Settings
@@ -52,7 +52,9 @@ async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[Top
 
 
 async def rebuild(settings: Settings) -> dict[str, int]:
-    """Truncate the read models and replay the topics into them; returns counts."""
+    """Truncate the read models and replay the topics into them. Returns how many messages
+    were read and how many distinct events were applied (the rest were duplicates or of
+    types monitoring does not keep)."""
     engine = create_engine(
         settings.service_database_url,
         schema=settings.db_schema,
@@ -70,7 +72,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
         isolation_level="read_committed",
         max_poll_records=settings.consumer_batch_size,
     )
-    outcomes: dict[str, int] = {}
+    outcomes = {"messages": 0, "applied": 0}
     try:
         names = ", ".join(t.name for t in READ_MODEL_TABLES)
         async with engine.begin() as conn:
@@ -94,15 +96,18 @@ async def rebuild(settings: Settings) -> dict[str, int]:
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=500)
             for tp, messages in batches.items():
-                for message in messages:
-                    if message.offset >= ends[tp]:
-                        break
-                    outcome = await applier.process(message)
-                    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                wanted = [m for m in messages if m.offset < ends[tp]]
+                outcomes["messages"] += len(wanted)
+                await applier.process_batch(wanted)  # one transaction per batch, in order
             for tp in list(pending):
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
                     consumer.pause(tp)
+        async with engine.connect() as conn:
+            outcomes["applied"] = int(
+                await conn.scalar(select(func.count()).where(inbox.table.c.consumer_group == group))
+                or 0
+            )
         log.info("rebuild.done", **outcomes)
         return outcomes
     finally:
