@@ -108,4 +108,6 @@ async def simulate(
                 live.update(_stats_table(stats, elapsed, duration))
 
             await simulator.run(tick)
+        if not console.is_terminal:
+            console.line()  # a piped Live view ends without its newline
     console.print(f"[green]simulation done[/]: {len(simulator.stats.request_ids)} requests touched")

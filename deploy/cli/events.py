@@ -29,6 +29,10 @@ def resolve_topic(name: str) -> str:
     names = sorted(t.name for t in CATALOG.topics())
     if name in names:
         return name
+    # `ngo` names concord.ngo_registry.ngo.v1, though `ngo` also occurs in the agreement topic.
+    by_entity = [n for n in names if n.split(".")[2:3] == [name]]
+    if len(by_entity) == 1:
+        return by_entity[0]
     matches = [n for n in names if name in n]
     if len(matches) == 1:
         return matches[0]
