@@ -22,7 +22,7 @@ from shared.errors import NotFound
 from shared.gazetteer import gazetteer
 
 
-def _coarsen(row: dict[str, Any], may_see: bool) -> dict[str, Any]:
+def coarsen(row: dict[str, Any], may_see: bool) -> dict[str, Any]:
     """Restricted rows lose exact coordinates and title for roles not allowed to see them."""
     if row.get("sensitivity") == "restricted" and not may_see:
         area = gazetteer().get(row["pcode"])
@@ -73,7 +73,7 @@ async def request_detail(
         .all()
     )
     return {
-        "request": _jsonable(_coarsen(dict(row), may_see)),
+        "request": _jsonable(coarsen(dict(row), may_see)),
         "history": [_jsonable(dict(h)) for h in history],
         "alerts": [_jsonable(dict(a)) for a in request_alerts],
     }
@@ -151,8 +151,8 @@ async def map_layers(session: AsyncSession, *, may_see: bool, points: int = 300)
     return {
         "bounds": gaz.bounds,
         "areas": areas,
-        "requests": [_jsonable(_coarsen(dict(r), may_see)) for r in latest],
+        "requests": [_jsonable(coarsen(dict(r), may_see)) for r in latest],
         "incidents": [
-            _jsonable(_coarsen(dict(i) | {"title": i["category"]}, may_see)) for i in incident_rows
+            _jsonable(coarsen(dict(i) | {"title": i["category"]}, may_see)) for i in incident_rows
         ],
     }

@@ -11,8 +11,10 @@ import pytest
 from services.monitoring.aid_request.timing import bucket_of, percentile
 from services.monitoring.audit.chain import GENESIS_HASH, canonical, link_hash
 from services.monitoring.config import Settings
+from services.monitoring.insights.drilldown import coarsen
 from services.monitoring.sla.engine import level_at
 from shared.events.envelope import CloudEvent
+from shared.gazetteer import gazetteer
 
 
 @pytest.mark.parametrize("seconds", [1, 59, 600, 3600, 86_400, 30 * 86_400])
@@ -68,3 +70,21 @@ def test_chain_hash_covers_every_byte_of_the_event() -> None:
     first = link_hash(GENESIS_HASH, text)
     assert first != link_hash(GENESIS_HASH, text.replace('"b":1', '"b":2'))
     assert first != link_hash("1" * 64, text)
+
+
+def test_restricted_rows_are_coarsened_for_roles_not_allowed() -> None:
+    row = {
+        "sensitivity": "restricted",
+        "pcode": "SS0101",
+        "lat": 4.8512,
+        "lon": 31.6011,
+        "title": "Survivors sheltering at the mission school",
+    }
+    hidden = coarsen(row, may_see=False)
+    juba = gazetteer().get("SS0101")
+    assert juba is not None
+    assert (hidden["lat"], hidden["lon"]) == (juba.lat, juba.lon)
+    assert hidden["title"] == "(restricted)" and hidden["details_withheld"] is True
+    assert coarsen(row, may_see=True) == row
+    public = row | {"sensitivity": "internal"}
+    assert coarsen(public, may_see=False) == public

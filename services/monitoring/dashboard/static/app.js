@@ -153,6 +153,23 @@ function renderAlerts(list) {
     requestLink(a.request_id), ` -> ${(a.escalate_to || []).join(", ")}`)) : [el("li", {}, "No open alerts.")]));
 }
 
+function table(node, headers, rows) {
+  node.replaceChildren(el("tr", {}, ...headers.map((h) => el("th", {}, h))),
+    ...(rows.length ? rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c == null ? "-" : c))))
+      : [el("tr", {}, el("td", { colspan: headers.length }, "None yet."))]));
+}
+
+function pct(x) { return x == null ? "-" : Math.round(x * 100) + " %"; }
+
+function renderPartners(contributions, compliance) {
+  table($("#contributions"), ["NGO", "offers", "accepted", "fulfilled", "on time", "reached"],
+    contributions.slice(0, 15).map((c) => [c.acronym || c.name, c.offers, pct(c.acceptance_rate),
+      c.fulfilled, pct(c.on_time_rate), c.people_reached.toLocaleString("en")]));
+  table($("#compliance"), ["agreement", "reports due so far", "next due", "ends in"],
+    compliance.slice(0, 15).map((a) => [a.title, a.reports_due_so_far,
+      a.obligations.map((o) => o.next_due_on).filter(Boolean).sort()[0] || "-", a.days_left + " d"]));
+}
+
 async function showRequest(id) {
   try {
     const d = await api("/api/requests/" + id);
@@ -171,9 +188,11 @@ async function showRequest(id) {
 async function refresh() {
   if (!state.token) { say("Enter an ops_centre or admin token to see the data."); return; }
   try {
-    const [k, f, g, m, h, a] = await Promise.all([api("/api/kpis"), api("/api/funnel"),
-      api("/api/gaps?level=1&limit=1000"), api("/api/map"), api("/api/hotspots"), api("/api/alerts")]);
+    const [k, f, g, m, h, a, c, p] = await Promise.all([api("/api/kpis"), api("/api/funnel"),
+      api("/api/gaps?level=1&limit=1000"), api("/api/map"), api("/api/hotspots"), api("/api/alerts"),
+      api("/api/contributions"), api("/api/compliance")]);
     renderKpis(k); renderFunnel(f); renderMap(m); renderGaps(g, m.areas); renderHotspots(h); renderAlerts(a);
+    renderPartners(c, p);
     say("");
   } catch (e) { say("Could not load data: " + e.message); }
 }
