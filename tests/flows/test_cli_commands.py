@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deploy.cli import app
+from deploy.cli.events import resolve_topic
 from deploy.services import SERVICES
 from deploy.stack import free_port_block
 from shared.auth import Role, decode_token
@@ -121,3 +122,16 @@ def test_reset_deletes_only_a_stopped_run_directory(tmp_path: Path) -> None:
     assert not run_dir.exists()
     again = runner.invoke(app, ["reset", "--run-dir", str(run_dir), "--yes"])
     assert again.exit_code == 0 and "nothing to reset" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("fragment", "topic"),
+    [
+        ("ngo", "concord.ngo_registry.ngo.v1"),
+        ("agreement", "concord.ngo_registry.agreement.v1"),
+        ("offer", "concord.humanitarian_requests.offer.v1"),
+        ("concord.monitoring.sla.v1", "concord.monitoring.sla.v1"),
+    ],
+)
+def test_tail_finds_a_topic_by_its_entity_or_full_name(fragment: str, topic: str) -> None:
+    assert resolve_topic(fragment) == topic
