@@ -10,12 +10,16 @@ mission already there and changes nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.demo.client import (
     MONITORING,
@@ -29,6 +33,7 @@ from deploy.demo.data import AGREEMENTS, NGOS, DemoAgreement, DemoNgo, profile
 from deploy.demo.generate import aid_request, incident
 from deploy.demo.lifecycle import drive_request
 from shared.auth import Role
+from shared.events.schemas.ngo_registry import NGO_TOPIC
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -37,6 +42,9 @@ HISTORY_REQUESTS = 40
 HISTORY_INCIDENTS = 16
 HISTORY_SEED = 2026
 CONCURRENCY = 6  # requests in flight while seeding
+# The requests service's consumer group for its registry replica (services are not imported
+# here: the stack must start even while one is being changed; a test checks the name).
+REQUESTS_REPLICA_GROUP = "humanitarian_requests.ngo_replica"
 T = TypeVar("T")
 # How the seeded history ends up: enough of each so every dashboard panel has something.
 OUTCOMES = (
@@ -174,19 +182,57 @@ async def seed_registry(client: ConcordClient, report: SeedReport, progress: Pro
             report.vetting_steps += 1
 
 
-async def wait_for_replicas(client: ConcordClient, *, timeout: float = 30.0) -> None:
-    """Give the other services time to take in the registry's events before requests flow.
+async def _replica_lag(bootstrap: str) -> int | None:
+    """Messages of the NGO topic the requests service's replica has not yet committed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        await consumer.topics()  # fetches the cluster's metadata
+        partitions = [
+            TopicPartition(NGO_TOPIC.name, p)
+            for p in sorted(consumer.partitions_for_topic(NGO_TOPIC.name) or ())
+        ]
+        if not partitions:
+            return None
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(REQUESTS_REPLICA_GROUP)
+        lag = 0
+        for tp in partitions:
+            done = committed[tp].offset if tp in committed else 0
+            lag += max(0, int(ends[tp]) - int(done))
+        return lag
+    finally:
+        await admin.close()
+        await consumer.stop()
 
-    The requests service matches against its own replica of the registry; monitoring keeps
-    the same replica from the same topic, and is the one we can ask."""
+
+async def wait_for_replicas(client: ConcordClient, *, timeout: float = 90.0) -> None:
+    """Let the requests service take in the registry's events before requests flow.
+
+    It matches against its own replica of the registry. Monitoring keeps the same replica
+    from the same topic: once it counts every eligible NGO, the registry's relay has
+    published them; then the requests service's consumer group must have committed up to
+    the end of the NGO topic."""
     expected = sum(1 for n in NGOS if n.target_status == "vetted")
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
         kpis = await client.get_json(MONITORING, "/api/kpis", role=Role.ops_centre)
         if int(kpis.get("eligible_ngos", 0) or 0) >= expected:
             break
         await asyncio.sleep(0.5)
-    await asyncio.sleep(1.0)  # the requests consumer runs beside monitoring's, not after it
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if bootstrap is None:
+        await asyncio.sleep(2.0)
+        return
+    while loop.time() < deadline:
+        lag = await _replica_lag(bootstrap)
+        if lag is None or lag == 0:
+            return
+        await asyncio.sleep(0.5)
+    log.warning("demo.replica_lagging", waited_seconds=timeout)
 
 
 async def seed_history(client: ConcordClient, report: SeedReport, progress: Progress) -> None:

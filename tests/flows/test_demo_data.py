@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from deploy.demo.data import AGREEMENTS, FIELD_UNITS, NGOS, profile
 from deploy.demo.generate import aid_request, incident
+from deploy.demo.seed import REQUESTS_REPLICA_GROUP
 from services.humanitarian_requests.aid_request.schemas import AidRequestIn
+from services.humanitarian_requests.app import REPLICA_GROUP
 from services.humanitarian_requests.incident.schemas import IncidentIn
 from services.ngo_registry.agreement.schemas import AgreementCreate
 from services.ngo_registry.config import DEFAULT_SANCTIONS_FILE
@@ -90,3 +92,7 @@ def test_a_report_with_an_unknown_field_would_be_refused() -> None:
     _, body = aid_request(random.Random(0), "x", now=datetime.now(UTC))
     with pytest.raises(ValidationError):
         AidRequestIn.model_validate({**body, "unexpected": 1})
+
+
+def test_the_seeder_waits_on_the_requests_services_replica_group() -> None:
+    assert REQUESTS_REPLICA_GROUP == REPLICA_GROUP
