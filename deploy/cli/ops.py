@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from deploy.cli.base import CommandFailed, app, console, fail, run_async
 from deploy.demo.client import MONITORING, ConcordClient, dev_token
@@ -90,8 +91,15 @@ async def rebuild() -> None:
     load_stack_environment()
     if "DATABASE_URL" not in os.environ:
         raise CommandFailed("No DATABASE_URL set and no running `make run` stack found")
-    with _spinner("replaying the topics into monitoring's read models"):
-        counts = await replay(Settings())
+    settings = Settings()
+    try:
+        with _spinner("replaying the topics into monitoring's read models"):
+            counts = await replay(settings)
+    except (OSError, SQLAlchemyError) as exc:
+        raise CommandFailed(
+            f"Postgres is not reachable for the rebuild ({type(exc).__name__}: {exc}). "
+            "Start Concord with `make run`."
+        ) from None
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing to replay"
     console.print(f"[green]rebuilt[/]: {summary}")
 

@@ -135,3 +135,11 @@ def test_reset_deletes_only_a_stopped_run_directory(tmp_path: Path) -> None:
 )
 def test_tail_finds_a_topic_by_its_entity_or_full_name(fragment: str, topic: str) -> None:
     assert resolve_topic(fragment) == topic
+
+
+def test_rebuild_without_a_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = free_port_block()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres:x@127.0.0.1:{port}/concord")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{port}")
+    result = runner.invoke(app, ["rebuild"])
+    assert_one_line_error(result.stderr, result.exit_code, "Postgres is not reachable")
