@@ -186,9 +186,11 @@ class InboxConsumer:
             isolation_level="read_committed",
         )
         self._consumer = consumer
-        await consumer.start()
-        log.info("consumer.started", group=self.group_id, topics=self.router.topics)
         try:
+            # Inside the try: a consumer cancelled while it joins the group must still leave
+            # it, or the next member waits out the session timeout before it gets partitions.
+            await consumer.start()
+            log.info("consumer.started", group=self.group_id, topics=self.router.topics)
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 if not batches:
