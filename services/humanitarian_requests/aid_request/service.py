@@ -116,19 +116,21 @@ async def submit_request(
         version=1,
     )
     row.cluster_id = row.id
-    try:
-        # A concurrent submission of the same client_id waits on the unique index and then
-        # fails here; the savepoint keeps the caller's transaction usable.
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
-    except IntegrityError:
-        if data.client_id is None:
-            raise
-        existing = await find_by_client_id(session, reporting_unit, data.client_id)
-        if existing is None:
-            raise
-        return Intake(existing, created=False)
+    if data.client_id is None:
+        session.add(row)
+        await session.flush()
+    else:
+        try:
+            # A concurrent submission of the same client_id waits on the unique index and
+            # then fails here; the savepoint keeps the caller's transaction usable.
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            existing = await find_by_client_id(session, reporting_unit, data.client_id)
+            if existing is None:
+                raise
+            return Intake(existing, created=False)
     await record_transition(session, row, AidRequestSubmitted, actor=actor)
     await triage(session, row, settings=settings, now=now)
     log.info("aid_request.submitted", request_id=str(row.id), unit=reporting_unit)

@@ -2,10 +2,11 @@
 
 Why the key row is inserted *before* the work, in the same transaction: the unique primary key
 (scope, key) makes a concurrent duplicate wait on our uncommitted row; when we commit, its
-insert fails, it rolls back to its savepoint and replays our stored response instead of
-creating a second entity. A retry after a lost response finds the committed row. Because the
-row and the created entity commit together, there is never a key without its entity or an
-entity without its key.
+`INSERT ... ON CONFLICT DO NOTHING` inserts nothing and it replays our stored response
+instead of creating a second entity (if we roll back instead, it claims the key itself).
+A retry after a lost response finds the committed row. Because the row and the created
+entity commit together, there is never a key without its entity or an entity without its
+key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.db.models.tables import IdempotencyKey
@@ -53,18 +54,21 @@ async def claim_key(
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    # ON CONFLICT DO NOTHING waits for a concurrent holder of the key to commit (the primary
+    # key is the unique constraint that serialises them) and then inserts nothing.
+    claimed = (
+        await session.execute(
+            insert(IdempotencyKey)
+            .values(scope=scope, key=key, request_hash=body_hash)
+            .on_conflict_do_nothing(index_elements=["scope", "key"])
+            .returning(IdempotencyKey.key)
+        )
+    ).scalar_one_or_none()
+    if claimed is not None:
+        return None
     existing = await _find(session, scope, key)
-    if existing is None:
-        try:
-            async with session.begin_nested():
-                session.add(IdempotencyKey(scope=scope, key=key, request_hash=body_hash))
-                await session.flush()
-            return None
-        except IntegrityError:
-            # A concurrent request with the same key committed first: replay its answer.
-            existing = await _find(session, scope, key)
-            if existing is None:  # pragma: no cover - the other transaction rolled back
-                raise
+    if existing is None:  # pragma: no cover - only if the key were deleted meanwhile
+        raise BadRequest("The Idempotency-Key could not be claimed; retry")
     if existing.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body",

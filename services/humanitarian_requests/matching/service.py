@@ -90,9 +90,10 @@ async def offer_next(
         records=await _track_records(session, ids),
         today=today,
     )
-    asked = set(
-        (await session.scalars(select(Offer.ngo_id).where(Offer.request_id == request.id))).all()
-    )
+    asked: set[uuid.UUID] = set()
+    if request.offer_round:  # a fresh request has asked nobody yet
+        query = select(Offer.ngo_id).where(Offer.request_id == request.id)
+        asked = set((await session.scalars(query)).all())
     remaining = [(i, c) for i, c in enumerate(ranking, start=1) if c.ngo_id not in asked]
     if not remaining:
         reason = "every eligible NGO declined or timed out"

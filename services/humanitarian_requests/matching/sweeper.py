@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
@@ -27,12 +28,12 @@ log = get_logger(__name__)
 BATCH = 50
 
 
-async def sweep_once(runtime: ServiceRuntime, settings: Settings) -> int:
+async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
     """Expire every overdue offer once; returns how many were expired."""
     window = timedelta(seconds=settings.offer_response_seconds)
     expired = 0
     while True:
-        async with unit_of_work(runtime.sessionmaker) as session:
+        async with unit_of_work(sessionmaker) as session:
             now = datetime.now(UTC)
             request = (
                 await session.execute(
@@ -65,7 +66,7 @@ async def offer_deadline_sweeper(runtime: ServiceRuntime) -> None:
     assert isinstance(settings, Settings)
     while True:
         try:
-            count = await sweep_once(runtime, settings)
+            count = await sweep_once(runtime.sessionmaker, settings)
             if count:
                 log.info("offer.sweep", expired=count)
         except asyncio.CancelledError:

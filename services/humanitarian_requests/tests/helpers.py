@@ -113,9 +113,10 @@ async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) ->
 
 
 async def fetch(database_url: str, sql: str, **params: Any) -> list[Any]:
+    """Run one statement as the administrator, committed, and return its rows."""
     engine = create_async_engine(asyncpg_url(database_url))
     try:
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             return list((await conn.execute(text(sql), params)).all())
     finally:
         await engine.dispose()
