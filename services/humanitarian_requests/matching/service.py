@@ -150,8 +150,11 @@ async def _answerable(
 ) -> tuple[AidRequest, Offer]:
     """Lock the offer's request and the offer, and check the NGO may still answer it."""
     found = await session.get(Offer, offer_id)
-    if found is None or (ngo_id is not None and found.ngo_id != ngo_id):
+    if found is None:
         raise NotFound(f"No offer {offer_id}")
+    if ngo_id is not None and found.ngo_id != ngo_id:
+        # Nothing about the offer is revealed beyond the fact it is not the caller's to answer.
+        raise Conflict("This offer is addressed to another NGO")
     request = await lock_request(session, found.request_id)
     offer = await lock_offer(session, offer_id)
     assert request is not None and offer is not None  # rows are never deleted

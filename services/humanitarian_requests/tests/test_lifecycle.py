@@ -61,8 +61,9 @@ async def test_request_goes_through_the_whole_lifecycle(
     assert "description" not in first["request"] and "contact" not in first["request"]
 
     foreign = await client.post(f"/offers/{first['offer_id']}/accept", headers=as_far)
-    assert foreign.status_code == 404
-    problem_of(foreign)
+    assert foreign.status_code == 409
+    assert "another NGO" in problem_of(foreign)["detail"]
+    assert (await client.get(f"/offers/{first['offer_id']}", headers=as_far)).status_code == 404
 
     declined = await client.post(
         f"/offers/{first['offer_id']}/decline", json={"reason": "no trucks"}, headers=as_near
