@@ -19,6 +19,7 @@ from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     AidRequestEvent,
     AidRequestState,
+    ListedSensitivity,
     OfferState,
     OpenAidRequest,
     OpenRequestClosed,
@@ -149,7 +150,7 @@ async def _sync_open_listing(session: AsyncSession, row: AidRequest) -> None:
     listing = OpenAidRequest(
         **request_summary(row).model_dump(),
         status=RequestStatus(row.status),
-        sensitivity=Sensitivity(row.sensitivity),
+        sensitivity=ListedSensitivity(row.sensitivity),
         version=row.version,
         updated_at=row.updated_at,
     )

@@ -399,11 +399,18 @@ class OpenRequestSummary(BaseModel):
     details_withheld: bool  # True for a restricted request: only sector, area and quantities
 
 
+class ListedSensitivity(StrEnum):
+    """The sensitivities an NGO-readable listing can have: restricted is not representable."""
+
+    public = "public"
+    internal = "internal"
+
+
 class OpenAidRequest(OpenRequestSummary):
     """An open request on the NGO-readable topic (never a restricted one)."""
 
     status: RequestStatus
-    sensitivity: Sensitivity  # public or internal, never restricted
+    sensitivity: ListedSensitivity
     version: int
     updated_at: datetime
 
