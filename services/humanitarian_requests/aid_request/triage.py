@@ -1,14 +1,14 @@
 """Triage: the priority score and near-duplicate detection.
 
-The score is a sum of four explainable terms (0 to 100): urgency (up to 50), affected
-population on a log scale (up to 20, reached at 10,000 people), sector criticality (up to 15)
-and vulnerability factors (3 each, up to 15). Life-threatening always outranks routine.
+The score is a sum of four explainable terms (0 to 100): urgency (life-threatening 60,
+urgent 35, routine 10), affected population on a log scale (up to 15, reached at 10,000
+people), sector criticality (life-saving 10, essential 6, other 3) and vulnerability factors
+(3 each, up to 15). The weights make any life-threatening request outrank any routine one.
 """
 
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -23,7 +23,7 @@ from shared.vocabulary import Sector, Urgency
 
 PlacedT = TypeVar("PlacedT", AidRequest, Incident)
 
-URGENCY_POINTS = {Urgency.life_threatening: 50.0, Urgency.urgent: 30.0, Urgency.routine: 10.0}
+URGENCY_POINTS = {Urgency.life_threatening: 60.0, Urgency.urgent: 35.0, Urgency.routine: 10.0}
 LIFE_SAVING_SECTORS = frozenset(
     {
         Sector.health,
@@ -41,13 +41,13 @@ ESSENTIAL_SECTORS = frozenset({Sector.shelter_nfi, Sector.cccm, Sector.mine_acti
 def priority_score(
     *, urgency: Urgency, affected_total: int, sector: Sector, vulnerability_count: int
 ) -> float:
-    population = 20.0 * min(1.0, math.log10(affected_total + 1) / 4.0)
+    population = 15.0 * min(1.0, math.log10(affected_total + 1) / 4.0)
     if sector in LIFE_SAVING_SECTORS:
-        sector_points = 15.0
-    elif sector in ESSENTIAL_SECTORS:
         sector_points = 10.0
+    elif sector in ESSENTIAL_SECTORS:
+        sector_points = 6.0
     else:
-        sector_points = 5.0
+        sector_points = 3.0
     vulnerability = min(15.0, 3.0 * vulnerability_count)
     return round(URGENCY_POINTS[urgency] + population + sector_points + vulnerability, 2)
 
@@ -115,11 +115,3 @@ def _nearest_first(
         if distance_km(lat, lon, candidate.lat, candidate.lon) <= radius_km:
             return candidate
     return None
-
-
-def cluster_of(duplicate: AidRequest | Incident | None, own_id: uuid.UUID) -> uuid.UUID:
-    return duplicate.cluster_id if duplicate is not None else own_id
-
-
-def window_of(hours: float) -> timedelta:
-    return timedelta(hours=hours)
