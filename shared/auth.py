@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -120,8 +120,9 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> object:
-    """A dependency that lets through only principals holding one of `roles`."""
+def require_roles(*roles: Role) -> Any:
+    """A dependency that lets through only principals holding one of `roles`: use it in
+    `dependencies=[require_roles(...)]` or as `Annotated[Principal, require_roles(...)]`."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):

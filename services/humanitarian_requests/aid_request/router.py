@@ -28,12 +28,11 @@ from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.common.principals import (
     actor_of,
-    allow,
     is_ngo,
     reporting_unit_of,
 )
 from services.humanitarian_requests.db.models.tables import AidRequest
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import RequestStatus
@@ -45,8 +44,8 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
-STAFF = allow(Role.ops_centre, Role.admin)
-REPORTERS = allow(Role.field_unit, Role.ops_centre, Role.admin)
+STAFF = require_roles(Role.ops_centre, Role.admin)
+REPORTERS = require_roles(Role.field_unit, Role.ops_centre, Role.admin)
 
 
 def full_view(row: AidRequest) -> dict[str, Any]:
@@ -318,7 +317,7 @@ async def rematch_aid_request(
     )
 
 
-@router.post("/{request_id}/start", dependencies=[allow(Role.ngo, Role.ops_centre)])
+@router.post("/{request_id}/start", dependencies=[require_roles(Role.ngo, Role.ops_centre)])
 async def start_delivery(
     request_id: uuid.UUID,
     session: DbSession,
@@ -342,7 +341,7 @@ async def start_delivery(
     )
 
 
-@router.post("/{request_id}/deliveries", dependencies=[allow(Role.ngo, Role.ops_centre)])
+@router.post("/{request_id}/deliveries", dependencies=[require_roles(Role.ngo, Role.ops_centre)])
 async def record_delivery(
     request_id: uuid.UUID,
     body: DeliveryIn,

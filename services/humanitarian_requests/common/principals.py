@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from fastapi import params
-
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role
 from shared.errors import Forbidden
 
 
@@ -30,8 +26,3 @@ def reporting_unit_of(principal: Principal) -> str:
 
 def is_ngo(principal: Principal) -> bool:
     return Role.ngo in principal.roles and not principal.is_staff and principal.ngo_id is not None
-
-
-def allow(*roles: Role) -> params.Depends:
-    """`require_roles` typed for `dependencies=[...]` (shared's returns `object`)."""
-    return cast(params.Depends, require_roles(*roles))

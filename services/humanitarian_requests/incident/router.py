@@ -14,18 +14,18 @@ from services.humanitarian_requests.aid_request.repository import history_of
 from services.humanitarian_requests.aid_request.schemas import HistoryView
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.principals import actor_of, allow, reporting_unit_of
+from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 
 router = APIRouter(
     prefix="/incidents",
     tags=["incidents"],
-    dependencies=[allow(Role.field_unit, Role.ops_centre, Role.admin)],
+    dependencies=[require_roles(Role.field_unit, Role.ops_centre, Role.admin)],
 )
 IdempotencyKey = Annotated[
     str | None,
@@ -117,7 +117,7 @@ async def incident_history(
 @router.post(
     "/{incident_id}/link",
     response_model=IncidentView,
-    dependencies=[allow(Role.ops_centre, Role.admin)],
+    dependencies=[require_roles(Role.ops_centre, Role.admin)],
 )
 async def link_incident(
     incident_id: uuid.UUID,

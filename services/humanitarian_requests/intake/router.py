@@ -22,11 +22,11 @@ from services.humanitarian_requests.aid_request.schemas import AidRequestIn
 from services.humanitarian_requests.aid_request.service import submit_request
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.principals import actor_of, allow, reporting_unit_of
+from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.incident.schemas import IncidentIn
 from services.humanitarian_requests.incident.service import report_incident
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import ConcordError, PayloadTooLarge
 from shared.logging import get_logger
@@ -154,7 +154,7 @@ async def _store_item(
 @router.post(
     "/batch",
     response_model=BatchOut,
-    dependencies=[allow(Role.field_unit, Role.ops_centre, Role.admin)],
+    dependencies=[require_roles(Role.field_unit, Role.ops_centre, Role.admin)],
 )
 async def upload_batch(
     body: BatchIn,

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from services.humanitarian_requests.aid_request.events import offer_state
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.principals import actor_of, allow, is_ngo
+from services.humanitarian_requests.common.principals import actor_of, is_ngo
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
 from services.humanitarian_requests.matching import service
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import OfferState, OfferStatus
@@ -28,7 +28,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
-ANSWERERS = allow(Role.ngo, Role.ops_centre, Role.admin)
+ANSWERERS = require_roles(Role.ngo, Role.ops_centre, Role.admin)
 
 
 class RankedCandidate(BaseModel):
