@@ -9,6 +9,7 @@ from services.ngo_registry.config import Settings
 from services.ngo_registry.db.models import inbox, outbox
 from services.ngo_registry.expiry.tasks import expiry_sweeper
 from services.ngo_registry.ngo.router import router as ngo_router
+from services.ngo_registry.report.router import router as report_router
 from services.ngo_registry.search.router import router as search_router
 from services.ngo_registry.vetting.router import router as vetting_router
 from shared.events.schemas import CATALOG
@@ -34,5 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord NGO registry",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[ngo_router, vetting_router, agreement_router, search_router],
+        routers=[ngo_router, vetting_router, agreement_router, report_router, search_router],
     )

@@ -209,3 +209,30 @@ class AgreementExpired(AgreementState):
 class AgreementTerminated(AgreementState):
     terminated_by: str
     reason: str
+
+
+class ReportSubmission(BaseModel):
+    """A report an agreement party submitted under one of the agreement's reporting
+    obligations. Immutable once recorded: `version` is always 1, so a replica keeps the first
+    copy it sees and ignores any redelivery."""
+
+    submission_id: uuid.UUID
+    agreement_id: uuid.UUID
+    ngo_id: uuid.UUID
+    obligation: str  # the obligation's `what`
+    frequency_days: int = Field(gt=0)  # of that obligation when the report was submitted
+    period_end: date  # last day of the reporting period the report covers
+    submitted_on: date  # the day the party says it submitted (defaults to the recording day)
+    summary: str
+    submitted_by: str
+    submitted_at: datetime  # when the registry recorded it
+    version: int = 1
+
+
+@CATALOG.event(
+    "concord.ngo_registry.agreement.report_submitted.v1",
+    AGREEMENT_TOPIC,
+    "A party submitted a report due under an active agreement's reporting obligation",
+)
+class AgreementReportSubmitted(ReportSubmission):
+    pass

@@ -123,6 +123,32 @@ class Agreement(Base):
     )
 
 
+class ReportSubmission(Base):
+    """A report a party submitted under one of an agreement's reporting obligations; one per
+    (agreement, obligation, period end), which is what makes a repeated submission a no-op."""
+
+    __tablename__ = "report_submissions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("agreements.id", ondelete="CASCADE")
+    )
+    ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    obligation: Mapped[str] = mapped_column(Text)
+    frequency_days: Mapped[int] = mapped_column(Integer)
+    period_end: Mapped[date] = mapped_column(Date)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    submitted_by: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "agreement_id", "obligation", "period_end", name="uq_report_submissions_period"
+        ),
+    )
+
+
 class SearchCell(Base):
     """One vetted NGO able to work in one sector in one county: what the search reads.
 

@@ -1,0 +1,1 @@
+"""Report submissions under agreements' reporting obligations."""
