@@ -55,6 +55,9 @@ class Settings(ServiceSettings):
         5.0, gt=0, validation_alias="MONITORING_SLA_SWEEP_INTERVAL"
     )
 
+    # A report is overdue once its period's due date plus this many days has passed.
+    report_grace_days: int = Field(7, ge=0, validation_alias="MONITORING_REPORT_GRACE_DAYS")
+
     def sla_target(self, urgency: str, stage: str) -> float:
         """Seconds allowed for `stage` of a request of `urgency`."""
         override = self.sla_targets.get(urgency, {})

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.config import Settings
 from services.monitoring.insights import drilldown, partners, queries
 from services.monitoring.live import Broadcaster
 from shared.deps import DbSession
@@ -64,9 +65,14 @@ async def get_contributions(session: DbSession, principal: Staff) -> list[dict[s
 
 
 @router.get("/compliance", summary="Agreement reporting compliance")
-async def get_compliance(session: DbSession, principal: Staff) -> list[dict[str, Any]]:
-    """Reports owed under each active agreement so far, and when the next falls due."""
-    return await partners.compliance(session)
+async def get_compliance(
+    request: Request, session: DbSession, principal: Staff
+) -> list[dict[str, Any]]:
+    """Per active agreement and reporting obligation: the periods due so far, which were
+    reported and which are overdue (due date plus `MONITORING_REPORT_GRACE_DAYS` passed
+    without a report), and the next due date. Agreements with overdue reports first."""
+    settings: Settings = request.app.state.settings
+    return await partners.compliance(session, grace_days=settings.report_grace_days)
 
 
 @router.get("/alerts", summary="SLA alerts")

@@ -1,7 +1,9 @@
-"""Replicas of the NGO registry: NGOs, their presence (sector x area), agreements.
+"""Replicas of the NGO registry: NGOs, their presence (sector x area), agreements, and the
+reports received under agreements.
 
 Each registry event carries the full state and a `version`; a row is replaced only by a
-newer version, so a late or replayed older state never wins.
+newer version, so a late or replayed older state never wins. A report submission never
+changes: the first copy of (agreement, obligation, period end) is kept, any other ignored.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.db.models.read_models import agreements, ngo_presence, ngos
+from services.monitoring.db.models.read_models import (
+    agreements,
+    ngo_presence,
+    ngos,
+    report_submissions,
+)
 from services.monitoring.live import notify
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
@@ -20,6 +27,7 @@ from shared.events.schemas.ngo_registry import (
     AgreementCreated,
     AgreementExpired,
     AgreementExpiring,
+    AgreementReportSubmitted,
     AgreementState,
     AgreementTerminated,
     AgreementUpdated,
@@ -94,6 +102,26 @@ async def apply_agreement(session: AsyncSession, data: AgreementState) -> bool:
     return True
 
 
+async def apply_report(session: AsyncSession, data: AgreementReportSubmitted) -> bool:
+    """Keep a received report; False when that period's report is already held."""
+    inserted = await session.execute(
+        insert(report_submissions)
+        .values(
+            agreement_id=data.agreement_id,
+            obligation=data.obligation,
+            period_end=data.period_end,
+            submission_id=data.submission_id,
+            ngo_id=data.ngo_id,
+            submitted_on=data.submitted_on,
+            submitted_at=data.submitted_at,
+            version=data.version,
+        )
+        .on_conflict_do_nothing()
+        .returning(report_submissions.c.submission_id)
+    )
+    return inserted.first() is not None
+
+
 def build_registry_router(*, live: bool = True) -> EventRouter:
     router = EventRouter(CATALOG)
 
@@ -103,6 +131,15 @@ def build_registry_router(*, live: bool = True) -> EventRouter:
 
     async def on_agreement(session: AsyncSession, event: CloudEvent, data: AgreementState) -> None:
         if await apply_agreement(session, data) and live:
+            await notify(
+                session, "agreement", {"type": event.type, "agreement_id": str(data.agreement_id)}
+            )
+
+    @router.on(AgreementReportSubmitted)
+    async def on_report(
+        session: AsyncSession, event: CloudEvent, data: AgreementReportSubmitted
+    ) -> None:
+        if await apply_report(session, data) and live:
             await notify(
                 session, "agreement", {"type": event.type, "agreement_id": str(data.agreement_id)}
             )

@@ -165,9 +165,13 @@ function renderPartners(contributions, compliance) {
   table($("#contributions"), ["NGO", "offers", "accepted", "fulfilled", "on time", "reached"],
     contributions.slice(0, 15).map((c) => [c.acronym || c.name, c.offers, pct(c.acceptance_rate),
       c.fulfilled, pct(c.on_time_rate), c.people_reached.toLocaleString("en")]));
-  table($("#compliance"), ["agreement", "reports due so far", "next due", "ends in"],
-    compliance.slice(0, 15).map((a) => [a.title, a.reports_due_so_far,
-      a.obligations.map((o) => o.next_due_on).filter(Boolean).sort()[0] || "-", a.days_left + " d"]));
+  // The API lists agreements with overdue reports first; overdue counts are highlighted.
+  table($("#compliance"), ["agreement", "due so far", "received", "overdue", "next due", "ends in"],
+    compliance.slice(0, 15).map((a) => [a.title, a.reports_due_so_far, a.reports_received,
+      el("span", { class: a.reports_overdue ? "overdue" : "", "data-agreement": a.agreement_id,
+        title: a.obligations.filter((o) => o.reports_overdue).map((o) => `${o.what}: ${o.reports_overdue} overdue since ${o.overdue_since}`).join("; ") },
+        a.reports_overdue),
+      a.next_due_on || "-", a.days_left + " d"]));
 }
 
 async function showRequest(id) {

@@ -69,6 +69,21 @@ agreements = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Reports received under agreements' reporting obligations. A submission never changes, and
+# the registry records one per (agreement, obligation, period end), so the first copy wins.
+report_submissions = Table(
+    "report_submissions",
+    Base.metadata,
+    Column("agreement_id", Uuid, primary_key=True),
+    Column("obligation", Text, primary_key=True),
+    Column("period_end", Date, primary_key=True),
+    Column("submission_id", Uuid, nullable=False),
+    Column("ngo_id", Uuid, nullable=False),
+    Column("submitted_on", Date, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
 # ---- requests ----
 requests = Table(
     "requests",
@@ -240,6 +255,7 @@ READ_MODEL_TABLES = (
     ngos,
     ngo_presence,
     agreements,
+    report_submissions,
     requests,
     request_history,
     request_counts,
