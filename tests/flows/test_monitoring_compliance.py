@@ -17,9 +17,11 @@ from services.monitoring.app import create_app
 from services.monitoring.config import Settings
 from services.monitoring.rebuild import rebuild
 from services.monitoring.tests.factories import envelope, eventually, now, publish
+from shared.auth import issue_token
 from shared.events.schemas import ngo_registry as reg
 from shared.testing import bearer, serve_in_process
 from shared.vocabulary import Sector
+from tests.flows.test_monitoring_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +168,63 @@ async def test_grace_is_configurable(stack: LocalStack, kafka_bootstrap: str) ->
         entry = await eventually(listed)
         assert entry["reports_due_so_far"] == 3
         assert entry["reports_overdue"] == 3
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
+)
+async def test_dashboard_highlights_overdue_reports_and_updates_live(
+    stack: LocalStack, kafka_bootstrap: str
+) -> None:
+    from playwright.async_api import async_playwright
+
+    settings = Settings()
+    token = issue_token(settings, subject="duty-officer", roles=["ops_centre"])
+    headers = {"Authorization": f"Bearer {token}"}
+    agreement_id, ngo_id = uuid.uuid4(), uuid.uuid4()
+    starts_on = date.today() - timedelta(days=95)
+    app = create_app(settings)  # background tasks on: the live listener is one
+    async with served(app) as base, httpx.AsyncClient(base_url=base) as client:
+        await publish(
+            kafka_bootstrap,
+            [envelope(activated(agreement_id, ngo_id, starts_on), subject=agreement_id)],
+        )
+
+        async def listed() -> dict[str, Any] | None:
+            return await _entry(client, headers, agreement_id)
+
+        assert (await eventually(listed))["reports_overdue"] == 2
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1400, "height": 1500})
+                await page.goto(f"{base}/?token={token}")
+                cell = page.locator(f'#compliance span[data-agreement="{agreement_id}"]')
+                await cell.wait_for()
+                assert await cell.inner_text() == "2"
+                assert await cell.get_attribute("class") == "overdue"
+                assert "activity report" in (await cell.get_attribute("title") or "")
+                await page.locator("#live-status.on").wait_for()
+
+                await publish(
+                    kafka_bootstrap,
+                    [
+                        envelope(
+                            submitted(agreement_id, ngo_id, starts_on + timedelta(days=30)),
+                            subject=agreement_id,
+                        )
+                    ],
+                )
+                # Pushed over SSE: the count drops without a reload.
+                await page.wait_for_function(
+                    "id => document.querySelector("
+                    "`#compliance span[data-agreement=\"${id}\"]`)?.textContent === '1'",
+                    arg=str(agreement_id),
+                    timeout=30_000,
+                )
+                ARTIFACTS.mkdir(exist_ok=True)
+                await page.locator("#compliance").screenshot(path=str(ARTIFACTS / "compliance.png"))
+            finally:
+                await browser.close()
