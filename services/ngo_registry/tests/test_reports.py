@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -227,3 +228,17 @@ async def test_report_access(client: httpx.AsyncClient, settings: Settings) -> N
     assert (await client.get(url, headers=bearer(settings, "field_unit"))).status_code == 403
     listed = await client.get(url, headers=bearer(settings, "ngo", ngo_id=ngo_id))
     assert listed.status_code == 200 and listed.json() == []
+
+
+async def test_concurrent_identical_submissions_record_one(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    agreement, (ngo_id,) = await _agreement(client, settings)
+    url = f"/agreements/{agreement['agreement_id']}/reports"
+    party = bearer(settings, "ngo", ngo_id=ngo_id)
+    responses = await asyncio.gather(
+        *(client.post(url, json=report(), headers=party) for _ in range(3))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 201]
+    assert len({r.json()["submission_id"] for r in responses}) == 1
+    assert len(await _submitted_events(app, agreement["agreement_id"])) == 1
