@@ -14,6 +14,7 @@ partition and offset, and the partition moves on: one poison message never block
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,32 @@ class Inbox:
             .returning(self.table.c.event_id)
         )
         return inserted is not None
+
+    async def claim_many(
+        self, session: AsyncSession, *, consumer_group: str, events: list[tuple[CloudEvent, Any]]
+    ) -> set[uuid.UUID]:
+        """Record a batch of (event, message) as processed in one statement; the ids of the
+        events this group had not processed before."""
+        if not events:
+            return set()
+        rows = [
+            {
+                "consumer_group": consumer_group,
+                "event_id": event.id,
+                "event_type": event.type,
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+            }
+            for event, message in events
+        ]
+        inserted = await session.scalars(
+            insert(self.table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return set(inserted)
 
 
 @dataclass(frozen=True)
@@ -206,59 +233,64 @@ class InboxConsumer:
             await consumer.stop()
 
     async def process_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
-        """Apply one partition's messages in order, as few transactions as possible.
+        """Apply one partition's messages in order, in one transaction when all goes well.
 
-        Why batch: a transaction per event costs two round trips of its own, which dominates
-        a consumer's time. So the messages share one transaction, each inside a savepoint.
-        Why stop at the first failure rather than skip it: the rest of the batch may hold
-        later events of the same aggregate, which must not overtake it. Everything before
-        the failure commits; the failing message takes the one-at-a-time path (retries with
-        backoff, then the dead-letter topic); the batch resumes after it.
+        Why batch: a transaction and an inbox insert per event cost round trips that dominate
+        a consumer's time. So the fast path claims the whole batch in the inbox with one
+        statement and runs the handlers of the new events in one transaction. If anything in
+        the batch is poison or a handler fails, that transaction rolls back and the batch takes
+        the careful path instead: one message at a time, in order (later events of the same
+        aggregate must not overtake a failed one), each with retries and the dead-letter topic.
         """
-        pending = messages
-        while pending:
-            stopped = await self._apply_together(pending)
-            if stopped is None:
+        parsed = [self._parse(message) for message in messages]
+        failed_at: int | None = None
+        if not any(isinstance(p, str) for p in parsed):
+            failed_at = await self._apply_together(messages, parsed)
+            if failed_at is None:
                 return
-            index, handler_failed = stopped
-            # A handler that failed inside the batch has had one of its attempts.
-            await self.process(pending[index], attempts_used=1 if handler_failed else 0)
-            pending = pending[index + 1 :]
+        for index, message in enumerate(messages):
+            # The handler that failed on the fast path has had one of its attempts.
+            await self.process(message, attempts_used=1 if index == failed_at else 0)
 
     async def _apply_together(
-        self, messages: list[ConsumerRecord[bytes, bytes]]
-    ) -> tuple[int, bool] | None:
-        """Apply messages in one transaction. Returns None when all went through, else the
-        index of the first one that needs the careful path and whether its handler failed."""
-        outcomes: list[str] = []
-        stopped_at: tuple[int, bool] | None = None
-        async with self.sessionmaker() as session, session.begin():
-            for index, message in enumerate(messages):
-                parsed = self._parse(message)
-                if parsed is None:
-                    outcomes.append("ignored")
-                    continue
-                if isinstance(parsed, str):
-                    stopped_at = (index, False)  # poison: the careful path dead-letters it
-                    break
-                event, route, data = parsed
-                tracing.set_current(tracing.child_of(event.traceparent))
-                try:
-                    async with session.begin_nested():
-                        first_time = await self.inbox.claim(
-                            session, consumer_group=self.group_id, event=event, message=message
-                        )
-                        if first_time:
-                            await route.handler(session, event, data)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    stopped_at = (index, True)
-                    break
-                outcomes.append("applied" if first_time else "duplicate")
-        for outcome in outcomes:
-            CONSUMER_PROCESSED.labels(self.group_id, outcome).inc()
-        return stopped_at
+        self,
+        messages: list[ConsumerRecord[bytes, bytes]],
+        parsed: list[tuple[CloudEvent, _Route, Any] | str | None],
+    ) -> int | None:
+        """The fast path. None when the batch committed, else the index whose handler failed
+        (nothing of the batch was committed then)."""
+        work = [
+            (index, message, item)
+            for index, (message, item) in enumerate(zip(messages, parsed, strict=True))
+            if isinstance(item, tuple)
+        ]
+        outcomes = {"ignored": len(messages) - len(work), "applied": 0, "duplicate": 0}
+        current = 0
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                fresh = await self.inbox.claim_many(
+                    session,
+                    consumer_group=self.group_id,
+                    events=[(item[0], message) for _, message, item in work],
+                )
+                for index, _, (event, route, data) in work:
+                    current = index
+                    if event.id not in fresh:
+                        outcomes["duplicate"] += 1
+                        continue
+                    fresh.discard(event.id)  # the same event twice in one batch: once
+                    tracing.set_current(tracing.child_of(event.traceparent))
+                    await route.handler(session, event, data)
+                    outcomes["applied"] += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("consumer.batch_fallback", group=self.group_id, error=repr(exc))
+            return current
+        for outcome, count in outcomes.items():
+            if count:
+                CONSUMER_PROCESSED.labels(self.group_id, outcome).inc(count)
+        return None
 
     def _parse(
         self, message: ConsumerRecord[bytes, bytes]
