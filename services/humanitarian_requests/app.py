@@ -12,7 +12,7 @@ from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import inbox, outbox
 from services.humanitarian_requests.incident.router import router as incident_router
 from services.humanitarian_requests.intake.router import router as intake_router
-from services.humanitarian_requests.matching.handlers import replica_router
+from services.humanitarian_requests.matching.handlers import replica_router_for
 from services.humanitarian_requests.matching.router import router as offer_router
 from services.humanitarian_requests.matching.sweeper import offer_deadline_sweeper
 from shared.events.schemas import CATALOG
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog=CATALOG,
         outbox=outbox,
         inbox=inbox,
-        consumes=[Consumes(REPLICA_GROUP, replica_router)],
+        consumes=[Consumes(REPLICA_GROUP, replica_router_for(settings))],
         background=[offer_deadline_sweeper],
     )
     return create_service_app(

@@ -9,10 +9,14 @@ replay starts from an old offset.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import NgoReplica
+from services.humanitarian_requests.matching.service import withdraw_offers_of_ineligible
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -27,11 +31,9 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-replica_router = EventRouter(CATALOG)
 
-
-async def upsert_ngo(session: AsyncSession, data: NgoState) -> None:
-    """Apply an NGO's state if it is newer than what the replica holds."""
+async def upsert_ngo(session: AsyncSession, data: NgoState) -> bool:
+    """Apply an NGO's state if it is newer than what the replica holds; True if applied."""
     values = {
         "ngo_id": data.ngo_id,
         "name": data.name,
@@ -58,25 +60,38 @@ async def upsert_ngo(session: AsyncSession, data: NgoState) -> None:
         ngo_id=str(data.ngo_id),
         version=data.version,
     )
+    return applied
 
 
-@replica_router.on(NgoRegistered)
-async def on_registered(session: AsyncSession, event: CloudEvent, data: NgoRegistered) -> None:
-    await upsert_ngo(session, data)
+def replica_router_for(settings: Settings) -> EventRouter:
+    """The replica's handlers. An applied change that ends the NGO's eligibility for a request
+    it holds a pending offer on withdraws that offer (same transaction) and moves on."""
+    router = EventRouter(CATALOG)
+    window = timedelta(seconds=settings.offer_response_seconds)
 
+    async def apply(session: AsyncSession, data: NgoState) -> None:
+        if await upsert_ngo(session, data):
+            now = datetime.now(UTC)
+            await withdraw_offers_of_ineligible(
+                session, data.ngo_id, now=now, response_window=window
+            )
 
-@replica_router.on(NgoUpdated)
-async def on_updated(session: AsyncSession, event: CloudEvent, data: NgoUpdated) -> None:
-    await upsert_ngo(session, data)
+    @router.on(NgoRegistered)
+    async def on_registered(session: AsyncSession, event: CloudEvent, data: NgoRegistered) -> None:
+        await apply(session, data)
 
+    @router.on(NgoUpdated)
+    async def on_updated(session: AsyncSession, event: CloudEvent, data: NgoUpdated) -> None:
+        await apply(session, data)
 
-@replica_router.on(NgoVettingChanged)
-async def on_vetting(session: AsyncSession, event: CloudEvent, data: NgoVettingChanged) -> None:
-    await upsert_ngo(session, data)
+    @router.on(NgoVettingChanged)
+    async def on_vetting(session: AsyncSession, event: CloudEvent, data: NgoVettingChanged) -> None:
+        await apply(session, data)
 
+    @router.on(NgoEligibilityChanged)
+    async def on_eligibility(
+        session: AsyncSession, event: CloudEvent, data: NgoEligibilityChanged
+    ) -> None:
+        await apply(session, data)
 
-@replica_router.on(NgoEligibilityChanged)
-async def on_eligibility(
-    session: AsyncSession, event: CloudEvent, data: NgoEligibilityChanged
-) -> None:
-    await upsert_ngo(session, data)
+    return router

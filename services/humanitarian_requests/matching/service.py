@@ -76,7 +76,13 @@ async def offer_next(
     """Offer `request` (locked, status triaged or escalated) to the best NGO not yet asked,
     or escalate it when nobody is left."""
     today = now.date()
-    replica = (await session.scalars(select(NgoReplica).where(NgoReplica.eligible))).all()
+    # populate_existing: the replica handlers upsert with core statements, so an NGO already
+    # in this session's identity map may hold a state older than its row.
+    replica = (
+        await session.scalars(
+            select(NgoReplica).where(NgoReplica.eligible).execution_options(populate_existing=True)
+        )
+    ).all()
     # Eligibility first: the load and track-record queries only run for real candidates.
     ngos = [n for n in replica if is_eligible(n, request.sector, request.pcode, today)]
     if not ngos:
@@ -267,6 +273,51 @@ async def withdraw_pending_offer(
     offer.version += 1
     offer.updated_at = now
     await record_offer(session, offer, request, OfferWithdrawn, actor=actor)
+
+
+async def withdraw_offers_of_ineligible(
+    session: AsyncSession, ngo_id: uuid.UUID, *, now: datetime, response_window: timedelta
+) -> int:
+    """The replica just changed `ngo_id`: withdraw each pending offer it may no longer hold
+    (not vetted, or no current grant for the request's sector and area) and offer the request
+    to the next candidate. Without this the NGO could still accept until the deadline.
+    Returns how many offers were withdrawn."""
+    ngo = (
+        await session.execute(
+            select(NgoReplica)
+            .where(NgoReplica.ngo_id == ngo_id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    query = (
+        select(Offer.request_id)
+        .where(Offer.ngo_id == ngo_id, Offer.status == OfferStatus.pending)
+        .order_by(Offer.request_id)  # one lock order across requests
+    )
+    withdrawn = 0
+    for request_id in (await session.scalars(query)).all():
+        request = await lock_request(session, request_id)
+        if (
+            request is None
+            or request.status != RequestStatus.offered
+            or request.offered_ngo_id != ngo_id
+            or request.current_offer_id is None
+        ):
+            continue
+        if ngo is not None and is_eligible(ngo, request.sector, request.pcode, now.date()):
+            continue
+        offer = await lock_offer(session, request.current_offer_id)
+        if offer is None or offer.status != OfferStatus.pending:
+            continue
+        offer.status = OfferStatus.withdrawn
+        offer.version += 1
+        offer.updated_at = now
+        await record_offer(session, offer, request, OfferWithdrawn, actor=SYSTEM)
+        log.info("offer.withdrawn_ineligible", offer_id=str(offer.id), ngo_id=str(ngo_id))
+        # offered -> offered (next NGO) or escalated: offer_next records the request event.
+        await offer_next(session, request, now=now, response_window=response_window)
+        withdrawn += 1
+    return withdrawn
 
 
 def _back_to_triaged(request: AidRequest, now: datetime) -> None:
