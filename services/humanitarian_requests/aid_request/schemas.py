@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.humanitarian_requests.common.location import LocationIn
+from services.humanitarian_requests.common.text import StorableInput
 from shared.events.schemas.humanitarian_requests import (
     AffectedPopulation,
     AidRequestState,
@@ -17,16 +18,18 @@ from shared.events.schemas.humanitarian_requests import (
 )
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
+MAX_AFFECTED = 2_147_483_647  # the largest Postgres integer
+
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=200)
-    quantity: float = Field(gt=0)
+    quantity: float = Field(gt=0, allow_inf_nan=False)
     unit: str = Field(min_length=1, max_length=50)
 
 
-class AidRequestIn(BaseModel):
+class AidRequestIn(StorableInput):
     """An aid request as a field unit submits it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -48,6 +51,15 @@ class AidRequestIn(BaseModel):
     contact: str | None = Field(None, max_length=300)
     sensitivity: Sensitivity = Sensitivity.internal
 
+    @field_validator("affected_population")
+    @classmethod
+    def _total_fits_the_column(cls, value: AffectedPopulation) -> AffectedPopulation:
+        # affected_total is a Postgres integer: a larger number is a typo, and must be a 422
+        # rather than a database error (a 500, and a sunk batch).
+        if value.total > MAX_AFFECTED:
+            raise ValueError(f"total must be at most {MAX_AFFECTED}")
+        return value
+
 
 class AidRequestView(AidRequestState):
     """The full request (its unit and the ops centre)."""
@@ -60,18 +72,18 @@ class NgoRequestView(OpenRequestSummary):
     assigned_to_you: bool
 
 
-class CancelIn(BaseModel):
+class CancelIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class PriorityOverrideIn(BaseModel):
+class PriorityOverrideIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     priority_score: float = Field(ge=0, le=100)
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class LinkIn(BaseModel):
+class LinkIn(StorableInput):
     """Link to another request's cluster (`duplicate_of`), or unlink (`null`)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -82,10 +94,10 @@ class LinkIn(BaseModel):
 class DeliveryItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     item: str
-    delivered_quantity: float = Field(gt=0)
+    delivered_quantity: float = Field(gt=0, allow_inf_nan=False)
 
 
-class DeliveryIn(BaseModel):
+class DeliveryIn(StorableInput):
     """Quantities delivered now (added to earlier deliveries); `final` ends delivery."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.humanitarian_requests.common.location import LocationIn
+from services.humanitarian_requests.common.text import StorableInput
 from shared.events.schemas.humanitarian_requests import (
     Casualties,
     IncidentState,
@@ -17,7 +18,7 @@ from shared.events.schemas.humanitarian_requests import (
 from shared.vocabulary import Sensitivity
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(StorableInput):
     """An incident as a field unit reports it. Protection incidents (human-rights violation,
     SGBV, child protection) are always stored as restricted."""
 
@@ -40,7 +41,7 @@ class IncidentView(IncidentState):
     pass
 
 
-class IncidentLinkIn(BaseModel):
+class IncidentLinkIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     duplicate_of: uuid.UUID | None
     reason: str = Field(min_length=1, max_length=2000)

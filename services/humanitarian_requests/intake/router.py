@@ -23,6 +23,7 @@ from services.humanitarian_requests.aid_request.service import submit_request
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
+from services.humanitarian_requests.common.text import has_nul
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.incident.schemas import IncidentIn
 from services.humanitarian_requests.incident.service import report_incident
@@ -97,8 +98,12 @@ async def _store_item(
     principal: Principal,
     settings: Settings,
 ) -> ItemOutcome:
-    client_id = raw.get("client_id") if isinstance(raw.get("client_id"), str) else None
-    kind = raw.get("kind") if isinstance(raw.get("kind"), str) else None
+    # Echoed back in the stored (JSONB) response: never echo what Postgres cannot store.
+    client_id = raw.get("client_id")
+    client_id = client_id if isinstance(client_id, str) and not has_nul(client_id) else None
+    kind = (
+        raw.get("kind") if isinstance(raw.get("kind"), str) and not has_nul(raw["kind"]) else None
+    )
     try:
         header = _header.validate_python(raw)
         fields = {k: v for k, v in raw.items() if k != "kind"}

@@ -15,6 +15,7 @@ from services.humanitarian_requests.aid_request.events import offer_state
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.common.principals import actor_of, is_ngo
+from services.humanitarian_requests.common.text import StorableInput
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
 from services.humanitarian_requests.matching import service
 from shared.auth import Principal, Role, require_roles
@@ -44,7 +45,7 @@ class OfferStaffView(OfferState):
     ranking: list[RankedCandidate]
 
 
-class DeclineIn(BaseModel):
+class DeclineIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=2000)
 
