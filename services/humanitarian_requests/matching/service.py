@@ -314,7 +314,9 @@ async def withdraw_offers_of_ineligible(
         offer.updated_at = now
         await record_offer(session, offer, request, OfferWithdrawn, actor=SYSTEM)
         log.info("offer.withdrawn_ineligible", offer_id=str(offer.id), ngo_id=str(ngo_id))
-        # offered -> offered (next NGO) or escalated: offer_next records the request event.
+        # offered -> offered (next NGO) or escalated: offer_next records the request event;
+        # escalation must not still name the withdrawn offer and its NGO.
+        request.current_offer_id = request.offered_ngo_id = request.offer_deadline = None
         await offer_next(session, request, now=now, response_window=response_window)
         withdrawn += 1
     return withdrawn

@@ -61,3 +61,16 @@ async def test_losing_eligibility_withdraws_the_pending_offer_and_moves_on(
     history = (await client.get(f"/aid-requests/{request_id}/history", headers=ops)).json()
     types = [h["event_type"].split(".")[-2] for h in history]
     assert types[-2:] == ["withdrawn", "offered"] or types[-3:-1] == ["withdrawn", "offered"]
+
+    # The last eligible NGO loses its agreement too: nobody is left, so the request is
+    # escalated, and no longer names an offer or an NGO it is offered to.
+    second_offer = request["current_offer_id"]
+    revoked = eligibility_changed(second, eligible=False, version=2)
+    await publish_registry_events(kafka_bootstrap, [revoked])
+    await wait_for_replica(database_url, second.ngo_id, 2)
+    request = (await client.get(f"/aid-requests/{request_id}", headers=ops)).json()
+    assert request["status"] == "escalated"
+    assert (request["current_offer_id"], request["offered_ngo_id"]) == (None, None)
+    assert request["offer_deadline"] is None
+    offer = (await client.get(f"/offers/{second_offer}", headers=ops)).json()
+    assert offer["status"] == "withdrawn"
