@@ -25,6 +25,7 @@ from services.humanitarian_requests.db.models.tables import AidRequest, NgoRepli
 from shared.events.schemas.humanitarian_requests import RankingFactor
 from shared.events.schemas.ngo_registry import VettingStatus
 from shared.gazetteer import distance_km, gazetteer
+from shared.vocabulary import Sensitivity
 
 WEIGHTS = {
     "sector_fit": 20.0,
@@ -105,7 +106,16 @@ def _factors(
     records: dict[uuid.UUID, TrackRecord],
 ) -> list[RankingFactor]:
     declared = request.sector in ngo.sectors
-    distance = _distance_to(ngo, request.lat, request.lon, request.pcode)
+    # The factors go to the NGO with the offer (API and NGO-readable topic). Of a restricted
+    # request an NGO may learn only the state: measure from the state's centre, and do not let
+    # the grant level (county or state) tell which county it is in.
+    restricted = request.sensitivity == Sensitivity.restricted
+    if restricted:
+        gaz = gazetteer()
+        state = gaz.areas[gaz.admin1(request.pcode) or request.pcode]
+        distance = _distance_to(ngo, state.lat, state.lon, state.pcode)
+    else:
+        distance = _distance_to(ngo, request.lat, request.lon, request.pcode)
     capacity_slots = max(1, len(ngo.capacities)) * ASSIGNMENTS_PER_CAPACITY
     record = records.get(ngo.ngo_id, TrackRecord())
     answered = record.accepted + record.declined + record.expired
@@ -124,7 +134,9 @@ def _factors(
             1.0 if declared else 0.5,
             "declared sector" if declared else "granted only",
         ),
-        factor(
+        factor("area_coverage", 0.7, "withheld: restricted request")
+        if restricted
+        else factor(
             "area_coverage",
             {2: 1.0, 1: 0.7}.get(level, 0.4),
             f"grant at admin level {level}",
@@ -132,7 +144,11 @@ def _factors(
         factor(
             "distance",
             0.0 if distance is None else max(0.0, 1.0 - distance / MAX_DISTANCE_KM),
-            "no operating point or area" if distance is None else f"{distance:.0f} km",
+            "no operating point or area"
+            if distance is None
+            else f"{distance:.0f} km from the state's centre (restricted request)"
+            if restricted
+            else f"{distance:.0f} km",
         ),
         factor(
             "spare_capacity",
