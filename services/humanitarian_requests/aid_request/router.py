@@ -206,13 +206,22 @@ async def cancel_aid_request(
     body: CancelIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    settings: AppSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Cancel a request (its unit or the ops centre); a pending offer is withdrawn. 409 from
-    fulfilled, closed or cancelled."""
+    """Cancel a request (its unit or the ops centre); a pending offer is withdrawn, and the
+    requests waiting in its cluster go on to matching. 409 from fulfilled, closed or
+    cancelled."""
 
     async def change(row: AidRequest, now: datetime) -> None:
-        await service.cancel(session, row, reason=body.reason, actor=actor_of(principal), now=now)
+        await service.cancel(
+            session,
+            row,
+            reason=body.reason,
+            actor=actor_of(principal),
+            settings=settings,
+            now=now,
+        )
 
     return await _transition(
         session,

@@ -202,7 +202,13 @@ CANCELLABLE = (
 
 
 async def cancel(
-    session: AsyncSession, row: AidRequest, *, reason: str, actor: str, now: datetime
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
 ) -> None:
     require_status(row, *CANCELLABLE)
     await withdraw_pending_offer(session, row, now=now, actor=actor)
@@ -212,6 +218,44 @@ async def cancel(
     row.current_offer_id = row.offered_ngo_id = row.offer_deadline = None
     touch(row, now)
     await record_transition(session, row, AidRequestCancelled, actor=actor)
+    if row.duplicate_of is None:
+        await _release_cluster(session, row, settings=settings, now=now)
+
+
+async def _release_cluster(
+    session: AsyncSession, root: AidRequest, *, settings: Settings, now: datetime
+) -> None:
+    """The (locked) cancelled root no longer carries its cluster: the requests waiting in it
+    were never offered and would otherwise wait for ever. The earliest takes over the cluster
+    and goes to matching; the others join its cluster. Root first, then members by
+    submission: every other path locks one request at a time, so no deadlock."""
+    query = (
+        select(AidRequest.id)
+        .where(AidRequest.cluster_id == root.id, AidRequest.id != root.id)
+        .order_by(AidRequest.submitted_at, AidRequest.id)
+    )
+    new_root: AidRequest | None = None
+    for member_id in (await session.scalars(query)).all():
+        member = await lock_request(session, member_id)
+        if member is None or member.cluster_id != root.id or member.status in TERMINAL_STATUSES:
+            continue
+        member.duplicate_of = None if new_root is None else new_root.id
+        member.cluster_id = member.id if new_root is None else new_root.id
+        touch(member, now)
+        await record_transition(
+            session,
+            member,
+            AidRequestDuplicateLinked,
+            actor="system",
+            linked_by="system",
+            reason=f"cluster root {root.id} was cancelled",
+        )
+        if new_root is None:
+            new_root = member
+            if member.status == RequestStatus.triaged:
+                await offer_next(
+                    session, member, now=now, response_window=response_window(settings)
+                )
 
 
 async def override_priority(
