@@ -28,7 +28,7 @@ from services.humanitarian_requests.matching.service import (
     offer_next,
     withdraw_pending_offer,
 )
-from shared.errors import InvalidTransition, NotFound, Unprocessable
+from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.humanitarian_requests import (
     AidRequestCancelled,
     AidRequestClosed,
@@ -291,6 +291,17 @@ async def link(
         target = await session.get(AidRequest, duplicate_of)
         if target is None:
             raise Unprocessable(f"No aid request {duplicate_of} to link to")
+        # A duplicate waits for its cluster's root and is never offered itself: joining a
+        # cluster that ended would strand this request for good.
+        root = await session.get(AidRequest, target.cluster_id)
+        if target.status in TERMINAL_STATUSES or (
+            root is not None and root.status in TERMINAL_STATUSES
+        ):
+            raise Conflict(
+                f"Request {duplicate_of} is {target.status} (cluster root: "
+                f"{root.status if root else 'unknown'}); link to a live request",
+                target_status=target.status,
+            )
         row.duplicate_of = target.cluster_id
         row.cluster_id = target.cluster_id
     else:
