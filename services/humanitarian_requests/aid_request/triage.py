@@ -75,7 +75,11 @@ async def find_request_duplicate(
                 AidRequest.sector == row.sector,
                 AidRequest.id != row.id,
                 AidRequest.observed_at.between(row.observed_at - window, row.observed_at + window),
-                AidRequest.status.not_in([RequestStatus.cancelled, RequestStatus.closed]),
+                # Live: a fulfilled request's need was met, so a report next to it is a new
+                # need; linked into the finished cluster it would never be offered.
+                AidRequest.status.not_in(
+                    [RequestStatus.cancelled, RequestStatus.closed, RequestStatus.fulfilled]
+                ),
                 AidRequest.lat.between(row.lat - d_lat, row.lat + d_lat),
                 AidRequest.lon.between(row.lon - d_lon, row.lon + d_lon),
             )

@@ -6,7 +6,14 @@ import httpx
 import pytest
 
 from services.humanitarian_requests.config import Settings
-from services.humanitarian_requests.tests.helpers import aid_request_body, unique_unit
+from services.humanitarian_requests.tests.helpers import (
+    aid_request_body,
+    ngo_state,
+    point_in,
+    publish_registry_events,
+    unique_unit,
+    wait_for_replica,
+)
 from shared.testing import bearer
 from shared.vocabulary import Sector
 
@@ -50,3 +57,32 @@ async def test_cancelling_a_cluster_root_sends_its_waiting_duplicates_on(
     assert first["status"] in {"offered", "escalated"}
     assert second["duplicate_of"] == first["request_id"] == second["cluster_id"]
     assert second["status"] == "triaged"
+
+
+async def test_a_new_need_next_to_a_fulfilled_request_is_matched_not_linked(
+    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+) -> None:
+    """A fulfilled request's need was met: a report next to it is a new need, and linked
+    into the finished cluster it would never be offered (nobody would serve it)."""
+    county = "SS0405"
+    ngo = ngo_state(name="Food partner", sector=Sector.food_security, pcodes=[county])
+    await publish_registry_events(kafka_bootstrap, [ngo])
+    await wait_for_replica(database_url, ngo.ngo_id, 1)
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
+    spot = point_in(county)
+    body = aid_request_body(sector=Sector.food_security, location=spot)
+    first = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    assert first["offered_ngo_id"] == str(ngo.ngo_id)
+    rid = first["request_id"]
+    for path, payload in [
+        (f"/offers/{first['current_offer_id']}/accept", None),
+        (f"/aid-requests/{rid}/start", None),
+        (f"/aid-requests/{rid}/deliveries", {"items": [], "final": True}),
+    ]:
+        done = await client.post(path, json=payload, headers=as_ngo)
+        assert done.status_code == 200, (path, done.text)
+
+    later = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    assert later["duplicate_of"] is None
+    assert later["status"] == "offered"
