@@ -156,6 +156,8 @@ async def triage(
         radius_km=settings.duplicate_radius_km,
         window=timedelta(hours=settings.duplicate_window_hours),
     )
+    if duplicate is not None and not await _cluster_still_live(session, duplicate.cluster_id):
+        duplicate = None
     if duplicate is not None:
         # One cluster, one offer: the duplicate waits with its cluster instead of being
         # offered again; ops can unlink it.
@@ -172,6 +174,24 @@ async def triage(
         )
         return
     await offer_next(session, row, now=now, response_window=response_window(settings))
+
+
+async def _cluster_still_live(session: AsyncSession, root_id: uuid.UUID) -> bool:
+    """Share-lock the cluster's root and re-read it. A cancel of the root in flight holds its
+    row lock: we wait for it, then see it cancelled and do not join a cluster whose cancel
+    could not hand us on (it only sees committed members)."""
+    root = (
+        await session.execute(
+            select(AidRequest)
+            .where(AidRequest.id == root_id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    return root is not None and root.status not in DEAD_CLUSTER
+
+
+DEAD_CLUSTER = (RequestStatus.cancelled, RequestStatus.closed, RequestStatus.fulfilled)
 
 
 async def locked(session: AsyncSession, request_id: uuid.UUID) -> AidRequest:

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
+    fetch,
     ngo_state,
     point_in,
     publish_registry_events,
     unique_unit,
     wait_for_replica,
 )
+from shared.db import asyncpg_url
 from shared.testing import bearer
 from shared.vocabulary import Sector
 
@@ -86,3 +92,50 @@ async def test_a_new_need_next_to_a_fulfilled_request_is_matched_not_linked(
     later = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
     assert later["duplicate_of"] is None
     assert later["status"] == "offered"
+
+
+async def test_a_report_joining_a_cluster_while_its_root_is_cancelled_is_not_stranded(
+    client: httpx.AsyncClient, settings: Settings, database_url: str
+) -> None:
+    """The root's cancel hands its cluster on only to members it can see: a report linking
+    itself at the same moment must wait for the cancel and then not join the dead cluster."""
+    spot = {"lat": 8.3456, "lon": 27.2345, "pcode": None}
+    body = aid_request_body(sector=Sector.shelter_nfi, location=spot)
+    as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    root = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    engine = create_async_engine(asyncpg_url(database_url))
+    try:
+        async with engine.connect() as cancelling:
+            # A cancel in flight: it holds the root's row lock and has not committed yet.
+            await cancelling.execute(
+                text("SELECT 1 FROM humanitarian_requests.aid_requests WHERE id = :i FOR UPDATE"),
+                {"i": root["request_id"]},
+            )
+            other = bearer(settings, "field_unit", unit_id=unique_unit())
+            joining = asyncio.create_task(client.post("/aid-requests", json=body, headers=other))
+            await _until_someone_waits_on_a_lock(database_url)
+            await cancelling.execute(
+                text(
+                    "UPDATE humanitarian_requests.aid_requests SET status = 'cancelled'"
+                    " WHERE id = :i"
+                ),
+                {"i": root["request_id"]},
+            )
+            await cancelling.commit()
+        joined = (await joining).json()
+    finally:
+        await engine.dispose()
+    assert joined["duplicate_of"] is None
+    assert joined["status"] in {"offered", "escalated"}
+
+
+async def _until_someone_waits_on_a_lock(database_url: str) -> None:
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        " AND query ILIKE '%aid_requests%'"
+    )
+    async with asyncio.timeout(30):  # no timed assertion: fails only if nobody ever waits
+        while True:
+            if (await fetch(database_url, sql))[0][0]:
+                return
+            await asyncio.sleep(0.05)
