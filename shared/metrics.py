@@ -36,3 +36,13 @@ CONSUMER_PROCESSED = Counter(
     "Events seen by a consumer, by outcome (applied, duplicate, ignored, dead_lettered)",
     ["group", "outcome"],
 )
+CONSUMER_TRANSIENT_RETRIES = Counter(
+    "concord_consumer_transient_retries_total",
+    "Times a consumer waited for the database or broker to come back instead of giving up",
+    ["group"],
+)
+OUTBOX_PARKED = Counter(
+    "concord_outbox_parked_total",
+    "Outbox rows the relay could never send, parked with their error",
+    ["service"],
+)

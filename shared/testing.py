@@ -128,3 +128,41 @@ def problem_of(response: httpx.Response) -> dict[str, Any]:
     assert body["status"] == response.status_code
     assert body["title"] and body["type"]
     return body
+
+
+async def committed_to_end(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> bool:
+    """True once `group_id` has committed every message its topics hold (end offsets).
+
+    The way to prove "nothing more will happen" without sleeping: a consumer commits a
+    message's offset only after its effect (or its dead letter) is committed, so once the
+    committed offsets reach the end offsets, every duplicate has been seen and absorbed.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=group_id
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(await _partitions(consumer, topic))
+        ]
+        ends = await consumer.end_offsets(partitions)
+        for partition in partitions:
+            if ends[partition] and (await consumer.committed(partition) or 0) < ends[partition]:
+                return False
+        return True
+    finally:
+        await consumer.stop()
+
+
+async def end_offset_total(bootstrap_servers: str, topic: str) -> int:
+    """How many messages a topic has ever held (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        ends = await consumer.end_offsets(partitions)
+        return sum(ends.values())
+    finally:
+        await consumer.stop()

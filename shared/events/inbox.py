@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, Table, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import insert
@@ -31,11 +32,16 @@ from shared.events.catalog import Catalog, dead_letter_topic
 from shared.events.envelope import CloudEvent
 from shared.faults import crash_point
 from shared.logging import get_logger
-from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
+from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED, CONSUMER_TRANSIENT_RETRIES
+from shared.retry import Backoff
+from shared.transient import is_transient
 
 log = get_logger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
+
+
+DEAD_LETTER_MAX_VALUE_BYTES = 512 * 1024
 
 
 class PoisonMessage(Exception):
@@ -187,6 +193,8 @@ class InboxConsumer:
         batch_size: int = 200,
         max_attempts: int = 5,
         retry_backoff: float = 0.2,
+        transient_backoff_cap: float = 5.0,
+        max_poll_interval_ms: int = 300_000,
     ) -> None:
         self.group_id = group_id
         self.router = router
@@ -195,8 +203,10 @@ class InboxConsumer:
         self.bootstrap_servers = bootstrap_servers
         self.producer = producer
         self.batch_size = batch_size
+        self.max_poll_interval_ms = max_poll_interval_ms
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
+        self.backoff = Backoff(base=retry_backoff, cap=max(retry_backoff, transient_backoff_cap))
         self.dead_letter_topic = dead_letter_topic(group_id).name
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -211,6 +221,7 @@ class InboxConsumer:
             auto_offset_reset="earliest",
             max_poll_records=self.batch_size,
             isolation_level="read_committed",
+            max_poll_interval_ms=self.max_poll_interval_ms,
         )
         self._consumer = consumer
         try:
@@ -227,7 +238,16 @@ class InboxConsumer:
                     await self.process_batch(messages)
                     offsets[partition] = messages[-1].offset + 1
                 crash_point("consumer.before_offset_commit")
-                await consumer.commit(offsets)
+                try:
+                    await consumer.commit(offsets)
+                except (CommitFailedError, IllegalStateError) as exc:
+                    # The partitions were revoked while the batch ran (a rebalance, or a
+                    # batch slower than max.poll.interval.ms). Their new owner re-reads from
+                    # the last committed offset and the inbox absorbs what we applied.
+                    log.warning(
+                        "consumer.commit_after_revoke", group=self.group_id, error=repr(exc)
+                    )
+                    continue
                 await self._record_lag(consumer, list(offsets))
         finally:
             await consumer.stop()
@@ -281,12 +301,19 @@ class InboxConsumer:
                     fresh.discard(event.id)  # the same event twice in one batch: once
                     tracing.set_current(tracing.child_of(event.traceparent))
                     await route.handler(session, event, data)
+                    # Each event sees its own state, as it would one at a time: write what
+                    # this handler changed and forget the objects it loaded, so the next
+                    # handler for the same aggregate reads the rows afresh, not a stale copy
+                    # from the shared identity map.
+                    await session.flush()
+                    session.expunge_all()
                     outcomes["applied"] += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.info("consumer.batch_fallback", group=self.group_id, error=repr(exc))
-            return current
+            # A transient failure is nobody's attempt: the careful path waits it out.
+            return -1 if is_transient(exc) else current
         for outcome, count in outcomes.items():
             if count:
                 CONSUMER_PROCESSED.labels(self.group_id, outcome).inc(count)
@@ -330,9 +357,13 @@ class InboxConsumer:
 
         tracing.set_current(tracing.child_of(event.traceparent))
         last_error: Exception | None = None
-        for attempt in range(attempts_used + 1, self.max_attempts + 1):
-            if attempt > 1:
-                await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 2))
+        attempt = attempts_used
+        transient_waits = 0
+        while attempt < self.max_attempts:
+            if transient_waits:
+                await self.backoff.sleep(transient_waits)
+            elif attempt > 0:
+                await self.backoff.sleep(attempt)
             try:
                 async with self.sessionmaker() as session, session.begin():
                     first_time = await self.inbox.claim(
@@ -349,6 +380,23 @@ class InboxConsumer:
                 raise
             except Exception as exc:
                 last_error = exc
+                if is_transient(exc):
+                    # The database (or the network to it) is away: the message is not at
+                    # fault. Wait, without spending an attempt, for as long as it takes;
+                    # the offset stays uncommitted, so a crash meanwhile loses nothing.
+                    transient_waits += 1
+                    CONSUMER_TRANSIENT_RETRIES.labels(self.group_id).inc()
+                    if transient_waits == 1 or transient_waits % 20 == 0:
+                        log.warning(
+                            "consumer.waiting_for_database",
+                            group=self.group_id,
+                            event_id=str(event.id),
+                            waits=transient_waits,
+                            error=repr(exc),
+                        )
+                    continue
+                transient_waits = 0
+                attempt += 1
         attempts = max(self.max_attempts, attempts_used)
         log.error(
             "consumer.handler_failed",
@@ -378,10 +426,36 @@ class InboxConsumer:
             ("dlq.consumer_group", self.group_id.encode()),
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
         ]
-        ack = await self.producer.send(
-            self.dead_letter_topic, value=message.value, key=message.key, headers=headers
-        )
-        await ack
+        value = message.value
+        if value is not None and len(value) > DEAD_LETTER_MAX_VALUE_BYTES:
+            # The original may sit just under the broker's limit; with our headers it would
+            # not. Keep a prefix to diagnose by; the original stays on its topic.
+            headers.append(("dlq.truncated_from", str(len(value)).encode()))
+            value = value[:DEAD_LETTER_MAX_VALUE_BYTES]
+        attempt = 0
+        while True:
+            # A dead letter must not be skipped: the offset is committed only after this
+            # returns. Kafka being away is transient, so wait for it like for the database.
+            try:
+                ack = await asyncio.wait_for(
+                    self.producer.send(
+                        self.dead_letter_topic, value=value, key=message.key, headers=headers
+                    ),
+                    timeout=30,
+                )
+                await asyncio.wait_for(ack, timeout=30)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, TimeoutError, OSError) as exc:
+                attempt += 1
+                log.warning(
+                    "consumer.dead_letter_retry",
+                    group=self.group_id,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                await self.backoff.sleep(attempt)
 
     async def _record_lag(
         self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
