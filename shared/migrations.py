@@ -191,3 +191,17 @@ def create_event_tables_v1(schema: str) -> None:
     )
     for statement in notify_trigger_sql(schema):
         op.execute(statement)
+
+
+def add_outbox_parking_v2(schema: str) -> None:
+    """Migration step: parked outbox rows (`failed_at`, `failure`): rows the relay could
+    never send, kept with their error so the rows behind them go on."""
+    op.add_column(
+        "outbox", sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True), schema=schema
+    )
+    op.add_column("outbox", sa.Column("failure", sa.Text, nullable=True), schema=schema)
+
+
+def drop_outbox_parking_v2(schema: str) -> None:
+    op.drop_column("outbox", "failure", schema=schema)
+    op.drop_column("outbox", "failed_at", schema=schema)

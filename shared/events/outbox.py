@@ -35,6 +35,13 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaConnectionError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    UnknownTopicOrPartitionError,
+)
 from pydantic import BaseModel
 from sqlalchemy import (
     BigInteger,
@@ -54,7 +61,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import tracing
 from shared.errors import ConcordError
@@ -62,9 +69,14 @@ from shared.events.catalog import Audience, Catalog
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.faults import crash_point
 from shared.logging import get_logger
-from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PUBLISHED
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PARKED, OUTBOX_PUBLISHED
+from shared.retry import Backoff
 
 log = get_logger(__name__)
+
+
+class _Unsendable(Exception):
+    """An outbox row that Kafka could never take, whatever the retries."""
 
 
 class RestrictedDataOnOpenTopic(ConcordError):
@@ -85,6 +97,9 @@ def _outbox_table(metadata: MetaData) -> Table:
         Column("envelope", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         published_at,
+        # A row the relay could never send: parked with its error, so the rows behind go on.
+        Column("failed_at", DateTime(timezone=True), nullable=True),
+        Column("failure", Text, nullable=True),
         Index("ix_outbox_unpublished", "id", postgresql_where=published_at.is_(None)),
     )
 
@@ -167,7 +182,19 @@ def _is_restricted(payload: dict[str, Any]) -> bool:
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows to Kafka, in order, and marks them published."""
+    """Publishes committed outbox rows to Kafka, in order, and marks them published.
+
+    Leadership is a session-level advisory lock held by one dedicated connection in
+    autocommit mode, so no transaction stays open while the relay waits on Kafka. Rows are
+    marked published through that same connection: a relay whose backend was killed (and so
+    lost the lock to a new leader) fails on its next statement, marks nothing, and steps down.
+
+    A row Kafka can never take (its envelope cannot be serialised, it is over the producer's
+    size limit, its topic does not exist on a reachable cluster) is parked — marked failed with
+    the error, counted, logged as an alert — and the rows behind it go on. Rows of a batch that
+    Kafka did acknowledge are marked published even when others in the batch failed, so they
+    are not re-sent forever.
+    """
 
     def __init__(
         self,
@@ -179,6 +206,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         retention_seconds: float = 24 * 3600,
+        send_timeout: float = 30.0,
+        max_message_bytes: int = 1_000_000,
     ) -> None:
         self.outbox = outbox
         self.engine = engine
@@ -187,78 +216,184 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retention_seconds = retention_seconds
+        self.send_timeout = send_timeout
+        self.max_message_bytes = max_message_bytes
         self.lock_key = zlib.crc32(f"concord.outbox.{outbox.schema}".encode())
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        self._leader: AsyncConnection | None = None
         self._last_cleanup = 0.0
+        self.last_progress = time.monotonic()
+        self.backoff = Backoff(base=0.1, cap=5.0)
 
     async def run(self) -> None:
         """Publish until cancelled. Failures back off and retry; nothing is dropped."""
-        backoff = 0.1
-        while True:
-            await self._ensure_listener()
-            self._wake.clear()
-            try:
-                published = await self.publish_batch()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox.publish_failed", error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            if published >= self.batch_size:
-                continue
-            await self._idle()
+        failures = 0
+        try:
+            while True:
+                await self._ensure_listener()
+                self._wake.clear()
+                try:
+                    published = await self.publish_batch()
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failures += 1
+                    await self._step_down()
+                    delay = self.backoff.delay(failures)
+                    log.warning("outbox.publish_failed", error=repr(exc), retry_in=round(delay, 3))
+                    await asyncio.sleep(delay)
+                    continue
+                if published >= self.batch_size:
+                    continue
+                await self._idle()
+        finally:
+            await self._step_down()
 
     async def close(self) -> None:
+        await self._step_down()
         if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
+
+    def is_wedged(self, *, after_seconds: float) -> bool:
+        """True when the relay made no progress (a batch or an idle check) for that long."""
+        return time.monotonic() - self.last_progress > after_seconds
+
+    async def _lead(self) -> AsyncConnection | None:
+        """The leader connection, or None when another relay leads."""
+        if self._leader is not None:
+            # Proves the session (and so its lock) is still alive; raises if it was killed.
+            await self._leader.execute(text("SELECT 1"))
+            return self._leader
+        conn = await self.engine.connect()
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            leader = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.lock_key}
+            )
+        except BaseException:
+            await conn.close()
+            raise
+        if not leader:
+            await conn.close()
+            return None
+        self._leader = conn
+        return conn
+
+    async def _step_down(self) -> None:
+        conn, self._leader = self._leader, None
+        if conn is None:
+            return
+        with contextlib.suppress(Exception):
+            # Closing the session releases its advisory lock; a dead session is invalidated.
+            await conn.invalidate()
+            await conn.close()
 
     async def publish_batch(self) -> int:
         """Publish at most one batch; returns how many rows went out (0: none, or not leader)."""
         table = self.outbox.table
-        async with self.engine.connect() as conn, conn.begin():
-            leader = await conn.scalar(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self.lock_key}
+        conn = await self._lead()
+        if conn is None:
+            self.last_progress = time.monotonic()
+            return 0
+        rows = (
+            await conn.execute(
+                select(table.c.id, table.c.topic, table.c.message_key, table.c.envelope)
+                .where(table.c.published_at.is_(None), table.c.failed_at.is_(None))
+                .order_by(table.c.id)
+                .limit(self.batch_size)
             )
-            if not leader:
-                return 0
-            rows = (
-                await conn.execute(
-                    select(table.c.id, table.c.topic, table.c.message_key, table.c.envelope)
-                    .where(table.c.published_at.is_(None))
-                    .order_by(table.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            if not rows:
-                return 0
-            # Send the whole batch before awaiting any acknowledgement: the producer keeps
-            # per-partition order, and waiting row by row would cost a round trip each.
-            acks = []
-            for row in rows:
-                envelope = dict(row.envelope)
-                envelope["sequence"] = str(row.id)
-                acks.append(
-                    await self.producer.send(
+        ).all()
+        if not rows:
+            self.last_progress = time.monotonic()
+            return 0
+        parked: dict[int, str] = {}
+        pending: dict[int, asyncio.Future[Any]] = {}
+        # Send the whole batch before awaiting any acknowledgement: the producer keeps
+        # per-partition order, and waiting row by row would cost a round trip each.
+        for row in rows:
+            try:
+                value = self._serialise(row.envelope, row.id)
+            except _Unsendable as exc:
+                parked[row.id] = str(exc)
+                continue
+            try:
+                pending[row.id] = await asyncio.wait_for(
+                    self.producer.send(
                         row.topic,
-                        value=orjson.dumps(envelope),
+                        value=value,
                         key=row.message_key.encode(),
                         headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
-                    )
+                    ),
+                    timeout=self.send_timeout,
                 )
-            await asyncio.gather(*acks)
-            crash_point("relay.after_publish")
+            except (MessageSizeTooLargeError, InvalidTopicError) as exc:
+                parked[row.id] = repr(exc)
+            except UnknownTopicOrPartitionError as exc:
+                if await self._topic_is_missing(row.topic):
+                    parked[row.id] = f"topic {row.topic} does not exist: {exc!r}"
+                else:
+                    break  # the cluster is away: retry this row and the rest later
+            except (KafkaError, TimeoutError):
+                break
+        acknowledged: list[int] = []
+        if pending:
+            done, _ = await asyncio.wait(pending.values(), timeout=self.send_timeout)
+            for row_id, future in pending.items():
+                if future not in done:
+                    continue
+                error = future.exception()
+                if error is None:
+                    acknowledged.append(row_id)
+                elif isinstance(error, MessageSizeTooLargeError | InvalidTopicError):
+                    parked[row_id] = repr(error)
+        crash_point("relay.after_publish")
+        # The marks go through the leader connection: if its session was killed meanwhile
+        # (and a new leader took over), this raises and nothing is marked by a stale leader.
+        if acknowledged:
+            await conn.execute(
+                update(table).where(table.c.id.in_(acknowledged)).values(published_at=func.now())
+            )
+        for row_id, failure in parked.items():
             await conn.execute(
                 update(table)
-                .where(table.c.id.in_([row.id for row in rows]))
-                .values(published_at=func.now())
+                .where(table.c.id == row_id)
+                .values(failed_at=func.now(), failure=failure[:2000])
             )
-        OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(rows))
-        log.debug("outbox.published", count=len(rows), last_id=rows[-1].id)
-        return len(rows)
+            OUTBOX_PARKED.labels(self.outbox.service).inc()
+            log.error(
+                "outbox.row_parked", service=self.outbox.service, row_id=row_id, error=failure
+            )
+        self.last_progress = time.monotonic()
+        OUTBOX_PUBLISHED.labels(self.outbox.service).inc(len(acknowledged))
+        if len(acknowledged) + len(parked) < len(rows):
+            raise KafkaConnectionError(
+                f"{len(rows) - len(acknowledged) - len(parked)} rows not acknowledged in time"
+            )
+        log.debug("outbox.published", count=len(acknowledged), last_id=rows[-1].id)
+        return len(acknowledged) + len(parked)
+
+    def _serialise(self, envelope: dict[str, Any], row_id: int) -> bytes:
+        body = dict(envelope)
+        body["sequence"] = str(row_id)
+        try:
+            value = orjson.dumps(body)
+        except (TypeError, ValueError) as exc:
+            raise _Unsendable(f"envelope cannot be serialised: {exc!r}") from exc
+        if len(value) > self.max_message_bytes:
+            raise _Unsendable(
+                f"envelope is {len(value)} bytes, over the {self.max_message_bytes} byte limit"
+            )
+        return value
+
+    async def _topic_is_missing(self, topic: str) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                metadata = await self.producer.client.fetch_all_metadata()
+        except (TimeoutError, KafkaError, OSError):
+            return False
+        return topic not in metadata.topics()
 
     async def _idle(self) -> None:
         await self._record_backlog()
@@ -284,7 +419,7 @@ class OutboxRelay:
             count, oldest = (
                 await conn.execute(
                     select(func.count(), func.min(table.c.created_at)).where(
-                        table.c.published_at.is_(None)
+                        table.c.published_at.is_(None), table.c.failed_at.is_(None)
                     )
                 )
             ).one()

@@ -6,13 +6,16 @@ import asyncio
 import contextlib
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import dead_letter_topic
+from shared.events.kafka import create_producer
 from shared.metrics import CONSUMER_TRANSIENT_RETRIES
-from shared.testing import committed_to_end, end_offset_total
+from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
+from tests.platform.harness import WidgetChanged
 from tests.platform.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -87,3 +90,57 @@ async def test_database_outage_is_waited_out_never_dead_lettered(rig: Rig) -> No
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_rows_kafka_can_never_take_are_parked_and_the_rows_behind_go_on(rig: Rig) -> None:
+    """The issue's `1e20`: an integer past 64 bits survives JSONB but not orjson, and before
+    the fix the relay retried it forever while nothing behind it was published."""
+    table = rig.harness.outbox.table
+    async with rig.sessionmaker() as session, session.begin():
+        await rig.harness.outbox.add(
+            session, WidgetChanged(widget_id="w-huge-number", seq=10**20), subject="w-huge-number"
+        )
+    async with rig.sessionmaker() as session, session.begin():
+        big = "w" * 1_200_000  # over the size limit
+        await rig.harness.outbox.add(session, WidgetChanged(widget_id=big, seq=1), subject=big)
+    async with rig.sessionmaker() as session, session.begin():
+        await rig.harness.change_widget(session, "w-unknown-topic", 1)
+        # The same event, addressed to a topic the cluster does not have.
+        await session.execute(
+            update(table)
+            .where(table.c.message_key == "w-unknown-topic")
+            .values(topic=f"{rig.harness.topic.name}.missing")
+        )
+    behind = await rig.change("w-behind", 1)
+
+    producer = create_producer(rig.bootstrap, client_id="parking-test")
+    producer.client._request_timeout_ms = 3000  # the missing topic's metadata wait, shortened
+    await producer.start()
+    try:
+        relay = rig.relay()
+        relay.producer = producer
+        assert await relay.publish_batch() == 4
+        assert await relay.publish_batch() == 0  # parked rows are not picked up again
+    finally:
+        await producer.stop()
+
+    async with rig.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(table.c.message_key, table.c.published_at, table.c.failure).order_by(
+                    table.c.id
+                )
+            )
+        ).all()
+    failures = {row.message_key[:20]: row.failure for row in rows if row.failure}
+    assert "Integer exceeds 64-bit range" in failures["w-huge-number"]
+    assert "byte limit" in failures["w" * 20]
+    assert "does not exist" in failures["w-unknown-topic"]
+    assert [row.message_key for row in rows if row.published_at is not None] == ["w-behind"]
+    [event] = await read_events(
+        rig.bootstrap,
+        [rig.harness.topic.name],
+        until=lambda got: len(got) == 1,
+        where=lambda e: str(e.id) == behind,
+    )
+    assert event.subject == "w-behind"
