@@ -47,16 +47,32 @@ def plain_dsn(url: str) -> str:
 
 
 def create_engine(
-    url: str, *, schema: str, application_name: str, pool_size: int = 10
+    url: str,
+    *,
+    schema: str,
+    application_name: str,
+    pool_size: int = 10,
+    connect_timeout: float = 5.0,
+    command_timeout: float = 60.0,
+    pool_timeout: float = 10.0,
 ) -> AsyncEngine:
-    """An engine whose connections find the service's own schema first."""
+    """An engine whose connections find the service's own schema first.
+
+    Every wait is bounded: connecting, each command and waiting for a pooled connection. With
+    Postgres away a request fails within seconds as a transient error (answered 503 with
+    Retry-After at the edge) instead of hanging until the client gives up; `pool_pre_ping`
+    throws away connections that died with a restart, so the service recovers by itself.
+    """
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        pool_timeout=pool_timeout,
         connect_args={
-            "server_settings": {"search_path": schema, "application_name": application_name}
+            "timeout": connect_timeout,
+            "command_timeout": command_timeout,
+            "server_settings": {"search_path": schema, "application_name": application_name},
         },
     )
 

@@ -46,3 +46,8 @@ OUTBOX_PARKED = Counter(
     "Outbox rows the relay could never send, parked with their error",
     ["service"],
 )
+OUTBOX_PARKED_ROWS = Gauge(
+    "concord_outbox_parked_rows",
+    "Outbox rows parked because Kafka could never take them (each needs a person to look)",
+    ["service"],
+)

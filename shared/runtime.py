@@ -9,6 +9,7 @@ keeps trying to connect, then starts the relay and consumers, which drain the ba
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -23,8 +24,13 @@ from shared.events.inbox import EventRouter, Inbox, InboxConsumer
 from shared.events.kafka import create_producer, ensure_topics, kafka_reachable
 from shared.events.outbox import Outbox, OutboxRelay
 from shared.logging import get_logger
+from shared.retry import Backoff
 
 log = get_logger(__name__)
+
+HEALTHY_RUN_SECONDS = 60.0
+RELAY_WEDGED_SECONDS = 120.0
+OUTBOX_GAUGE_INTERVAL_SECONDS = 5.0
 
 
 @dataclass
@@ -79,6 +85,9 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers, client_id=settings.service_name
         )
         self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
+        # The backlog gauges come from their own loop, not the relay's: a relay blocked on
+        # Kafka (or not started yet) must not freeze the numbers that show it is blocked.
+        self._supervise("outbox-gauges", self._watch_outbox)
         if self.run_background:
             for task in self.background:
                 self._supervise(getattr(task, "__name__", "background"), self._bind(task))
@@ -109,14 +118,20 @@ class ServiceRuntime:
         except Exception:
             database = False
         kafka = self.kafka_connected.is_set() and await kafka_reachable(self.producer)
-        return {"database": database, "kafka": kafka}
+        checks = {"database": database, "kafka": kafka}
+        if self.relay is not None:
+            # A relay that made no progress for this long is stuck, whatever else answers.
+            wedged_after = max(RELAY_WEDGED_SECONDS, 5 * self.settings.outbox_poll_interval_seconds)
+            checks["outbox_relay"] = not self.relay.is_wedged(after_seconds=wedged_after)
+        return checks
 
     async def _connect_kafka(self) -> None:
         settings = self.settings
         topics = list(self.catalog.topics()) + [
             dead_letter_topic(c.group_id) for c in self.consumes
         ]
-        delay = 0.5
+        backoff = Backoff(base=0.5, cap=10.0)
+        attempt = 0
         while True:
             try:
                 await ensure_topics(
@@ -130,9 +145,10 @@ class ServiceRuntime:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("kafka.unreachable", error=repr(exc), retry_in=delay)
+                attempt += 1
+                delay = backoff.delay(attempt)
+                log.warning("kafka.unreachable", error=repr(exc), retry_in=round(delay, 3))
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
         self.kafka_connected.set()
         log.info("kafka.connected", bootstrap=settings.kafka_bootstrap_servers)
         if self.run_relay:
@@ -160,19 +176,34 @@ class ServiceRuntime:
                 self.consumers.append(consumer)
                 self._supervise(f"consumer-{spec.group_id}", consumer.run)
 
+    async def _watch_outbox(self) -> None:
+        while True:
+            try:
+                await self.outbox.record_backlog(self.engine)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.debug("outbox.gauges_unavailable", error=repr(exc))
+            await asyncio.sleep(OUTBOX_GAUGE_INTERVAL_SECONDS)
+
     def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run a loop forever; if it dies of an unexpected error, log it and start it again."""
 
         async def supervised() -> None:
-            delay = 0.5
+            backoff = Backoff(base=0.5, cap=30.0)
+            crashes = 0
             while True:
+                started = time.monotonic()
                 try:
                     await run()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("runtime.task_crashed", task=name, restart_in=delay)
+                    # A loop that ran healthily for a while before this crash starts the
+                    # backoff afresh: one crash a day must not wait as long as a crash loop.
+                    crashes = 1 if time.monotonic() - started > HEALTHY_RUN_SECONDS else crashes + 1
+                    delay = backoff.delay(crashes)
+                    log.exception("runtime.task_crashed", task=name, restart_in=round(delay, 3))
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
 
         self._tasks.append(asyncio.create_task(supervised(), name=name))

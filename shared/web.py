@@ -22,11 +22,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.errors import PROBLEM_CONTENT_TYPE, ConcordError, PayloadTooLarge, problem
+from shared.errors import (
+    PROBLEM_CONTENT_TYPE,
+    ConcordError,
+    PayloadTooLarge,
+    Unavailable,
+    problem,
+)
 from shared.events.asyncapi import asyncapi
 from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import ServiceRuntime
+from shared.transient import is_transient
 
 log = get_logger(__name__)
 
@@ -105,6 +112,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConcordError)
     async def concord_error(request: Request, exc: ConcordError) -> ProblemResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return ProblemResponse(
             exc.to_problem(instance=request.url.path), status_code=exc.status, headers=headers
         )
@@ -198,7 +207,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, app_receive, send_with_context)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                # The database (or the broker) is away: nothing was committed, and the same
+                # request will succeed later. Say so, so that clients retry with their
+                # Idempotency-Key instead of giving up on a 500.
+                log.warning("http.dependency_unavailable", path=scope["path"], error=repr(exc))
+                if "started" not in status_holder:
+                    status_holder["status"] = 503
+                    await _unavailable(scope, send, request_id)
+                return
             # Last line of defence: log with the trace, answer with a problem that gives
             # nothing away, and do not re-raise (the server would log it a second time).
             log.exception("http.unhandled_error", path=scope["path"])
@@ -248,6 +266,23 @@ class RequestContextMiddleware:
         ).to_problem(instance=scope["path"])
         response = ProblemResponse(body, status_code=413, headers={"x-request-id": request_id})
         await response(scope, _drain, send)
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+async def _unavailable(scope: Scope, send: Send, request_id: str) -> None:
+    body = Unavailable(
+        "A service this request needs (the database) is unreachable right now; nothing was "
+        "changed. Retry with the same Idempotency-Key.",
+        retry_after=RETRY_AFTER_SECONDS,
+    ).to_problem(instance=scope["path"])
+    response = ProblemResponse(
+        body,
+        status_code=503,
+        headers={"x-request-id": request_id, "Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    await response(scope, _drain, send)
 
 
 async def _internal_error(scope: Scope, send: Send, request_id: str) -> None:

@@ -69,7 +69,13 @@ from shared.events.catalog import Audience, Catalog
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.faults import crash_point
 from shared.logging import get_logger
-from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE, OUTBOX_PARKED, OUTBOX_PUBLISHED
+from shared.metrics import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PARKED,
+    OUTBOX_PARKED_ROWS,
+    OUTBOX_PUBLISHED,
+)
 from shared.retry import Backoff
 
 log = get_logger(__name__)
@@ -175,6 +181,28 @@ class Outbox:
             )
         )
         return event
+
+    async def record_backlog(self, engine: AsyncEngine) -> None:
+        """Set the backlog gauges: rows waiting to be sent (parked rows are not waiting)."""
+        table = self.table
+        async with engine.connect() as conn:
+            count, oldest = (
+                await conn.execute(
+                    select(func.count(), func.min(table.c.created_at)).where(
+                        table.c.published_at.is_(None), table.c.failed_at.is_(None)
+                    )
+                )
+            ).one()
+            parked = await conn.scalar(
+                select(func.count()).where(
+                    table.c.published_at.is_(None), table.c.failed_at.is_not(None)
+                )
+            )
+            now = await conn.scalar(select(func.now()))
+        OUTBOX_BACKLOG.labels(self.service).set(count)
+        OUTBOX_PARKED_ROWS.labels(self.service).set(parked or 0)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_AGE.labels(self.service).set(age)
 
 
 def _is_restricted(payload: dict[str, Any]) -> bool:
@@ -396,7 +424,7 @@ class OutboxRelay:
         return topic not in metadata.topics()
 
     async def _idle(self) -> None:
-        await self._record_backlog()
+        await self.outbox.record_backlog(self.engine)
         await self._cleanup_if_due()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
@@ -412,21 +440,6 @@ class OutboxRelay:
         except (OSError, asyncpg.PostgresError) as exc:
             self._listener = None
             log.warning("outbox.listen_failed", error=repr(exc))
-
-    async def _record_backlog(self) -> None:
-        table = self.outbox.table
-        async with self.engine.connect() as conn:
-            count, oldest = (
-                await conn.execute(
-                    select(func.count(), func.min(table.c.created_at)).where(
-                        table.c.published_at.is_(None), table.c.failed_at.is_(None)
-                    )
-                )
-            ).one()
-            now = await conn.scalar(select(func.now()))
-        OUTBOX_BACKLOG.labels(self.outbox.service).set(count)
-        age = (now - oldest).total_seconds() if oldest is not None else 0.0
-        OUTBOX_OLDEST_AGE.labels(self.outbox.service).set(age)
 
     async def _cleanup_if_due(self) -> None:
         if time.monotonic() - self._last_cleanup < 600:

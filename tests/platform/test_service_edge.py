@@ -23,7 +23,7 @@ async def test_operational_endpoints(stack: LocalStack, spec: ServiceSpec) -> No
 
         ready = await client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": True, "kafka": True}
+        assert ready.json()["checks"] == {"database": True, "kafka": True, "outbox_relay": True}
 
         metrics = (await client.get("/metrics")).text
         assert "concord_http_requests_total" in metrics
