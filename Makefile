@@ -8,13 +8,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint format bench simulate kafka-jars browser venv clean
+.PHONY: help run test lint format bench chaos simulate kafka-jars browser venv clean
 
 help:
 	@echo "make run    start Postgres, Kafka and the four services with the demo mission"
 	@echo "make test   lint, type-check and run the whole suite against real Kafka and Postgres"
 	@echo "make lint   ruff, mypy and the import-boundary check only"
 	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
+	@echo "make chaos  faults during load through the real services, then a check of the whole history (QUICK=1: short run)"
 	@echo "make simulate  play field units and NGOs against a running 'make run' for two minutes"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -51,6 +52,9 @@ test: venv kafka-jars browser lint
 
 bench: venv kafka-jars
 	$(PY) -m tests.bench
+
+chaos: venv kafka-jars
+	$(PY) -m tests.chaos $(if $(QUICK),--quick,)
 
 simulate: venv
 	$(VENV)/bin/concord simulate --rate 2 --duration 120

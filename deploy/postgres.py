@@ -63,9 +63,10 @@ class EmbeddedPostgres:
         )
         self._pg_ctl("-w", "-t", "60", "-l", str(self.log_file), "-o", options, "start")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; `mode="immediate"` is a crash as far as its clients can tell."""
         if (self.data_dir / "postmaster.pid").exists():
-            self._pg_ctl("-w", "-t", "60", "-m", "fast", "stop")
+            self._pg_ctl("-w", "-t", "60", "-m", mode, "stop")
 
     def _prepare_permissions(self) -> None:
         if self._run_as is None:

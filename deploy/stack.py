@@ -79,6 +79,7 @@ class LocalStack:
     )
     postgres: EmbeddedPostgres | None = field(init=False, default=None)
     kafka: LocalKafka | None = field(init=False, default=None)
+    kafka_nodes: int = 1
     processes: dict[str, subprocess.Popen[bytes]] = field(init=False, default_factory=dict)
 
     def start_infrastructure(self) -> None:
@@ -89,8 +90,8 @@ class LocalStack:
             self.postgres.start()
             self.database_url = self.postgres.admin_url
         if self.kafka_bootstrap_servers is None:
-            port = self.kafka_port or free_port_block(2)
-            self.kafka = LocalKafka(self.run_dir / "kafka", port=port)
+            port = self.kafka_port or free_port_block(2 * self.kafka_nodes)
+            self.kafka = LocalKafka(self.run_dir / "kafka", port=port, nodes=self.kafka_nodes)
             self.kafka.start()
             self.kafka_bootstrap_servers = self.kafka.bootstrap_servers
         os.environ.update(self.environment())
@@ -125,34 +126,46 @@ class LocalStack:
         return int(os.environ.get(f"{spec.name.upper()}_PORT", spec.settings_class.default_port))
 
     def start_services(self, extra_env: dict[str, str] | None = None) -> None:
+        for spec in SERVICES:
+            self.start_service(spec, extra_env)
+        self.wait_until_ready()
+
+    def start_service(
+        self,
+        spec: ServiceSpec,
+        extra_env: dict[str, str] | None = None,
+        *,
+        name: str | None = None,
+        port: int | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start one service process (`name`/`port` for a second replica of it)."""
+        name = name or spec.name
+        port = port or self.service_port(spec)
         logs = self.run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for spec in SERVICES:
-            port = self.service_port(spec)
-            if not port_is_free(port):
-                raise RuntimeError(
-                    f"port {port} for {spec.name} is taken; set {spec.name.upper()}_PORT"
-                )
-            log_file = (logs / f"{spec.name}.log").open("ab")
-            self.processes[spec.name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    spec.app_factory,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                cwd=ROOT,
-                env={**os.environ, **self.environment(), **(extra_env or {})},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        self.wait_until_ready()
+        if not port_is_free(port):
+            raise RuntimeError(f"port {port} for {name} is taken; set {spec.name.upper()}_PORT")
+        log_file = (logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                spec.app_factory,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **self.environment(), **(extra_env or {})},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[name] = process
+        return process
 
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout

@@ -65,6 +65,8 @@ class ServiceRuntime:
     engine: AsyncEngine = field(init=False)
     producer: AIOKafkaProducer = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    backbone_engine: AsyncEngine = field(init=False)
+    backbone_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     relay: OutboxRelay | None = field(init=False, default=None)
     consumers: list[InboxConsumer] = field(init=False, default_factory=list)
     kafka_connected: asyncio.Event = field(init=False, default_factory=asyncio.Event)
@@ -79,6 +81,16 @@ class ServiceRuntime:
             pool_size=settings.db_pool_size,
         )
         self.sessionmaker = create_sessionmaker(self.engine)
+        # The backbone (relay, consumers, gauges) has its own small pool: a flood of HTTP
+        # requests that holds every connection of the request pool must not starve the
+        # relay that empties the outbox or the consumers that keep replicas current.
+        self.backbone_engine = create_engine(
+            settings.service_database_url,
+            schema=settings.db_schema,
+            application_name=f"{settings.service_name}.backbone",
+            pool_size=2 + len(self.consumes),
+        )
+        self.backbone_sessionmaker = create_sessionmaker(self.backbone_engine)
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         self.producer = create_producer(
@@ -108,11 +120,14 @@ class ServiceRuntime:
         if self.kafka_connected.is_set():
             await self.producer.stop()
         await self.engine.dispose()
+        await self.backbone_engine.dispose()
 
     async def ready(self) -> dict[str, bool]:
         """What `/readyz` reports: is each dependency reachable right now."""
         try:
-            async with asyncio.timeout(2), self.engine.connect() as conn:
+            # Through the backbone pool: a request pool busy with a flood of requests says
+            # nothing about whether the database is reachable.
+            async with asyncio.timeout(2), self.backbone_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             database = True
         except Exception:
@@ -154,7 +169,7 @@ class ServiceRuntime:
         if self.run_relay:
             self.relay = OutboxRelay(
                 outbox=self.outbox,
-                engine=self.engine,
+                engine=self.backbone_engine,
                 producer=self.producer,
                 listen_dsn=plain_dsn(settings.service_database_url),
                 batch_size=settings.outbox_batch_size,
@@ -167,7 +182,7 @@ class ServiceRuntime:
                     group_id=spec.group_id,
                     router=spec.router,
                     inbox=self.inbox,
-                    sessionmaker=self.sessionmaker,
+                    sessionmaker=self.backbone_sessionmaker,
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     producer=self.producer,
                     batch_size=settings.consumer_batch_size,
@@ -179,7 +194,7 @@ class ServiceRuntime:
     async def _watch_outbox(self) -> None:
         while True:
             try:
-                await self.outbox.record_backlog(self.engine)
+                await self.outbox.record_backlog(self.backbone_engine)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
