@@ -27,7 +27,13 @@ from services.joint_planning.deconfliction.geometry import (
     corridor_cells,
     counties_along,
 )
-from services.joint_planning.deconfliction.service import Rules, check, route_from, route_of
+from services.joint_planning.deconfliction.service import (
+    Rules,
+    check,
+    conflict_state,
+    route_from,
+    route_of,
+)
 from services.joint_planning.notification import repository
 from services.joint_planning.notification.errors import (
     AlreadyAcknowledged,
@@ -116,9 +122,9 @@ async def view(
     recorded = await conflicts.conflicts_of(session, notification.id)
     found: list[ConflictDetail] | list[ConflictOut]
     if is_ngo(principal):
-        found = [ConflictOut.model_validate(c, from_attributes=True) for c in recorded]
+        found = [ConflictOut.model_validate(conflict_state(c).model_dump()) for c in recorded]
     else:
-        found = [ConflictDetail.model_validate(c, from_attributes=True) for c in recorded]
+        found = [ConflictDetail.model_validate(conflict_state(c).model_dump()) for c in recorded]
     return NotificationOut(
         **to_state(notification).model_dump(),
         contact=ContactIn.model_validate(notification.contact),
