@@ -19,7 +19,9 @@ from shared.testing import serve_in_process
 
 @pytest.fixture(scope="session")
 def settings(stack: LocalStack) -> Settings:
-    return Settings(incident_radius_km=15.0, incident_window_hours=72.0)
+    return Settings(
+        incident_radius_km=15.0, incident_window_hours=72.0, sweep_interval_seconds=3600
+    )
 
 
 @pytest.fixture(scope="session")
