@@ -8,6 +8,7 @@ from services.joint_planning.config import Settings
 from services.joint_planning.db.models import inbox, outbox
 from services.joint_planning.deconfliction.handlers import incident_router_for
 from services.joint_planning.eligibility.handlers import eligibility_router_for
+from services.joint_planning.meeting.router import router as meeting_router
 from services.joint_planning.milestone.router import router as milestone_router
 from services.joint_planning.notification.router import router as notification_router
 from services.joint_planning.operation.router import router as operation_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             participant_router,
             task_router,
             milestone_router,
+            meeting_router,
             notification_router,
         ],
     )
