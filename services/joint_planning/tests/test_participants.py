@@ -14,6 +14,7 @@ from services.joint_planning.config import Settings
 from services.joint_planning.tests.helpers import (
     create_live_operation,
     create_operation,
+    fresh_county,
     lose_eligibility,
     ngo_state,
     outbox_envelopes,
@@ -201,10 +202,11 @@ async def test_a_participant_is_removed_with_a_reason(
 async def test_losing_eligibility_removes_the_implementer_with_an_event(
     client: httpx.AsyncClient, settings: Settings, app: FastAPI, kafka_bootstrap: str
 ) -> None:
-    ngo = ngo_state(sector=Sector.wash, pcodes=["SS01"])
+    county = fresh_county()  # a live operation with other actors: keep it out of others' way
+    ngo = ngo_state(sector=Sector.wash, pcodes=[county])
     await registry_says(app, kafka_bootstrap, ngo)
     operation = await create_live_operation(
-        client, settings, participants=[*lead(), ngo_participant(ngo.ngo_id)]
+        client, settings, areas=[county], participants=[*lead(), ngo_participant(ngo.ngo_id)]
     )
     informed_in = await create_operation(
         client, settings, participants=[*lead(), ngo_participant(ngo.ngo_id, "informed")]
