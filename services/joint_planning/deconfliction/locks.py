@@ -29,6 +29,11 @@ COUNTY = zlib.crc32(b"joint_planning.county") & 0x7FFFFFFF
 REGION = zlib.crc32(b"joint_planning.region") & 0x7FFFFFFF
 
 
+_ORDERED_KEYS = "FROM (SELECT k FROM unnest(CAST(:keys AS integer[])) AS k ORDER BY k) AS ordered"
+_SHARED = text("SELECT pg_advisory_xact_lock_shared(:space, k) " + _ORDERED_KEYS)
+_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:space, k) " + _ORDERED_KEYS)
+
+
 def _county_key(pcode: str) -> int:
     return zlib.crc32(pcode.encode()) & 0x7FFFFFFF
 
@@ -49,11 +54,12 @@ def regions_near(route: Iterable[Point], radius_km: float) -> set[int]:
 
 
 async def _take(session: AsyncSession, space: int, keys: Iterable[int], *, shared: bool) -> None:
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    for key in sorted(set(keys)):
-        await session.execute(
-            text(f"SELECT {function}(:space, :key)"), {"space": space, "key": key}
-        )
+    """Take the locks in one round trip; the sorted subquery fixes the order they are taken in."""
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
+    statement = _SHARED if shared else _EXCLUSIVE
+    await session.execute(statement, {"space": space, "keys": ordered})
 
 
 async def for_notification(

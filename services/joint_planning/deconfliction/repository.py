@@ -78,14 +78,18 @@ async def operation_areas_touching(
     return (await session.execute(query)).all()
 
 
-async def incidents_in_cells(
-    session: AsyncSession, *, cells: Sequence[int], since: datetime, until: datetime
+async def incidents_near(
+    session: AsyncSession, *, notification_id: uuid.UUID, since: datetime, until: datetime
 ) -> Sequence[IncidentReplica]:
-    """Incidents (not duplicates of another report) in the cells, between the two times."""
+    """Incidents (not duplicates of another report) in the notification's corridor cells,
+    between the two times: one index probe per cell on `incidents (cell, occurred_at)`."""
+    corridor = select(NotificationCell.cell).where(
+        NotificationCell.notification_id == notification_id
+    )
     query = (
         select(IncidentReplica)
         .where(
-            IncidentReplica.cell.in_(list(cells)),
+            IncidentReplica.cell.in_(corridor),
             IncidentReplica.occurred_at >= since,
             IncidentReplica.occurred_at <= until,
             IncidentReplica.duplicate_of.is_(None),
@@ -113,11 +117,6 @@ async def notifications_in_cell(
         NotificationCell.cell == cell, NotificationCell.ends_at >= not_ended_before
     )
     return set((await session.scalars(query)).all())
-
-
-async def cells_of(session: AsyncSession, notification_id: uuid.UUID) -> list[int]:
-    query = select(NotificationCell.cell).where(NotificationCell.notification_id == notification_id)
-    return list((await session.scalars(query)).all())
 
 
 async def notifications_conflicting_with(

@@ -121,9 +121,9 @@ async def _incident_findings(
     session: AsyncSession, notification: Notification, rules: Rules, now: datetime
 ) -> list[Finding]:
     route = route_of(notification)
-    candidates = await repository.incidents_in_cells(
+    candidates = await repository.incidents_near(
         session,
-        cells=await repository.cells_of(session, notification.id),
+        notification_id=notification.id,
         since=min(notification.starts_at, now) - rules.incident_window,
         until=notification.ends_at,
     )
