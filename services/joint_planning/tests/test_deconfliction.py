@@ -4,6 +4,7 @@ names the operation or the incident's type or details."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -286,3 +287,24 @@ async def test_cancelling_a_notification_clears_its_conflicts(
     assert open_conflicts(cancelled.json()) == []
     types = [e["type"] for e in await outbox_envelopes(app, notification["notification_id"])]
     assert types[-2:] == ["concord.joint_planning.notification.cancelled.v1", CLEARED]
+
+
+@pytest.mark.parametrize("attempt", range(3))
+async def test_a_submission_racing_an_operation_being_planned_is_still_flagged(
+    client: httpx.AsyncClient, settings: Settings, attempt: int
+) -> None:
+    """Each side's check reads only what was committed before it; the place locks make the
+    one that commits second see the other, whichever it is."""
+    county = fresh_county()
+    operation = await create_operation(client, settings, areas=[county], **window(0, 24))
+    planned, submitted = await asyncio.gather(
+        move(client, settings, operation, "planned"),
+        client.post(
+            "/notifications",
+            json=movement_body(county, starts_at=START),
+            headers=as_ngo(settings, uuid.uuid4()),
+        ),
+    )
+    assert planned.status_code == 200 and submitted.status_code == 201, submitted.text
+    notification = await seen_by(client, staff(settings), submitted.json())
+    assert [c["source_id"] for c in open_conflicts(notification)] == [operation["operation_id"]]

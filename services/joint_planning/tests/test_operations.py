@@ -10,8 +10,10 @@ from fastapi import FastAPI
 
 from services.joint_planning.config import Settings
 from services.joint_planning.tests.helpers import (
+    NOW,
     create_live_operation,
     create_operation,
+    iso,
     move,
     operation_body,
     outbox_types,
@@ -203,3 +205,39 @@ async def test_lists_are_filtered_by_status(client: httpx.AsyncClient, settings:
     body = listed.json()
     assert all(o["status"] == "planned" for o in body["items"])
     assert live["operation_id"] in {o["operation_id"] for o in body["items"]} or body["total"] > 200
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"areas": ["SS9999"]}, "unknown P-code(s) SS9999"),
+        ({"areas": []}, "at least 1 item"),
+        ({"sectors": ["knitting"]}, "Input should be"),
+        ({"ends_at": iso(NOW)}, "ends_at must be after starts_at"),
+        ({"starts_at": "2027-01-01T00:00:00"}, "timezone"),
+        ({"budget": 1000}, "Extra inputs are not permitted"),
+        ({"title": ""}, "at least 1 character"),
+    ],
+)
+async def test_bad_operation_input_is_a_422(
+    client: httpx.AsyncClient, settings: Settings, change: dict[str, object], needle: str
+) -> None:
+    refused = await client.post(
+        "/operations", json=operation_body(**change), headers=staff(settings)
+    )
+    assert refused.status_code == 422, refused.text
+    assert needle in problem_of(refused)["detail"]
+
+
+async def test_an_update_ending_before_the_start_is_a_422(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    operation = await create_operation(client, settings)
+    refused = await client.patch(
+        f"/operations/{operation['operation_id']}",
+        json={"ends_at": iso(NOW)},
+        headers={**staff(settings), "If-Match": '"1"'},
+    )
+    assert refused.status_code == 422
+    unknown = await client.get(f"/operations/{uuid.uuid4()}", headers=staff(settings))
+    assert unknown.status_code == 404

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.joint_planning.config import Settings
 from services.joint_planning.tests.helpers import (
+    as_ngo,
     create_live_operation,
     create_operation,
     fresh_county,
@@ -254,3 +255,53 @@ def lead() -> list[dict[str, Any]]:
             "role": "lead",
         }
     ]
+
+
+async def test_an_ngo_sees_only_operations_it_takes_part_in_and_no_military_detail(
+    client: httpx.AsyncClient, settings: Settings, app: FastAPI, kafka_bootstrap: str
+) -> None:
+    ngo, outsider = ngo_state(), ngo_state()
+    await registry_says(app, kafka_bootstrap, ngo, outsider)
+    security = {
+        "kind": "mission_component",
+        "component": "military",
+        "name": "Quick Reaction Force",
+        "role": "security",
+        "responsibilities": ["cordon of the market at 05:00 with two APCs"],
+    }
+    operation = await create_operation(
+        client,
+        settings,
+        participants=[*lead(), security, ngo_participant(ngo.ngo_id, "supporting")],
+    )
+    path = f"/operations/{operation['operation_id']}"
+    seen = await client.get(path, headers=as_ngo(settings, ngo.ngo_id))
+    assert seen.status_code == 200
+    qrf = next(p for p in seen.json()["participants"] if p["role"] == "security")
+    assert qrf["responsibilities"] == ["withheld"]
+    assert "APC" not in seen.text
+    hidden = await client.get(path, headers=as_ngo(settings, outsider.ngo_id))
+    assert hidden.status_code == 404
+    listed = await client.get("/operations", headers=as_ngo(settings, ngo.ngo_id))
+    assert [o["operation_id"] for o in listed.json()["items"]] == [operation["operation_id"]]
+    tasks = await client.get(f"{path}/tasks", headers=as_ngo(settings, outsider.ngo_id))
+    assert tasks.status_code == 404
+    as_staff = await client.get(path, headers=staff(settings))
+    assert "APC" in as_staff.text
+
+
+async def test_changing_sectors_away_from_an_implementer_is_a_422(
+    client: httpx.AsyncClient, settings: Settings, app: FastAPI, kafka_bootstrap: str
+) -> None:
+    ngo = ngo_state(sector=Sector.wash, pcodes=["SS01"])
+    await registry_says(app, kafka_bootstrap, ngo)
+    operation = await create_operation(
+        client, settings, participants=[*lead(), ngo_participant(ngo.ngo_id)]
+    )
+    refused = await client.patch(
+        f"/operations/{operation['operation_id']}",
+        json={"sectors": ["health"]},
+        headers={**staff(settings), "If-Match": '"1"'},
+    )
+    assert refused.status_code == 422
+    assert problem_of(refused)["type"].endswith("participant-not-eligible")
