@@ -15,8 +15,9 @@ CATALOG = Catalog()
 # Importing the contract modules registers their topics and event types in CATALOG.
 from shared.events.schemas import (  # noqa: E402
     humanitarian_requests,
+    joint_planning,
     monitoring,
     ngo_registry,
 )
 
-__all__ = ["CATALOG", "humanitarian_requests", "monitoring", "ngo_registry"]
+__all__ = ["CATALOG", "humanitarian_requests", "joint_planning", "monitoring", "ngo_registry"]

@@ -19,3 +19,13 @@ class Base(DeclarativeBase):
 
 outbox = Outbox(Base.metadata, service=SCHEMA, catalog=CATALOG)
 inbox = Inbox(Base.metadata)
+
+# The aggregate tables register themselves on Base.metadata when imported.
+from services.joint_planning.db.models import (  # noqa: E402
+    notifications,
+    operations,
+    replicas,
+    work,
+)
+
+__all__ = ["SCHEMA", "Base", "inbox", "notifications", "operations", "outbox", "replicas", "work"]

@@ -1,0 +1,26 @@
+"""Dependencies of this service's routers: its settings and the role policies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from services.joint_planning.config import Settings
+from shared.auth import Principal, Role, require_roles
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
+"""Mission staff who manage operations, meetings and the mission's side of notifications."""
+
+StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+"""Staff, or an NGO reading what concerns it (the domain hides the rest behind 404)."""
+
+IfMatch = Annotated[str | None, Header()]

@@ -1,0 +1,128 @@
+"""Milestones of operations: set, reached, or missed (the overdue sweep decides missed).
+
+pending ──reach──▶ reached;  pending ──(due date passed: the sweep)──▶ missed ──reach──▶ reached
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.joint_planning.common.history import record
+from services.joint_planning.common.principals import actor_of
+from services.joint_planning.db.models import outbox
+from services.joint_planning.db.models.work import Milestone
+from services.joint_planning.milestone.schemas import MilestoneCreate, MilestoneOut
+from services.joint_planning.operation import service as operation_service
+from services.joint_planning.operation.errors import OperationClosed
+from services.joint_planning.operation.state import CLOSED
+from shared.auth import Principal
+from shared.errors import InvalidTransition, NotFound, Unprocessable
+from shared.events.schemas import CATALOG
+from shared.events.schemas.joint_planning import (
+    MilestoneCreated,
+    MilestoneEvent,
+    MilestoneReached,
+    MilestoneState,
+    MilestoneStatus,
+    OperationStatus,
+)
+
+
+def to_state(milestone: Milestone) -> MilestoneState:
+    return MilestoneState(
+        milestone_id=milestone.id,
+        operation_id=milestone.operation_id,
+        title=milestone.title,
+        due_at=milestone.due_at,
+        status=MilestoneStatus(milestone.status),
+        reached_at=milestone.reached_at,
+        version=milestone.version,
+        updated_at=milestone.updated_at,
+    )
+
+
+def to_view(milestone: Milestone) -> MilestoneOut:
+    return MilestoneOut(**to_state(milestone).model_dump(), created_at=milestone.created_at)
+
+
+async def publish(
+    session: AsyncSession,
+    milestone: Milestone,
+    event: type[MilestoneEvent],
+    *,
+    actor: str,
+    **extra: Any,
+) -> None:
+    milestone.version += 1
+    milestone.updated_at = datetime.now(UTC)
+    await session.flush()
+    state = to_state(milestone)
+    await outbox.add(
+        session, event(**state.model_dump(), actor=actor, **extra), subject=milestone.id
+    )
+    record(
+        session,
+        operation_id=milestone.operation_id,
+        entity_type="milestone",
+        entity_id=milestone.id,
+        event_type=CATALOG.for_model(event).name,
+        actor=actor,
+        detail={"version": milestone.version, "status": milestone.status},
+    )
+
+
+async def create_milestone(
+    session: AsyncSession, principal: Principal, operation_id: uuid.UUID, body: MilestoneCreate
+) -> Milestone:
+    operation = await operation_service.load_for(session, principal, operation_id, lock=True)
+    if OperationStatus(operation.status) in CLOSED:
+        raise OperationClosed(f"Operation {operation.id} is {operation.status}")
+    if body.due_at > operation.ends_at:
+        raise Unprocessable(
+            f"due_at: {body.due_at.isoformat()} is after the operation ends", field="due_at"
+        )
+    now = datetime.now(UTC)
+    milestone = Milestone(
+        id=body.milestone_id or uuid.uuid4(),
+        operation_id=operation.id,
+        title=body.title,
+        due_at=body.due_at,
+        status=MilestoneStatus.pending.value,
+        reached_at=None,
+        version=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(milestone)
+    await publish(session, milestone, MilestoneCreated, actor=actor_of(principal))
+    return milestone
+
+
+async def reach(session: AsyncSession, principal: Principal, milestone_id: uuid.UUID) -> Milestone:
+    query = select(Milestone).where(Milestone.id == milestone_id).with_for_update()
+    milestone = (await session.scalars(query)).one_or_none()
+    if milestone is None:
+        raise NotFound(f"No milestone {milestone_id}")
+    if milestone.status == MilestoneStatus.reached.value:
+        raise InvalidTransition(f"Milestone {milestone.id} was already reached")
+    milestone.status = MilestoneStatus.reached.value
+    milestone.reached_at = datetime.now(UTC)
+    await publish(session, milestone, MilestoneReached, actor=actor_of(principal))
+    return milestone
+
+
+async def list_milestones(
+    session: AsyncSession, principal: Principal, operation_id: uuid.UUID
+) -> list[MilestoneOut]:
+    await operation_service.load_for(session, principal, operation_id)
+    query = (
+        select(Milestone)
+        .where(Milestone.operation_id == operation_id)
+        .order_by(Milestone.due_at, Milestone.id)
+    )
+    return [to_view(m) for m in (await session.scalars(query)).all()]

@@ -1,0 +1,116 @@
+"""After every change to an operation: bump its version, keep its area index, record its
+history and emit its full state, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.joint_planning.common.history import record
+from services.joint_planning.db.models import outbox
+from services.joint_planning.db.models.operations import Operation, OperationArea, Participant
+from services.joint_planning.operation import repository
+from services.joint_planning.operation.state import LIVE
+from shared.events.schemas import CATALOG
+from shared.events.schemas.joint_planning import (
+    MissionComponent,
+    OperationEvent,
+    OperationState,
+    OperationStatus,
+    ParticipantKind,
+    ParticipantRole,
+)
+from shared.events.schemas.joint_planning import Participant as ParticipantState
+from shared.logging import get_logger
+from shared.vocabulary import Sector
+
+log = get_logger(__name__)
+
+
+def participant_state(participant: Participant) -> ParticipantState:
+    return ParticipantState(
+        participant_id=participant.id,
+        kind=ParticipantKind(participant.kind),
+        ngo_id=participant.ngo_id,
+        component=MissionComponent(participant.component) if participant.component else None,
+        name=participant.name,
+        role=ParticipantRole(participant.role),
+        responsibilities=list(participant.responsibilities),
+        added_at=participant.added_at,
+    )
+
+
+def to_state(operation: Operation, participants: Sequence[Participant]) -> OperationState:
+    return OperationState(
+        operation_id=operation.id,
+        title=operation.title,
+        objectives=list(operation.objectives),
+        sectors=[Sector(s) for s in operation.sectors],
+        areas=list(operation.areas),
+        starts_at=operation.starts_at,
+        ends_at=operation.ends_at,
+        status=OperationStatus(operation.status),
+        participants=[participant_state(p) for p in participants],
+        linked_request_ids=list(operation.linked_request_ids),
+        linked_incident_ids=list(operation.linked_incident_ids),
+        created_by=operation.created_by,
+        version=operation.version,
+        updated_at=operation.updated_at,
+    )
+
+
+async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
+    """The operation's rows in `operation_areas`: one per area while it is live, else none."""
+    await session.execute(delete(OperationArea).where(OperationArea.operation_id == operation.id))
+    if OperationStatus(operation.status) in LIVE:
+        rows = [
+            {
+                "operation_id": operation.id,
+                "pcode": pcode,
+                "starts_at": operation.starts_at,
+                "ends_at": operation.ends_at,
+            }
+            for pcode in operation.areas
+        ]
+        await session.execute(insert(OperationArea), rows)
+
+
+async def publish(
+    session: AsyncSession,
+    operation: Operation,
+    event: type[OperationEvent],
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    **extra: Any,
+) -> OperationState:
+    """Bump the version, reindex, and write `event` with the operation's state and history."""
+    operation.version += 1
+    operation.updated_at = datetime.now(UTC)
+    await session.flush()
+    await reindex_areas(session, operation)
+    state = to_state(operation, await repository.participants_of(session, operation.id))
+    await outbox.add(
+        session, event(**state.model_dump(), actor=actor, **extra), subject=operation.id
+    )
+    entry = CATALOG.for_model(event)
+    record(
+        session,
+        operation_id=operation.id,
+        entity_type="operation",
+        entity_id=operation.id,
+        event_type=entry.name,
+        actor=actor,
+        detail={"version": operation.version, "status": operation.status, **(detail or {})},
+    )
+    log.info(
+        "operation.published",
+        operation_id=str(operation.id),
+        event_type=event.__name__,
+        version=operation.version,
+    )
+    return state

@@ -1,0 +1,104 @@
+"""Queries on operations and their participants."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.joint_planning.db.models.operations import HistoryEntry, Operation, Participant
+
+
+async def get(
+    session: AsyncSession, operation_id: uuid.UUID, *, lock: bool = False
+) -> Operation | None:
+    query = select(Operation).where(Operation.id == operation_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def participants_of(session: AsyncSession, operation_id: uuid.UUID) -> Sequence[Participant]:
+    """Current participants, in the order they joined."""
+    query = (
+        select(Participant)
+        .where(Participant.operation_id == operation_id, Participant.removed_at.is_(None))
+        .order_by(Participant.added_at, Participant.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def participant(
+    session: AsyncSession, operation_id: uuid.UUID, participant_id: uuid.UUID
+) -> Participant | None:
+    query = select(Participant).where(
+        Participant.id == participant_id,
+        Participant.operation_id == operation_id,
+        Participant.removed_at.is_(None),
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def is_participant(session: AsyncSession, operation_id: uuid.UUID, ngo_id: uuid.UUID) -> bool:
+    query = select(Participant.id).where(
+        Participant.operation_id == operation_id,
+        Participant.ngo_id == ngo_id,
+        Participant.removed_at.is_(None),
+    )
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
+async def list_operations(
+    session: AsyncSession,
+    *,
+    ngo_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Operation], int]:
+    """Operations by start, newest first; only those `ngo_id` takes part in, if given."""
+    query = select(Operation)
+    if ngo_id is not None:
+        query = query.where(
+            Operation.id.in_(
+                select(Participant.operation_id).where(
+                    Participant.ngo_id == ngo_id, Participant.removed_at.is_(None)
+                )
+            )
+        )
+    if status is not None:
+        query = query.where(Operation.status == status)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    page = await session.scalars(
+        query.order_by(Operation.starts_at.desc(), Operation.id).limit(limit).offset(offset)
+    )
+    return page.all(), int(total or 0)
+
+
+async def history(session: AsyncSession, operation_id: uuid.UUID) -> Sequence[HistoryEntry]:
+    query = (
+        select(HistoryEntry)
+        .where(HistoryEntry.operation_id == operation_id)
+        .order_by(HistoryEntry.id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def operations_of_ngo(
+    session: AsyncSession, ngo_id: uuid.UUID, *, role: str, statuses: Sequence[str]
+) -> Sequence[Participant]:
+    """The NGO's current participations with `role` in operations in `statuses`."""
+    query = (
+        select(Participant)
+        .join(Operation, Operation.id == Participant.operation_id)
+        .where(
+            Participant.ngo_id == ngo_id,
+            Participant.removed_at.is_(None),
+            Participant.role == role,
+            Operation.status.in_(statuses),
+        )
+        .order_by(Participant.operation_id)
+    )
+    return (await session.scalars(query)).all()
