@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from deploy.services import ROOT, SERVICES
-from deploy.stack import LocalStack, free_port_block
+from deploy.stack import LocalStack, free_port_block, port_is_free
 from services.humanitarian_requests.config import Settings as RequestsSettings
 from services.monitoring.audit.handlers import AUDIT_GROUP
 from services.monitoring.consumers import READ_MODEL_GROUP
@@ -157,13 +157,27 @@ async def scenario(name: str, stack: LocalStack, *, quick: bool, brokers: int) -
     return figures
 
 
+def stable_port_block(count: int) -> int:
+    """Free ports below the kernel's ephemeral range: a service killed by a fault must get
+    its port back, and a port from the ephemeral range can meanwhile become the local end
+    of one of the load generator's own connections."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for base in range(20000, max(20001, low - count), 37):
+        if all(port_is_free(base + i) for i in range(count)):
+            return base
+    return free_port_block(count)
+
+
 def run_scenario(name: str, *, quick: bool, brokers: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"concord-chaos-{name}-") as tmp:
-        ports = free_port_block(len(SERVICES))
+        # base+0..3 the services, base+4..7 extra replicas, base+8 Postgres, base+10.. Kafka.
+        ports = stable_port_block(10 + 2 * brokers)
         for index, spec in enumerate(SERVICES):
             os.environ[f"{spec.name.upper()}_PORT"] = str(ports + index)
         os.environ["KAFKA_REPLICATION_FACTOR"] = str(min(brokers, 3))
-        stack = LocalStack(Path(tmp), kafka_nodes=brokers)
+        stack = LocalStack(
+            Path(tmp), postgres_port=ports + 8, kafka_port=ports + 10, kafka_nodes=brokers
+        )
         stack.database_url = None
         stack.kafka_bootstrap_servers = None
         try:

@@ -23,7 +23,7 @@ import httpx
 import orjson
 
 from deploy.services import SERVICES
-from deploy.stack import LocalStack, free_port_block
+from deploy.stack import LocalStack
 from shared.events.kafka import create_producer
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC
 from shared.faults import CRASH_ENV
@@ -119,7 +119,7 @@ class Faults:
         """Extra replicas of monitoring join and leave its consumer groups, again and again."""
         spec = SPEC["monitoring"]
         for index in range(rounds):
-            port = free_port_block()
+            port = self.stack.service_port(SERVICES[0]) + 4 + index % 4
             name = f"monitoring#{index}"
             await asyncio.to_thread(self.stack.start_service, spec, None, name=name, port=port)
             await asyncio.sleep(every)
