@@ -20,6 +20,22 @@ from fastapi import FastAPI
 from shared.auth import Role, issue_token
 from shared.config import ServiceSettings
 from shared.events.envelope import CloudEvent
+from shared.gazetteer import gazetteer
+
+SHARED_TEST_STATES = frozenset({"SS01", "SS02", "SS03"})
+"""The states where any service's tests may put requests and incidents wherever they like.
+
+Every test of the suite shares one broker, and joint planning deconflicts against every
+incident on the incident topic: a request service test that scattered incidents over the
+whole country would put a security incident next to a planning test's route. So scattered
+places stay in these three states, and the planning tests work only in counties far from
+them (see `services/joint_planning/tests/helpers.py`).
+"""
+
+
+def shared_test_counties() -> list[str]:
+    """The counties of `SHARED_TEST_STATES`, in gazetteer order."""
+    return [a.pcode for a in gazetteer().at_level(2) if a.parent in SHARED_TEST_STATES]
 
 
 @asynccontextmanager

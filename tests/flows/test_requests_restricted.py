@@ -65,7 +65,7 @@ async def test_restricted_data_never_reaches_ngos(
     await publish_registry_events(kafka_bootstrap, [ngo])
     await wait_for_replica(database_url, ngo.ngo_id, 1)
     marker = uuid.uuid4().hex
-    secrets = [f"survivor-{marker}", f"contact-{marker}", "6.81234", "29.67891"]
+    secrets = [f"survivor-{marker}", f"contact-{marker}", "7.21234", "31.98765"]
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
 
@@ -76,7 +76,7 @@ async def test_restricted_data_never_reaches_ngos(
             sensitivity="restricted",
             description=f"Case of survivor-{marker}, staying with relatives",
             contact=f"contact-{marker}",
-            location={"lat": 6.81234, "lon": 29.67891, "pcode": COUNTY},
+            location={"lat": 7.21234, "lon": 31.98765, "pcode": COUNTY},
         ),
         headers=as_unit,
     )
@@ -93,7 +93,7 @@ async def test_restricted_data_never_reaches_ngos(
         "/incidents",
         json=incident_body(
             description=f"survivor-{marker}",
-            location={"lat": 6.81234, "lon": 29.67891, "pcode": COUNTY},
+            location={"lat": 7.21234, "lon": 31.98765, "pcode": COUNTY},
         ),
         headers=as_unit,
     )

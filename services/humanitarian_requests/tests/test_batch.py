@@ -17,8 +17,7 @@ from services.humanitarian_requests.tests.helpers import (
     point_in,
     unique_unit,
 )
-from shared.gazetteer import gazetteer
-from shared.testing import bearer, problem_of
+from shared.testing import bearer, problem_of, shared_test_counties
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +31,12 @@ MALFORMED: list[dict[str, Any]] = [
 
 
 def _batch(rng: random.Random) -> tuple[list[dict[str, Any]], set[int]]:
-    counties = [a.pcode for a in gazetteer().at_level(2)]
+    counties = shared_test_counties()
     observed = datetime.now(UTC) - timedelta(hours=6)
     items: list[dict[str, Any]] = []
     bad = set(rng.sample(range(500), 20))
     for i in range(500):
-        where = point_in(rng.choice(counties), rng, spread=0.3)
+        where = point_in(rng.choice(counties), rng, spread=0.1)
         when = (observed + timedelta(minutes=i)).isoformat()
         if i % 5 == 0:
             item = {

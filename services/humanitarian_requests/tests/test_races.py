@@ -76,7 +76,7 @@ async def test_incident_duplicates_link_and_ops_unlink(
 ) -> None:
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_ops = bearer(settings, "ops_centre")
-    spot = {"lat": 8.4321, "lon": 33.1234}
+    spot = {"lat": 7.7821, "lon": 33.0234}  # Jonglei: a shared test state
     body = {
         "incident_type": "explosive_hazard",
         "severity": "high",
@@ -88,7 +88,7 @@ async def test_incident_duplicates_link_and_ops_unlink(
     assert first["sensitivity"] == "internal"
     second = (
         await client.post(
-            "/incidents", json={**body, "location": {**spot, "lon": 33.1334}}, headers=as_unit
+            "/incidents", json={**body, "location": {**spot, "lon": 33.0334}}, headers=as_unit
         )
     ).json()
     assert second["duplicate_of"] == first["incident_id"]

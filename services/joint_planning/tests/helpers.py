@@ -39,7 +39,7 @@ from shared.events.schemas.ngo_registry import (
     VettingStatus,
 )
 from shared.gazetteer import distance_km, gazetteer
-from shared.testing import bearer
+from shared.testing import SHARED_TEST_STATES, bearer
 from shared.vocabulary import Sector, Sensitivity
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -49,15 +49,22 @@ SHARED_COUNTIES = frozenset({"SS0101", "SS0102", "SS0103", "SS0201"})
 """Counties the default bodies use: tests that need a place of their own never get them."""
 
 
-def _isolated_counties(min_km: float = 40.0) -> list[str]:
-    """Counties at least `min_km` from any other: a test working in one of them (short
-    routes, incidents next to the route) cannot meet another test's notifications."""
+def _isolated_counties(apart_km: float = 25.0, clear_km: float = 55.0) -> list[str]:
+    """Counties outside the shared test states, at least `clear_km` from any county of
+    those states and `apart_km` from any other county.
+
+    Other services' tests scatter incidents over the shared states (up to ~30 km from a
+    county's centre); with a 15 km incident radius and 6 km routes, a test working in one of
+    these counties meets neither those incidents nor another planning test's."""
     counties = gazetteer().at_level(2)
+    shared = [a for a in counties if a.parent in SHARED_TEST_STATES]
     alone = [
         a.pcode
         for a in counties
-        if a.pcode not in SHARED_COUNTIES
-        and min(distance_km(a.lat, a.lon, b.lat, b.lon) for b in counties if b is not a) >= min_km
+        if a.parent not in SHARED_TEST_STATES
+        and a.pcode not in SHARED_COUNTIES
+        and min(distance_km(a.lat, a.lon, b.lat, b.lon) for b in counties if b is not a) >= apart_km
+        and min(distance_km(a.lat, a.lon, b.lat, b.lon) for b in shared) >= clear_km
     ]
     random.Random(20261202).shuffle(alone)
     return alone
@@ -68,6 +75,8 @@ _FREE_COUNTIES = _isolated_counties()
 
 def fresh_county() -> str:
     """A county no other test of this session works in."""
+    if not _FREE_COUNTIES:
+        raise LookupError("no isolated county left: the planning tests need more places")
     return _FREE_COUNTIES.pop()
 
 
