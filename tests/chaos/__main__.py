@@ -223,6 +223,12 @@ def main() -> int:
         print(f"{key}={total}")
         if key in {"chaos_lost", "chaos_duplicated", "chaos_phantom", "chaos_order"} and total:
             failed = True
+    # A run that injected too few kinds of fault, or whose load never got through, proved
+    # nothing: it fails as loudly as one that lost data.
+    for name, result in results.items():
+        if result["chaos_fault_kinds"] < 5 or result["chaos_acknowledged"] == 0:
+            say(f"{name}: too few faults or no acknowledged submissions: the run proves nothing")
+            failed = True
     with contextlib.suppress(Exception):
         sys.stdout.flush()
     return 1 if failed else 0
