@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -146,30 +147,44 @@ def problem_of(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def committed_to_end(bootstrap_servers: str, group_id: str, topics: Iterable[str]) -> bool:
+async def committed_to_end(
+    bootstrap_servers: str, group_id: str, topics: Iterable[str], *, timeout: float = 30.0
+) -> bool:
     """True once `group_id` has committed every message its topics hold (end offsets).
 
     The way to prove "nothing more will happen" without sleeping: a consumer commits a
     message's offset only after its effect (or its dead letter) is committed, so once the
     committed offsets reach the end offsets, every duplicate has been seen and absorbed.
+
+    Reads the group's offsets through the admin API and the end offsets with a consumer of
+    no group: looking never joins, disturbs or waits on the group being looked at. Each
+    call is bounded by `timeout` (TimeoutError), so a caller's own deadline holds.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=group_id
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(await _partitions(consumer, topic))
-        ]
-        ends = await consumer.end_offsets(partitions)
-        for partition in partitions:
-            if ends[partition] and (await consumer.committed(partition) or 0) < ends[partition]:
-                return False
-        return True
-    finally:
-        await consumer.stop()
+    async with asyncio.timeout(timeout):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        )
+        await admin.start()
+        try:
+            await consumer.start()
+            try:
+                partitions = [
+                    TopicPartition(topic, p)
+                    for topic in topics
+                    for p in sorted(await _partitions(consumer, topic))
+                ]
+                ends = await consumer.end_offsets(partitions)
+            finally:
+                await consumer.stop()
+            committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+        finally:
+            await admin.close()
+    for partition in partitions:
+        done = committed.get(partition)
+        if ends[partition] and (done is None or done.offset < ends[partition]):
+            return False
+    return True
 
 
 async def end_offset_total(bootstrap_servers: str, topic: str) -> int:

@@ -76,26 +76,36 @@ async def drain(stack: LocalStack, timeout: float) -> None:
     """Wait until the requests outbox is empty and monitoring has consumed the whole topic."""
     assert stack.database_url and stack.kafka_bootstrap_servers
     deadline = time.monotonic() + timeout
+    said = time.monotonic()
     while True:
-        conn = await asyncpg.connect(stack.database_url)
+        backlog: int | None = None
+        lagging: list[str] = []
         try:
-            backlog = await conn.fetchval(
-                "SELECT count(*) FROM humanitarian_requests.outbox WHERE published_at IS NULL"
-            )
-        finally:
-            await conn.close()
-        consumed = all(
-            [
-                await committed_to_end(
+            async with asyncio.timeout(30):
+                conn = await asyncpg.connect(stack.database_url)
+                try:
+                    backlog = await conn.fetchval(
+                        "SELECT count(*) FROM humanitarian_requests.outbox "
+                        "WHERE published_at IS NULL AND failed_at IS NULL"
+                    )
+                finally:
+                    await conn.close()
+            for group in (READ_MODEL_GROUP, AUDIT_GROUP):
+                if not await committed_to_end(
                     stack.kafka_bootstrap_servers, group, [AID_REQUEST_TOPIC.name]
-                )
-                for group in (READ_MODEL_GROUP, AUDIT_GROUP)
-            ]
-        )
-        if backlog == 0 and consumed:
+                ):
+                    lagging.append(group)
+        except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+            lagging.append(f"not checked: {error!r}")
+        if backlog == 0 and not lagging:
             return
+        if time.monotonic() - said > 15:
+            say(f"draining: outbox backlog {backlog}, behind: {lagging or 'none'}")
+            said = time.monotonic()
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not drained after {timeout} s: outbox backlog {backlog}")
+            raise TimeoutError(
+                f"not drained after {timeout} s: outbox backlog {backlog}, behind: {lagging}"
+            )
         await asyncio.sleep(1)
 
 
