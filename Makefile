@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run    start Postgres, Kafka and the four services with the demo mission"
 	@echo "make test   lint, type-check and run the whole suite against real Kafka and Postgres"
-	@echo "make lint   ruff, mypy and the import-boundary check only"
+	@echo "make lint   ruff, mypy and the import contracts (lint-imports) only"
 	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
 	@echo "make chaos  faults during load through the real services, then a check of the whole history (QUICK=1: short run)"
 	@echo "make simulate  play field units and NGOs against a running 'make run' for two minutes"
@@ -41,7 +41,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared services deploy
-	$(PY) -m deploy.boundaries
+	$(VENV)/bin/lint-imports --no-cache
 
 format: venv
 	$(VENV)/bin/ruff format .
