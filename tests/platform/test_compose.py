@@ -79,7 +79,7 @@ def test_compose_names_only_variables_the_code_reads() -> None:
 def test_image_is_built_from_the_dockerfile_with_pinned_requirements() -> None:
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert "FROM python:3.11" in dockerfile
-    assert "requirements.txt" in dockerfile
+    assert "pip install --require-hashes -r requirements.lock" in dockerfile
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             assert "==" in line, f"unpinned requirement: {line}"

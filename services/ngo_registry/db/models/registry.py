@@ -18,11 +18,18 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.ngo_registry.db.models import Base
+
+# The same server defaults as the migrations (0002_registry): a row written by plain SQL gets
+# them too, and the drift test (tests/platform/test_migration_drift.py) compares them.
+EMPTY_JSON_LIST = text("'[]'::jsonb")
+EMPTY_JSON_OBJECT = text("'{}'::jsonb")
 
 
 class Ngo(Base):
@@ -34,17 +41,25 @@ class Ngo(Base):
     ngo_type: Mapped[str] = mapped_column(Text)
     hq_country: Mapped[str] = mapped_column(Text)
     website: Mapped[str | None] = mapped_column(Text)
-    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
     sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    capacities: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    capacities: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
     operating_areas: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    operating_points: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    operating_points: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
     languages: Mapped[list[str]] = mapped_column(ARRAY(Text))
     operational_approach: Mapped[str | None] = mapped_column(Text)
     vetting_status: Mapped[str] = mapped_column(Text)
     vetted_until: Mapped[date | None] = mapped_column(Date)
-    eligibility: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
-    eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    eligibility: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
+    eligible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -89,7 +104,9 @@ class VettingDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
-    checks: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    checks: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=EMPTY_JSON_OBJECT
+    )
     vetted_until: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (Index("ix_vetting_decisions_ngo_id", "ngo_id", "decided_at"),)
@@ -104,12 +121,18 @@ class Agreement(Base):
     ngo_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
     pcodes: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    mission_responsibilities: Mapped[list[str]] = mapped_column(JSONB, default=list)
-    reporting_obligations: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    mission_responsibilities: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
+    reporting_obligations: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(Text)
-    signatories: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    signatories: Mapped[list[str]] = mapped_column(
+        JSONB, default=list, server_default=EMPTY_JSON_LIST
+    )
     version: Mapped[int] = mapped_column(Integer)
     expiring_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     terminated_by: Mapped[str | None] = mapped_column(Text)
