@@ -18,11 +18,12 @@ help:
 	@echo "make chaos  faults during load through the real services, then a check of the whole history (QUICK=1: short run)"
 	@echo "make simulate  play field units and NGOs against a running 'make run' for two minutes"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (v.major, v.minor) == (3, 11) else "Concord needs Python 3.11 (found %d.%d)" % (v.major, v.minor))'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
