@@ -21,10 +21,11 @@ help:
 
 # The venv installs the lock, every package pinned and hash-checked (pip, setuptools and uv
 # included); requirements*.txt are the pins it is compiled from (`make lock`).
-$(STAMP): requirements-dev.lock pyproject.toml
+$(STAMP): requirements-dev.lock requirements-nodeps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if (v.major, v.minor) == (3, 11) else "Concord needs Python 3.11 (found %d.%d)" % (v.major, v.minor))'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 

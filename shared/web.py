@@ -25,11 +25,14 @@ from shared import tracing
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     ConcordError,
+    NotFound,
     PayloadTooLarge,
     Unavailable,
     problem,
+    problem_responses,
 )
-from shared.events.asyncapi import asyncapi
+from shared.events.asyncapi import SCHEMA_ROUTE, asyncapi, event_schema, schema_url
+from shared.events.schemas import CATALOG
 from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import ServiceRuntime
@@ -40,6 +43,13 @@ log = get_logger(__name__)
 
 class ProblemResponse(JSONResponse):
     media_type = PROBLEM_CONTENT_TYPE
+
+
+SCHEMA_CONTENT_TYPE = "application/schema+json"
+
+
+class SchemaResponse(JSONResponse):
+    media_type = SCHEMA_CONTENT_TYPE
 
 
 def create_service_app(
@@ -75,6 +85,7 @@ def create_service_app(
     )
     _install_error_handlers(app)
     app.include_router(_operations_router())
+    app.include_router(_contract_router())
     for router in routers:
         app.include_router(router)
     return app
@@ -97,15 +108,59 @@ def _operations_router() -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/events/asyncapi.json", summary="The AsyncAPI document of every Concord event")
-    async def events_asyncapi() -> dict[str, Any]:
-        return asyncapi()
-
     @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _contract_router() -> APIRouter:
+    """The event contract, public on every service: it describes data, it holds none."""
+    router = APIRouter(tags=["event contract"])
+
+    @router.get("/events/asyncapi.json", summary="The AsyncAPI document of every Concord event")
+    async def events_asyncapi() -> dict[str, Any]:
+        return asyncapi()
+
+    @router.get(SCHEMA_ROUTE, summary="Every event type, with the URL of its JSON Schema")
+    async def list_event_schemas(request: Request) -> list[dict[str, str]]:
+        base = _base_url(request)
+        return [
+            {
+                "type": entry.name,
+                "topic": entry.topic.name,
+                "audience": entry.topic.audience.value,
+                "schema": schema_url(entry.name, base),
+            }
+            for entry in sorted(CATALOG, key=lambda e: e.name)
+        ]
+
+    @router.get(
+        SCHEMA_ROUTE + "/{event_type}",
+        summary="The JSON Schema of one event type (the whole CloudEvent)",
+        response_class=SchemaResponse,
+        responses={
+            200: {"content": {SCHEMA_CONTENT_TYPE: {}}, "description": "A JSON Schema 2020-12"},
+            **problem_responses({404: "No such event type in the catalog"}),
+        },
+    )
+    async def get_event_schema(request: Request, event_type: str) -> SchemaResponse:
+        """`event_type` as in the CloudEvent `type` (a trailing `.json` is accepted too). The
+        schema's `$id` is the URL it was served from."""
+        entry = CATALOG.by_type(event_type.removesuffix(".json"))
+        if entry is None:
+            raise NotFound(
+                f"No event type {event_type!r} in the catalog; {SCHEMA_ROUTE} lists them",
+                event_type=event_type,
+            )
+        return SchemaResponse(event_schema(entry, _base_url(request)))
+
+    return router
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
-from deploy.cli.base import CommandFailed, app, console, fail, run_async
+from deploy.cli.base import CommandFailed, app, console, errors, fail, run_async
 from deploy.demo.client import MONITORING, ConcordClient, dev_token
 from deploy.demo.runinfo import load_stack_environment
 from shared.auth import Role
@@ -44,11 +45,13 @@ def token(
 
 
 def _spinner(description: str) -> Progress:
+    # On stderr: a transient display still leaves a newline behind when it stops, and
+    # stdout carries the command's output (an export is piped to a file byte for byte).
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=console,
+        console=errors,
         transient=True,
     )
     progress.add_task(description, total=None)
@@ -104,50 +107,76 @@ async def rebuild() -> None:
     console.print(f"[green]rebuilt[/]: {summary}")
 
 
-def _period(days: int) -> dict[str, str]:
-    end = datetime.now(UTC)
-    return {"start": (end - timedelta(days=days)).isoformat(), "end": end.isoformat()}
+def _period(
+    days: int, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, str]:
+    """The query of an export: `start`/`end` when given, else the last `days` days."""
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=days)
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+# With a time zone (`2026-11-01T00:00:00+00:00` or `…Z`), as the API requires.
+PERIOD_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"]
+Start = Annotated[
+    datetime | None,
+    typer.Option(
+        help="Start of the period (ISO 8601 with a time zone); overrides --days",
+        formats=PERIOD_FORMATS,
+    ),
+]
+End = Annotated[
+    datetime | None,
+    typer.Option(help="End of the period (default: now)", formats=PERIOD_FORMATS),
+]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")]
 
 
 @export_app.command("sitrep")
 @run_async
 async def export_sitrep(
     days: Annotated[int, typer.Option(help="The period: the last N days")] = 7,
+    start: Start = None,
+    end: End = None,
     html: Annotated[bool, typer.Option("--html", help="A printable HTML page")] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
-    ] = None,
+    output: Output = None,
 ) -> None:
     """The situation report of the last N days (JSON, or HTML with --html)."""
-    params = {**_period(days), "format": "html" if html else "json"}
+    params = {**_period(days, start, end), "format": "html" if html else "json"}
     async with ConcordClient(timeout=120) as client:
         with _spinner("building the situation report"):
             response = await client.call(
                 MONITORING, "GET", "/api/reports/sitrep", role=Role.ops_centre, params=params
             )
-    _write(response.text, output)
+    _write(response.content, output)
 
 
 @export_app.command("3w")
 @run_async
 async def export_three_w(
     days: Annotated[int, typer.Option(help="The period: the last N days")] = 30,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout")
-    ] = None,
+    start: Start = None,
+    end: End = None,
+    output: Output = None,
 ) -> None:
-    """The 3W (who does what where) CSV with HXL hashtags for the last N days."""
+    """The 3W (who does what where) CSV with HXL hashtags, exactly as the API returns it."""
     async with ConcordClient(timeout=300) as client:
         with _spinner("exporting the 3W"):
             response = await client.call(
-                MONITORING, "GET", "/api/reports/3w.csv", role=Role.ops_centre, params=_period(days)
+                MONITORING,
+                "GET",
+                "/api/reports/3w.csv",
+                role=Role.ops_centre,
+                params=_period(days, start, end),
             )
-    _write(response.text, output)
+    _write(response.content, output)
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(body: bytes, output: Path | None) -> None:
+    """The response body unchanged: no decoding, no added or removed newline."""
     if output is None:
-        print(text, end="" if text.endswith("\n") else "\n")
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
         return
-    output.write_text(text, encoding="utf-8")
-    console.print(f"wrote {output} ({len(text.encode())} bytes)")
+    output.write_bytes(body)
+    errors.print(f"wrote {output} ({len(body)} bytes)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.monitoring.audit.router import router as audit_router
+from services.monitoring.cap.router import router as cap_router
 from services.monitoring.config import Settings
 from services.monitoring.consumers import consumer_groups
 from services.monitoring.dashboard.router import router as dashboard_router
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord Monitoring",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[insights_router, audit_router, reports_router, dashboard_router],
+        routers=[insights_router, audit_router, reports_router, cap_router, dashboard_router],
     )
     app.state.broadcaster = broadcaster
     app.mount("/static", static_files(), name="static")

@@ -55,6 +55,13 @@ class Settings(ServiceSettings):
         5.0, gt=0, validation_alias="MONITORING_SLA_SWEEP_INTERVAL"
     )
 
+    # The CAP `sender` of SLA and security alerts: unique to this mission, no spaces or commas.
+    cap_sender: str = Field(
+        "monitoring@concord.example.org",
+        pattern=r"^[^\s,<&]+$",
+        validation_alias="MONITORING_CAP_SENDER",
+    )
+
     # A report is overdue once its period's due date plus this many days has passed.
     report_grace_days: int = Field(7, ge=0, validation_alias="MONITORING_REPORT_GRACE_DAYS")
 

@@ -8,12 +8,18 @@ AsyncAPI document and JSON Schemas in `docs/events/` are generated from this cat
 
 Topic audiences keep restricted data where it belongs: an `ngo` topic is one NGOs may
 subscribe to, and the outbox refuses to put anything marked `restricted` on it.
+
+Versions: a released type never changes incompatibly (`shared.events.evolution` and the
+snapshots in `docs/events/released/` guard it). A breaking change is a new type `….v2`; the
+old `….v1` goes on being produced beside it for `DEPRECATION_PERIOD` after the first `v2`
+release, then it may be retired (removed from the catalog together with its snapshot).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -23,10 +29,21 @@ ModelT = TypeVar("ModelT", bound=type[BaseModel])
 
 
 class Audience(StrEnum):
-    """Who may read a topic."""
+    """Who may read a topic.
 
-    internal = "internal"  # Concord services and mission staff only
-    ngo = "ngo"  # also vetted NGO systems (never restricted data)
+    `internal`: Concord's services only (full state, may be restricted; people reach it
+    through the services' APIs). `mission_staff`: also the mission's own systems (JOC, JMAC,
+    the operations centre's tools), never NGOs. `ngo`: also vetted NGO systems; never
+    restricted data.
+    """
+
+    internal = "internal"
+    mission_staff = "mission_staff"
+    ngo = "ngo"
+
+
+DEPRECATION_PERIOD = timedelta(days=180)
+"""How long a superseded event type (`….v1` once `….v2` exists) is still produced."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +68,11 @@ class EventType:
     @property
     def version(self) -> int:
         return int(self.name.rsplit(".v", 1)[1])
+
+    @property
+    def unversioned(self) -> str:
+        """The type without its version: what `….v1` and `….v2` have in common."""
+        return self.name.rsplit(".v", 1)[0]
 
 
 DLQ_PREFIX = "concord.dlq."
@@ -106,6 +128,15 @@ class Catalog:
             return self._by_model[data_model]
         except KeyError:
             raise KeyError(f"{data_model.__name__} is not in the event catalog") from None
+
+    def superseded_by(self, entry: EventType) -> EventType | None:
+        """The newest version of the same type when it is newer than `entry`, else None."""
+        newer = [
+            other
+            for other in self._by_type.values()
+            if other.unversioned == entry.unversioned and other.version > entry.version
+        ]
+        return max(newer, key=lambda other: other.version, default=None)
 
     def topics(self) -> Iterable[Topic]:
         return self._topics.values()

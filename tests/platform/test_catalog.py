@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,64 @@ def test_asyncapi_document_covers_every_event_type() -> None:
 def test_committed_event_docs_are_generated_from_the_current_catalog() -> None:
     stale = [str(p) for p, text in rendered().items() if not p.exists() or p.read_text() != text]
     assert not stale, f"run `python -m shared.events.asyncapi`: out of date: {stale[:5]}"
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    target: Any = document
+    for part in ref[2:].split("/"):
+        assert part in target, f"dangling $ref {ref}"
+        target = target[part]
+    return target
+
+
+def test_asyncapi_document_is_structurally_asyncapi_3() -> None:
+    document = asyncapi()
+    for key in ("asyncapi", "info", "servers", "channels", "operations", "components"):
+        assert key in document, key
+    assert document["asyncapi"] == "3.0.0"
+    assert document["info"]["title"] and document["info"]["version"]
+    schemes = document["components"]["securitySchemes"]
+    assert {s["type"] for s in schemes.values()} == {"scramSha512"}
+    for name, server in document["servers"].items():
+        assert server["host"] and server["protocol"] in ("kafka", "kafka-secure"), name
+        for requirement in server.get("security", []):
+            _resolve(document, requirement["$ref"])
+    production = document["servers"]["production"]
+    assert production["protocol"] == "kafka-secure" and production["security"]
+    assert "not enforced yet" in production["description"]
+    for channel in document["channels"].values():
+        assert channel["address"] and channel["messages"]
+        for message in channel["messages"].values():
+            _resolve(document, message["$ref"])
+    for name, operation in document["operations"].items():
+        assert operation["action"] in ("send", "receive"), name
+        channel = _resolve(document, operation["channel"]["$ref"])
+        for message in operation["messages"]:
+            assert _resolve(document, message["$ref"]) in channel["messages"].values()
+        for requirement in operation["security"]:
+            _resolve(document, requirement["$ref"])
+
+
+def test_every_channel_has_its_catalog_audience_and_ngo_channels_a_receive_operation() -> None:
+    document = asyncapi()
+    by_address = {c["address"]: (cid, c) for cid, c in document["channels"].items()}
+    receivers = {
+        o["channel"]["$ref"].rsplit("/", 1)[1]
+        for o in document["operations"].values()
+        if o["action"] == "receive"
+    }
+    for topic in CATALOG.topics():
+        channel_id, channel = by_address[topic.name]
+        assert channel["x-audience"] == topic.audience.value
+        assert (channel_id in receivers) is (topic.audience is Audience.ngo), topic.name
+    audiences = {c["x-audience"] for c in document["channels"].values()}
+    assert audiences == {a.value for a in Audience}
+
+
+def test_restricted_data_stays_on_internal_topics() -> None:
+    for entry in CATALOG:
+        if entry.topic.audience is Audience.internal:
+            continue
+        schema = json.dumps(entry.data_model.model_json_schema())
+        assert '"restricted"' not in schema, f"{entry.name} could carry restricted data"

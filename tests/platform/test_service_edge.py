@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import UTC, datetime
+
+import jsonschema
 import pytest
 
 from deploy.services import SERVICES, ServiceSpec
 from deploy.stack import LocalStack
+from shared.events.envelope import CloudEvent
+from shared.events.schemas import CATALOG
+from shared.events.schemas.ngo_registry import Capacity, NgoRegistered, NgoType, VettingStatus
 from shared.testing import problem_of, serve_in_process
+from shared.vocabulary import Sector
 
 pytestmark = pytest.mark.integration
 
@@ -47,3 +56,58 @@ async def test_trace_context_is_continued(stack: LocalStack) -> None:
     returned = response.headers["traceparent"]
     assert returned.split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert returned.split("-")[2] != "00f067aa0ba902b7"  # a new span in the same trace
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+async def test_every_service_serves_the_event_schemas_by_url(
+    stack: LocalStack, spec: ServiceSpec
+) -> None:
+    event_type = "concord.ngo_registry.ngo.registered.v1"
+    async with serve_in_process(_create_app(spec)) as client:
+        listing = (await client.get("/events/schemas")).json()
+        assert {row["type"] for row in listing} == {e.name for e in CATALOG}
+        url = next(row["schema"] for row in listing if row["type"] == event_type)
+        assert url == f"http://testserver/events/schemas/{event_type}"
+
+        served = await client.get(url)
+        assert served.status_code == 200
+        assert served.headers["content-type"] == "application/schema+json"
+        schema = served.json()
+        assert schema["$id"] == url  # the id is where the schema can be fetched
+        assert (await client.get(url + ".json")).json() == schema
+        jsonschema.Draft202012Validator.check_schema(schema)
+        jsonschema.Draft202012Validator(schema).validate(json.loads(registered_event().to_json()))
+
+        unknown = await client.get("/events/schemas/concord.nobody.thing.made.v1")
+        assert unknown.status_code == 404
+        assert problem_of(unknown)["event_type"] == "concord.nobody.thing.made.v1"
+
+        documented = (await client.get("/openapi.json")).json()["paths"]
+        responses = documented["/events/schemas/{event_type}"]["get"]["responses"]
+        assert "application/problem+json" in responses["404"]["content"]
+        assert "application/schema+json" in responses["200"]["content"]
+
+
+def registered_event() -> CloudEvent:
+    """A CloudEvent as the registry's outbox would publish it."""
+    data = NgoRegistered(
+        ngo_id=uuid.uuid4(),
+        name="Water for All",
+        ngo_type=NgoType.national,
+        hq_country="SS",
+        sectors=[Sector.wash],
+        capacities=[Capacity(resource="water_trucking", quantity=120, unit="m3/day")],
+        operating_areas=["SS0101"],
+        vetting_status=VettingStatus.submitted,
+        eligibility=[],
+        eligible=False,
+        version=1,
+        updated_at=datetime.now(UTC),
+    )
+    return CloudEvent(
+        source="/concord/ngo_registry",
+        type="concord.ngo_registry.ngo.registered.v1",
+        subject=str(data.ngo_id),
+        data=data.model_dump(mode="json"),
+        sequence="1",
+    )

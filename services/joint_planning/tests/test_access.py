@@ -18,7 +18,14 @@ from shared.testing import bearer, problem_of
 
 pytestmark = pytest.mark.integration
 
-PLATFORM = {"/healthz", "/readyz", "/metrics", "/events/asyncapi.json"}
+PLATFORM = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/events/asyncapi.json",
+    "/events/schemas",
+    "/events/schemas/{event_type}",
+}
 
 STAFF_ONLY = {
     ("POST", "/operations"),

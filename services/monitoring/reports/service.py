@@ -43,8 +43,8 @@ THREE_W_HXL = [
     "#adm2+name",
     "#status",
     "#activity+num",
-    "#affected",
-    "#reached",
+    "#affected+ind",
+    "#reached+ind",
 ]
 REQUESTS_HEADER = [
     "Request",
@@ -69,8 +69,8 @@ REQUESTS_HXL = [
     "#org",
     "#date+start",
     "#date+end",
-    "#affected",
-    "#reached",
+    "#affected+ind",
+    "#reached+ind",
 ]
 
 

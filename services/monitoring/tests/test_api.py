@@ -39,6 +39,7 @@ DATA_ROUTES = [
     "/api/reports/sitrep",
     "/api/reports/3w.csv",
     "/api/reports/requests.csv",
+    "/api/cap/messages",
 ]
 
 

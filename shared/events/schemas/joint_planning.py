@@ -2,7 +2,7 @@
 
 (The joint planning service owns this contract; monitoring consumes it.)
 
-Four topics, all internal:
+Four topics, for mission staff (audience `mission_staff`), none NGO-readable:
 
 - `operation`: every change to a joint operation (details, status, participants, linked
   requests and incidents), each event carrying the operation's full state after the change,
@@ -31,25 +31,29 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.events.catalog import Topic
+from shared.events.catalog import Audience, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector
 
 OPERATION_TOPIC = Topic(
     "concord.joint_planning.operation.v1",
     "Joint operations: details, status, participants, links, and duplication warnings",
+    audience=Audience.mission_staff,
 )
 TASK_TOPIC = Topic(
     "concord.joint_planning.task.v1",
     "Tasks and milestones of joint operations, including overdue tasks and missed milestones",
+    audience=Audience.mission_staff,
 )
 MEETING_TOPIC = Topic(
     "concord.joint_planning.meeting.v1",
     "Coordination meetings: attendees, agenda, decisions and action items",
+    audience=Audience.mission_staff,
 )
 NOTIFICATION_TOPIC = Topic(
     "concord.joint_planning.notification.v1",
     "Humanitarian notifications (sites, movements) and the deconfliction conflicts on them",
+    audience=Audience.mission_staff,
 )
 
 

@@ -7,7 +7,8 @@ fulfilment). When a clock passes its warning point, then its target, then each f
 escalation step, one event goes out here; when the stage is finally reached (or the request
 closes) a clearing event follows. Every event carries the alert's full state after the change
 and a `version` that rises with each change of that alert, so a replica keeps the latest.
-The topic is internal: alerts name requests and areas, which may be sensitive.
+The topic is for mission staff, never NGOs: alerts name requests and areas, which may be
+sensitive.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.events.catalog import Topic
+from shared.events.catalog import Audience, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector, Urgency
 
 SLA_TOPIC = Topic(
     "concord.monitoring.sla.v1",
     "SLA alerts on requests: warnings, breaches and escalations, and their clearing",
+    audience=Audience.mission_staff,
 )
 
 

@@ -28,6 +28,7 @@ NGO_TOPIC = Topic(
 AGREEMENT_TOPIC = Topic(
     "concord.ngo_registry.agreement.v1",
     "Partnership agreements (MoUs) between the mission and NGOs, through their lifecycle",
+    audience=Audience.mission_staff,
 )
 
 

@@ -1,0 +1,111 @@
+"""CAP messages from the audit trail: every SLA and incident event monitoring received.
+
+The audit log already holds each event exactly as it arrived, in arrival order per entity
+(one Kafka key, one partition), so the messages before an event — what its `references`
+name — are the earlier rows with the same subject. Nothing new is stored for CAP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.cap.render import AlertEvent, CapKind, Sent, identifier, message_type
+from services.monitoring.db.models.audit import audit_log
+from shared.events.schemas.humanitarian_requests import INCIDENT_TOPIC
+from shared.events.schemas.monitoring import SLA_TOPIC
+
+TOPICS = {CapKind.sla: SLA_TOPIC.name, CapKind.security: INCIDENT_TOPIC.name}
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    kind: CapKind | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The CAP messages of a period, newest first, each with the URL of its XML."""
+    topics = [TOPICS[kind]] if kind else list(TOPICS.values())
+    earlier = audit_log.alias("earlier")
+    has_earlier = (
+        select(earlier.c.position)
+        .where(
+            and_(
+                earlier.c.subject == audit_log.c.subject,
+                earlier.c.topic == audit_log.c.topic,
+                earlier.c.position < audit_log.c.position,
+            )
+        )
+        .exists()
+    )
+    query = (
+        select(audit_log, has_earlier.label("has_earlier"))
+        .where(audit_log.c.topic.in_(topics))
+        .order_by(audit_log.c.position.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(audit_log.c.occurred_at >= since)
+    if until is not None:
+        query = query.where(audit_log.c.occurred_at < until)
+    result = []
+    for row in (await session.execute(query)).all():
+        # The index only needs to know whether an earlier message exists (Alert or not).
+        marker = (Sent(row.event_id, row.occurred_at),) if row.has_earlier else ()
+        event = _event(row, earlier=marker)
+        result.append(
+            {
+                "identifier": identifier(row.event_id),
+                "kind": event.kind.value,
+                "msg_type": message_type(event).value,
+                "event_type": row.event_type,
+                "subject": row.subject,
+                "sent": row.occurred_at.isoformat(),
+                "url": f"/api/cap/messages/{row.event_id}",
+            }
+        )
+    return result
+
+
+async def alert_event(session: AsyncSession, event_id: uuid.UUID) -> AlertEvent | None:
+    """One audited SLA or incident event, with every earlier message about the same entity."""
+    row = (
+        await session.execute(
+            select(audit_log).where(
+                audit_log.c.event_id == event_id, audit_log.c.topic.in_(TOPICS.values())
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    before = (
+        await session.execute(
+            select(audit_log.c.event_id, audit_log.c.occurred_at)
+            .where(
+                audit_log.c.subject == row.subject,
+                audit_log.c.topic == row.topic,
+                audit_log.c.position < row.position,
+            )
+            .order_by(audit_log.c.position)
+        )
+    ).all()
+    return _event(row, earlier=tuple(Sent(e.event_id, e.occurred_at) for e in before))
+
+
+def _event(row: Any, *, earlier: tuple[Sent, ...]) -> AlertEvent:
+    cloud_event = orjson.loads(row.canonical)
+    return AlertEvent(
+        event_id=row.event_id,
+        event_type=row.event_type,
+        subject=row.subject,
+        sent=row.occurred_at,
+        data=cloud_event["data"],
+        earlier=earlier,
+    )
