@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.demo.client import (
     MONITORING,
+    PLANNING,
     REGISTRY,
     REQUESTS,
     ConcordClient,
@@ -32,6 +33,7 @@ from deploy.demo.client import (
 from deploy.demo.data import AGREEMENTS, NGOS, DemoAgreement, DemoNgo, profile
 from deploy.demo.generate import aid_request, incident
 from deploy.demo.lifecycle import drive_request
+from deploy.demo.seed_planning import seed_planning
 from shared.auth import Role
 from shared.events.schemas.ngo_registry import NGO_TOPIC
 from shared.logging import get_logger
@@ -45,6 +47,8 @@ CONCURRENCY = 6  # requests in flight while seeding
 # The requests service's consumer group for its registry replica (services are not imported
 # here: the stack must start even while one is being changed; a test checks the name).
 REQUESTS_REPLICA_GROUP = "humanitarian_requests.ngo_replica"
+PLANNING_REPLICA_GROUP = "joint_planning.ngo_replica"
+REPLICA_GROUPS = (REQUESTS_REPLICA_GROUP, PLANNING_REPLICA_GROUP)
 T = TypeVar("T")
 # How the seeded history ends up: enough of each so every dashboard panel has something.
 OUTCOMES = (
@@ -69,6 +73,7 @@ class SeedReport:
     requests_created: int = 0
     incidents_created: int = 0
     lifecycle_steps: int = 0
+    planning_steps: int = 0
     skipped: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -76,7 +81,8 @@ class SeedReport:
             f"{self.ngos_created} NGOs, {self.vetting_steps} vetting steps, "
             f"{self.agreements_created} agreements ({self.agreements_activated} activated), "
             f"{self.requests_created} requests, {self.incidents_created} incidents, "
-            f"{self.lifecycle_steps} offer/delivery steps created"
+            f"{self.lifecycle_steps} offer/delivery steps created, "
+            f"{self.planning_steps} joint planning steps"
         )
         if self.skipped:
             text += "; skipped: " + "; ".join(self.skipped)
@@ -182,8 +188,8 @@ async def seed_registry(client: ConcordClient, report: SeedReport, progress: Pro
             report.vetting_steps += 1
 
 
-async def _replica_lag(bootstrap: str) -> int | None:
-    """Messages of the NGO topic the requests service's replica has not yet committed."""
+async def _replica_lag(bootstrap: str, group: str) -> int | None:
+    """Messages of the NGO topic a service's replica group has not yet committed."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await consumer.start()
@@ -197,7 +203,7 @@ async def _replica_lag(bootstrap: str) -> int | None:
         if not partitions:
             return None
         ends = await consumer.end_offsets(partitions)
-        committed = await admin.list_consumer_group_offsets(REQUESTS_REPLICA_GROUP)
+        committed = await admin.list_consumer_group_offsets(group)
         lag = 0
         for tp in partitions:
             done = committed[tp].offset if tp in committed else 0
@@ -209,12 +215,13 @@ async def _replica_lag(bootstrap: str) -> int | None:
 
 
 async def wait_for_replicas(client: ConcordClient, *, timeout: float = 90.0) -> None:
-    """Let the requests service take in the registry's events before requests flow.
+    """Let the requests and joint planning services take in the registry's events before
+    requests flow and operations name their implementers.
 
-    It matches against its own replica of the registry. Monitoring keeps the same replica
+    Both check against their own replica of the registry. Monitoring keeps the same replica
     from the same topic: once it counts every eligible NGO, the registry's relay has
-    published them; then the requests service's consumer group must have committed up to
-    the end of the NGO topic."""
+    published them; then each service's replica group must have committed up to the end of
+    the NGO topic."""
     expected = sum(1 for n in NGOS if n.target_status == "vetted")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -227,12 +234,14 @@ async def wait_for_replicas(client: ConcordClient, *, timeout: float = 90.0) -> 
     if bootstrap is None:
         await asyncio.sleep(2.0)
         return
-    while loop.time() < deadline:
-        lag = await _replica_lag(bootstrap)
-        if lag is None or lag == 0:
-            return
-        await asyncio.sleep(0.5)
-    log.warning("demo.replica_lagging", waited_seconds=timeout)
+    for group in REPLICA_GROUPS:
+        while loop.time() < deadline:
+            lag = await _replica_lag(bootstrap, group)
+            if lag is None or lag == 0:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            log.warning("demo.replica_lagging", group=group, waited_seconds=timeout)
 
 
 async def seed_history(client: ConcordClient, report: SeedReport, progress: Progress) -> None:
@@ -287,12 +296,15 @@ async def seed_history(client: ConcordClient, report: SeedReport, progress: Prog
 
 async def seed(client: ConcordClient, progress: Progress = _quiet) -> SeedReport:
     """Seed (or complete) the demo mission; returns what was created this time."""
-    for service in (REGISTRY, REQUESTS, MONITORING):
+    for service in (REGISTRY, REQUESTS, PLANNING, MONITORING):
         if not await client.is_up(service):
             raise ServiceUnreachable(service, service_url(service))
     report = SeedReport()
     await seed_registry(client, report, progress)
     await wait_for_replicas(client)
     await seed_history(client, report, progress)
+    progress("joint planning", 0, 1)
+    await seed_planning(client, report)
+    progress("joint planning", 1, 1)
     log.info("demo.seeded", summary=report.summary())
     return report

@@ -25,6 +25,7 @@ import httpx
 from deploy.demo.client import REQUESTS, ConcordClient, ServiceError, ServiceUnreachable
 from deploy.demo.generate import aid_request, incident
 from deploy.demo.lifecycle import deliver, read_request, start_delivery
+from deploy.demo.movements import MovementNotifier
 from shared.auth import Role
 from shared.logging import get_logger
 
@@ -61,6 +62,7 @@ class Simulator:
         self.run_tag = uuid.uuid4().hex[:8]
         self.counter = 0
         self.last_report: tuple[str, dict[str, Any]] | None = None
+        self.movements = MovementNotifier(self.client, random.Random(self.seed))
 
     def _client_id(self, kind: str) -> str:
         self.counter += 1
@@ -88,6 +90,9 @@ class Simulator:
 
     async def _report_once(self) -> None:
         now = datetime.now(UTC)
+        if movement := await self.movements.tick(now):
+            self.stats.sent["movements"] += 1
+            self.stats.outcomes[movement] += 1
         roll = self.rng.random()
         if roll < 0.06 and self.last_report is not None:
             await self._post_request(*self.last_report, retry=True)

@@ -13,6 +13,7 @@ from services.monitoring.dashboard.router import static_files
 from services.monitoring.db.models import inbox, outbox
 from services.monitoring.insights.router import router as insights_router
 from services.monitoring.live import Broadcaster
+from services.monitoring.planning.router import router as planning_router
 from services.monitoring.reports.router import router as reports_router
 from services.monitoring.sla.engine import SlaSweep
 from shared.events.schemas import CATALOG
@@ -21,7 +22,8 @@ from shared.web import create_service_app
 
 DESCRIPTION = """
 Read models over every event: KPIs, request funnel, coverage gaps, hotspots, SLA alerts,
-the tamper-evident audit trail, reports, and the operations-centre dashboard.
+joint planning's open conflicts and overdue tasks, the tamper-evident audit trail, reports,
+and the operations-centre dashboard.
 """
 
 
@@ -40,7 +42,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord Monitoring",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[insights_router, audit_router, reports_router, cap_router, dashboard_router],
+        routers=[
+            insights_router,
+            planning_router,
+            audit_router,
+            reports_router,
+            cap_router,
+            dashboard_router,
+        ],
     )
     app.state.broadcaster = broadcaster
     app.mount("/static", static_files(), name="static")

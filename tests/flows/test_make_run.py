@@ -30,6 +30,7 @@ import pytest
 
 from deploy.demo.client import dev_token
 from deploy.demo.data import NGOS
+from deploy.demo.plans import MEETINGS, NOTIFICATIONS, OPERATIONS
 from deploy.postgres import EmbeddedPostgres
 from deploy.services import ROOT, SERVICES
 from deploy.stack import free_port_block
@@ -204,6 +205,39 @@ def test_demo_mission_is_visible_through_each_service(running: RunningStack) -> 
         )
 
     _wait_for(counted, "monitoring to count the seeded requests and incidents", timeout=120)
+
+    # Joint planning: the operations at their demo status, with tasks, a meeting whose action
+    # item became a task, and a movement in conflict with the active cholera response.
+    operations = _get(running, "joint_planning", "/operations", limit=200)["items"]
+    held = {o["operation_id"]: o for o in operations}
+    for demo in OPERATIONS:
+        assert held[str(demo.operation_id)]["status"] == demo.status, demo.key
+        tasks = _get(running, "joint_planning", f"/operations/{demo.operation_id}/tasks")
+        assert {str(t.task_id) for t in demo.tasks} <= {t["task_id"] for t in tasks}
+    meeting = _get(running, "joint_planning", f"/meetings/{MEETINGS[0].meeting_id}")
+    converted = [item for item in meeting["action_items"] if item["task_id"]]
+    assert converted, meeting["action_items"]
+    assert _get(running, "joint_planning", f"/tasks/{converted[0]['task_id']}")[
+        "owner_participant_id"
+    ]
+    crossing = next(n for n in NOTIFICATIONS if n.conflicts_with)
+    notification = _get(running, "joint_planning", f"/notifications/{crossing.notification_id}")
+    expected = {str(o.operation_id) for o in OPERATIONS if o.key in crossing.conflicts_with}
+    open_sources = {c["source_id"] for c in notification["conflicts"] if not c["cleared_at"]}
+    assert expected <= open_sources, notification["conflicts"]
+    assert notification["acknowledged_at"]
+
+    def on_the_dashboard() -> bool:
+        conflicts = _get(running, "monitoring", "/api/planning/conflicts", limit=500)
+        overdue = _get(running, "monitoring", "/api/planning/overdue", limit=500)
+        listed = {c["notification_id"] for c in conflicts["conflicts"]}
+        demo_tasks = {str(t.task_id) for o in OPERATIONS for t in o.tasks if t.due_in_hours < 0}
+        return str(crossing.notification_id) in listed and bool(
+            demo_tasks & {t["task_id"] for t in overdue["tasks"]}
+        )
+
+    # The overdue sweep runs every minute.
+    _wait_for(on_the_dashboard, "the conflict and the overdue task on the dashboard", timeout=150)
     page = httpx.get(running.url("monitoring") + "/", timeout=30)
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
 
@@ -213,7 +247,7 @@ def test_a_second_seed_creates_nothing(running: RunningStack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     nothing_new = (
         r"seeded: 0 NGOs, 0 vetting steps, 0 agreements \(0 activated\), "
-        r"0 requests, 0 incidents, 0 offer/delivery"
+        r"0 requests, 0 incidents, 0 offer/delivery steps created, 0 joint planning steps"
     )
     assert re.search(nothing_new, result.stdout), result.stdout
     directory = _get(running, "ngo_registry", "/directory", limit=200)
@@ -235,6 +269,10 @@ def test_the_simulator_moves_requests_to_accepted_and_fulfilled(running: Running
         timeout=30,
     )
     assert sum(statuses.values()) >= 5, statuses
+    # NGOs notified movements too (the first on the simulator's first report).
+    assert "movement" in result.stdout, result.stdout
+    notifications = _get(running, "joint_planning", "/notifications", limit=200)
+    assert notifications["total"] > len(NOTIFICATIONS), notifications["total"]
 
 
 def test_cli_verifies_the_audit_chain_and_tails_events(running: RunningStack) -> None:

@@ -28,8 +28,10 @@ from services.monitoring.tests.factories import (
     now,
     publish,
 )
+from services.monitoring.tests.planning_factories import conflict, operation, participant, task
 from shared.auth import issue_token
 from shared.events.schemas import humanitarian_requests as hr
+from shared.events.schemas import joint_planning as jp
 from shared.vocabulary import Sector, Urgency
 
 pytestmark = pytest.mark.integration
@@ -116,6 +118,42 @@ async def test_dashboard_shows_kpis_and_live_events(
         )
         for r in seeded
     ]
+    # Joint planning: an operation with an overdue task, and a movement in conflict with it,
+    # dated long ago so that they sort first in the panels.
+    operation_id, task_id, conflict_id, notification_id = (uuid.uuid4() for _ in range(4))
+    lead = participant(name="Dashboard lead")
+    long_ago = t0.replace(year=2001)
+    events += [
+        envelope(
+            operation(
+                operation_id=operation_id, version=1, title="Dashboard op", participants=[lead]
+            ),
+            subject=operation_id,
+        ),
+        envelope(
+            task(
+                jp.TaskOverdue,
+                task_id=task_id,
+                operation_id=operation_id,
+                owner=lead.participant_id,
+                version=2,
+                due_at=long_ago,
+                overdue=True,
+            ),
+            subject=task_id,
+        ),
+        envelope(
+            conflict(
+                conflict_id=conflict_id,
+                notification_id=notification_id,
+                ngo_id=ngo_id,
+                source_id=operation_id,
+                version=1,
+                between_start=long_ago,
+            ),
+            subject=notification_id,
+        ),
+    ]
     async with served(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as client:
         await publish(kafka_bootstrap, events)
 
@@ -141,6 +179,12 @@ async def test_dashboard_shows_kpis_and_live_events(
                 assert await page.locator("#map circle.req").count() >= 1
                 assert "health" in await page.locator("#gaps").inner_text()
                 await page.locator("#live-status.on").wait_for()
+                # The planning panels (refreshed by the live stream as those events arrive).
+                shown_conflict = page.locator(f'#conflicts [data-conflict="{conflict_id}"]')
+                await shown_conflict.wait_for(timeout=30_000)
+                assert "Dashboard op" in await shown_conflict.inner_text()
+                await page.locator(f'#overdue [data-task="{task_id}"]').wait_for(timeout=30_000)
+                assert await page.locator('[data-kpi="conflicts_open"]').count() == 1
 
                 fresh = uuid.uuid4()
                 await publish(

@@ -25,8 +25,10 @@ from services.monitoring.tests.factories import (
     now,
     publish,
 )
+from services.monitoring.tests.planning_factories import conflict, operation, participant, task
 from shared.db import create_engine
 from shared.events.schemas import humanitarian_requests as hr
+from shared.events.schemas import joint_planning as jp
 from shared.testing import bearer, serve_in_process
 from shared.vocabulary import Sector
 
@@ -111,6 +113,42 @@ async def test_rebuild_from_topics_equals_live_read_models(
                     subject=request_id,
                 )
             )
+    # Joint planning's read models: an operation, an overdue task, a cleared conflict.
+    operation_id, task_id, conflict_id, notification_id = (uuid.uuid4() for _ in range(4))
+    lead = participant(name="Rebuild lead")
+    planning = [
+        operation(operation_id=operation_id, version=1, title="Rebuild op", participants=[lead]),
+        task(
+            jp.TaskOverdue,
+            task_id=task_id,
+            operation_id=operation_id,
+            owner=lead.participant_id,
+            version=2,
+            due_at=t0,
+            overdue=True,
+        ),
+        conflict(
+            conflict_id=conflict_id,
+            notification_id=notification_id,
+            ngo_id=ngo_id,
+            source_id=operation_id,
+            version=1,
+            between_start=t0,
+        ),
+        conflict(
+            jp.NotificationConflictCleared,
+            conflict_id=conflict_id,
+            notification_id=notification_id,
+            ngo_id=ngo_id,
+            source_id=operation_id,
+            version=2,
+            between_start=t0,
+            cleared_at=now(),
+            reason="operation completed",
+        ),
+    ]
+    keys = [operation_id, task_id, notification_id, notification_id]
+    events.extend(envelope(data, subject=key) for data, key in zip(planning, keys, strict=True))
     staff = bearer(settings, "admin")
     app = create_app(settings)
     app.state.runtime.run_background = False  # no SLA sweep racing the comparison
@@ -138,6 +176,7 @@ async def test_rebuild_from_topics_equals_live_read_models(
             async with engine.connect() as conn:
                 live = await read_model_snapshot(conn)
             assert any(row[0] == ngo_id for row in live["ngos"])
+            assert any(row[0] == conflict_id and row[1] == 2 for row in live["planning_conflicts"])
             outcomes = await rebuild(settings)
             assert outcomes["applied"] >= len(events)
             assert outcomes["messages"] > outcomes["applied"]  # the duplicate was read, not applied

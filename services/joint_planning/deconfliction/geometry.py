@@ -111,3 +111,87 @@ def nearest_county(point: Point, among: Sequence[str] | None = None) -> str:
     if not candidates:
         return gaz.nearest(point.lat, point.lon).pcode
     return min(candidates, key=lambda a: _flat_km(point, Point(a.lat, a.lon))).pcode
+
+
+# ---- grid cells of routes and polygons (positions of polygons are [lon, lat]) ----
+
+Polygon = list[list[list[float]]]
+
+
+def _cell_id(row: int, column: int) -> int:
+    return (row + 900) * 4000 + column + 1800
+
+
+def cell_centre(cell: int) -> Point:
+    row, column = divmod(cell, 4000)
+    return Point((row - 900 + 0.5) * CELL_DEGREES, (column - 1800 + 0.5) * CELL_DEGREES)
+
+
+def _segment_cells(x0: float, y0: float, x1: float, y1: float, into: set[tuple[int, int]]) -> None:
+    """Every cell (row, column) the segment touches, in cell units (x = lon/0.1, y = lat/0.1):
+    column by column, the rows between the segment's heights at that column's two sides."""
+    if x0 > x1:
+        x0, y0, x1, y1 = x1, y1, x0, y0
+    for column in range(math.floor(x0), math.floor(x1) + 1):
+        xa, xb = max(x0, column), min(x1, column + 1)
+        if x1 == x0:
+            ya, yb = y0, y1
+        else:
+            ya = y0 + (y1 - y0) * (xa - x0) / (x1 - x0)
+            yb = y0 + (y1 - y0) * (xb - x0) / (x1 - x0)
+        for row in range(math.floor(min(ya, yb)), math.floor(max(ya, yb)) + 1):
+            into.add((row, column))
+
+
+def route_cells(route: Sequence[Point]) -> set[int]:
+    """The cells the route itself passes through (a site: its own cell)."""
+    found: set[tuple[int, int]] = set()
+    if len(route) == 1:
+        return {cell_of(route[0].lat, route[0].lon)}
+    for start, end in itertools.pairwise(route):
+        _segment_cells(
+            start.lon / CELL_DEGREES,
+            start.lat / CELL_DEGREES,
+            end.lon / CELL_DEGREES,
+            end.lat / CELL_DEGREES,
+            found,
+        )
+    return {_cell_id(row, column) for row, column in found}
+
+
+def polygon_cells(polygons: Sequence[Polygon]) -> set[int]:
+    """Every cell a polygon intersects: the cells its rings pass through, and the cells whose
+    centre lies inside it (even-odd rule, so holes stay out), found row by row from where
+    the rings cross the row's middle line. The cost grows with rows x edges, not with area."""
+    found: set[tuple[int, int]] = set()
+    for rings in polygons:
+        edges = [
+            (a[0] / CELL_DEGREES, a[1] / CELL_DEGREES, b[0] / CELL_DEGREES, b[1] / CELL_DEGREES)
+            for ring in rings
+            for a, b in itertools.pairwise(ring)
+        ]
+        for x0, y0, x1, y1 in edges:
+            _segment_cells(x0, y0, x1, y1, found)
+        low = math.floor(min(min(e[1], e[3]) for e in edges))
+        high = math.floor(max(max(e[1], e[3]) for e in edges))
+        for row in range(low, high + 1):
+            middle = row + 0.5
+            crossings = sorted(
+                x0 + (middle - y0) * (x1 - x0) / (y1 - y0)
+                for x0, y0, x1, y1 in edges
+                if (y0 <= middle < y1) or (y1 <= middle < y0)
+            )
+            for left, right in zip(crossings[::2], crossings[1::2], strict=False):
+                for column in range(math.ceil(left - 0.5), math.floor(right - 0.5) + 1):
+                    found.add((row, column))
+    return {_cell_id(row, column) for row, column in found}
+
+
+def polygon_counties(polygons: Sequence[Polygon]) -> list[str]:
+    """The counties a polygon reaches: the nearest county of each of its cells' centres."""
+    gaz = gazetteer()
+    counties = {
+        gaz.nearest(centre.lat, centre.lon).pcode
+        for centre in (cell_centre(c) for c in polygon_cells(polygons))
+    }
+    return sorted(counties)

@@ -7,11 +7,12 @@ so far (not the new one); the operation's re-check reads the notifications commi
 
 So every writer takes transaction-scoped advisory locks on the places it touches before it
 reads: a notification takes *shared* locks on its counties and on the coarse (1°) cells of its
-corridor; an operation change takes *exclusive* locks on its counties; an incident an
-exclusive lock on its coarse cell. Notifications never wait for each other; an operation or
-an incident waits for the notifications in flight there to commit (and they for it), so
-whichever commits second sees the first. Keys are taken in sorted order, which rules out
-deadlocks between two such writers. The locks end with the transaction.
+corridor; an operation change takes *exclusive* locks on its counties and on the coarse cells
+its polygons reach; an incident an exclusive lock on its coarse cell. Notifications never
+wait for each other; an operation or an incident waits for the notifications in flight
+there to commit (and they for it), so whichever commits second sees the first. Keys are
+taken in sorted order, which rules out deadlocks between two such writers. The locks end
+with the transaction.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ async def for_notification(
     await _take(session, REGION, regions_near(route, radius_km), shared=True)
 
 
-async def for_operation(session: AsyncSession, counties: Iterable[str]) -> None:
+async def for_operation(
+    session: AsyncSession, counties: Iterable[str], regions: Iterable[int] = ()
+) -> None:
+    """Counties of its P-code areas, then the regions its polygons' cells lie in."""
     await _take(session, COUNTY, (_county_key(c) for c in counties), shared=False)
+    await _take(session, REGION, regions, shared=False)
 
 
 async def for_incident(session: AsyncSession, point: Point) -> None:

@@ -16,7 +16,7 @@ from services.joint_planning.db.models.notifications import (
     NotificationArea,
     NotificationCell,
 )
-from services.joint_planning.db.models.operations import OperationArea, Participant
+from services.joint_planning.db.models.operations import OperationArea, OperationCell, Participant
 from services.joint_planning.db.models.replicas import IncidentReplica
 
 
@@ -78,6 +78,40 @@ async def operation_areas_touching(
     return (await session.execute(query)).all()
 
 
+async def operation_cells_touching(
+    session: AsyncSession,
+    *,
+    cells: Iterable[int],
+    starts_at: datetime,
+    ends_at: datetime,
+    ngo_id: uuid.UUID,
+) -> Sequence[Row[uuid.UUID, int, datetime, datetime]]:
+    """(operation, cell, start, end) of live operations whose polygons cover any of the
+    route's `cells` in the window, leaving out the NGO's own: one probe per cell on
+    `operation_cells (cell, starts_at)`."""
+    own = exists().where(
+        Participant.operation_id == OperationCell.operation_id,
+        Participant.ngo_id == ngo_id,
+        Participant.removed_at.is_(None),
+    )
+    query = (
+        select(
+            OperationCell.operation_id,
+            OperationCell.cell,
+            OperationCell.starts_at,
+            OperationCell.ends_at,
+        )
+        .where(
+            OperationCell.cell.in_(sorted(set(cells))),
+            OperationCell.starts_at < ends_at,
+            OperationCell.ends_at > starts_at,
+            ~own,
+        )
+        .order_by(OperationCell.operation_id, OperationCell.cell)
+    )
+    return (await session.execute(query)).all()
+
+
 async def incidents_near(
     session: AsyncSession, *, notification_id: uuid.UUID, since: datetime, until: datetime
 ) -> Sequence[IncidentReplica]:
@@ -106,6 +140,19 @@ async def notifications_in_counties(
         NotificationArea.pcode.in_(list(counties)),
         NotificationArea.ends_at > starts_at,
         NotificationArea.starts_at < ends_at,
+    )
+    return set((await session.scalars(query)).all())
+
+
+async def notifications_in_cells(
+    session: AsyncSession, *, cells: Iterable[int], starts_at: datetime, ends_at: datetime
+) -> set[uuid.UUID]:
+    """Live notifications whose corridor holds any of `cells` and whose window overlaps (a
+    superset of those whose route does: the check decides)."""
+    query = select(NotificationCell.notification_id).where(
+        NotificationCell.cell.in_(sorted(set(cells))),
+        NotificationCell.ends_at > starts_at,
+        NotificationCell.starts_at < ends_at,
     )
     return set((await session.scalars(query)).all())
 

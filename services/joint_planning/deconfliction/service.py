@@ -24,8 +24,12 @@ from services.joint_planning.db.models.replicas import IncidentReplica
 from services.joint_planning.deconfliction import locks, notices, repository
 from services.joint_planning.deconfliction.geometry import (
     Point,
+    Polygon,
+    cell_centre,
     distance_to_route_km,
     nearest_county,
+    polygon_cells,
+    route_cells,
 )
 from shared.events.schemas.joint_planning import (
     ConflictSource,
@@ -97,9 +101,26 @@ async def _operation_findings(session: AsyncSession, notification: Notification)
     for operation_id, pcode, starts_at, ends_at in rows:
         by_operation.setdefault(operation_id, []).append(pcode)
         window[operation_id] = (starts_at, ends_at)
+    # Operations drawn as polygons: the route meets one when it passes through a grid cell
+    # the polygon covers. The nearest county is named at the first such cell.
+    met_at: dict[uuid.UUID, str] = {}
+    for operation_id, cell, starts_at, ends_at in await repository.operation_cells_touching(
+        session,
+        cells=route_cells(route_of(notification)),
+        starts_at=notification.starts_at,
+        ends_at=notification.ends_at,
+        ngo_id=notification.ngo_id,
+    ):
+        if operation_id not in by_operation and operation_id not in met_at:
+            met_at[operation_id] = nearest_county(cell_centre(cell), among=notification.pcodes)
+            window[operation_id] = (starts_at, ends_at)
     findings = []
-    for operation_id, areas in by_operation.items():
-        near = next(c for c in notification.pcodes if any(gaz.covers(a, c) for a in areas))
+    for operation_id in [*by_operation, *met_at]:
+        if operation_id in by_operation:
+            areas = by_operation[operation_id]
+            near = next(c for c in notification.pcodes if any(gaz.covers(a, c) for a in areas))
+        else:
+            near = met_at[operation_id]
         start = max(notification.starts_at, window[operation_id][0])
         end = min(notification.ends_at, window[operation_id][1])
         findings.append(
@@ -248,18 +269,30 @@ async def check(
 
 
 async def recheck_for_operation(
-    session: AsyncSession, operation: Operation, rules: Rules, *, previous_areas: list[str]
+    session: AsyncSession,
+    operation: Operation,
+    rules: Rules,
+    *,
+    previous_areas: list[str],
+    previous_polygons: list[Polygon] | None = None,
 ) -> int:
     """Re-check the notifications a changed operation may touch (now or before the change).
     Returns how many were checked."""
     counties = counties_in([*operation.areas, *previous_areas])
-    await locks.for_operation(session, counties)
+    cells = polygon_cells(operation.polygons)
+    reached = cells | polygon_cells(previous_polygons or [])
+    regions = {locks.region_of(cell_centre(c)) for c in reached}
+    await locks.for_operation(session, counties, regions)
     touched = await repository.notifications_in_counties(
         session,
         counties=counties_in(operation.areas),
         starts_at=operation.starts_at,
         ends_at=operation.ends_at,
     )
+    if cells:
+        touched |= await repository.notifications_in_cells(
+            session, cells=cells, starts_at=operation.starts_at, ends_at=operation.ends_at
+        )
     touched |= await repository.notifications_conflicting_with(session, operation.id)
     notifications = await repository.lock_notifications(session, touched)
     for notification in notifications:

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.history import record
 from services.joint_planning.db.models import outbox
-from services.joint_planning.db.models.operations import Operation, OperationArea, Participant
+from services.joint_planning.db.models.operations import (
+    Operation,
+    OperationArea,
+    OperationCell,
+    Participant,
+)
+from services.joint_planning.deconfliction.geometry import polygon_cells
 from services.joint_planning.operation import repository
 from services.joint_planning.operation.state import LIVE
 from shared.events.schemas import CATALOG
@@ -51,6 +57,7 @@ def to_state(operation: Operation, participants: Sequence[Participant]) -> Opera
         objectives=list(operation.objectives),
         sectors=[Sector(s) for s in operation.sectors],
         areas=list(operation.areas),
+        polygons=list(operation.polygons),
         starts_at=operation.starts_at,
         ends_at=operation.ends_at,
         status=OperationStatus(operation.status),
@@ -64,19 +71,21 @@ def to_state(operation: Operation, participants: Sequence[Participant]) -> Opera
 
 
 async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
-    """The operation's rows in `operation_areas`: one per area while it is live, else none."""
+    """The operation's rows in `operation_areas` (one per area) and `operation_cells` (one
+    per grid cell its polygons intersect) while it is live, else none."""
     await session.execute(delete(OperationArea).where(OperationArea.operation_id == operation.id))
+    await session.execute(delete(OperationCell).where(OperationCell.operation_id == operation.id))
     if OperationStatus(operation.status) in LIVE:
-        rows = [
-            {
-                "operation_id": operation.id,
-                "pcode": pcode,
-                "starts_at": operation.starts_at,
-                "ends_at": operation.ends_at,
-            }
-            for pcode in operation.areas
+        window = {"starts_at": operation.starts_at, "ends_at": operation.ends_at}
+        rows = [{"operation_id": operation.id, "pcode": p, **window} for p in operation.areas]
+        if rows:
+            await session.execute(insert(OperationArea), rows)
+        cells = [
+            {"operation_id": operation.id, "cell": c, **window}
+            for c in sorted(polygon_cells(operation.polygons))
         ]
-        await session.execute(insert(OperationArea), rows)
+        if cells:
+            await session.execute(insert(OperationCell), cells)
 
 
 async def publish(

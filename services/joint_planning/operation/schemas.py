@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from services.joint_planning.common.polygons import MAX_POLYGONS, PolygonIn
 from services.joint_planning.common.text import StrictInput
 from shared.events.schemas.joint_planning import (
     MissionComponent,
@@ -53,18 +54,28 @@ class _Window(StrictInput):
 
 
 class OperationCreate(_Window):
-    """A draft operation. Areas are P-codes of the mission gazetteer (states or counties)."""
+    """A draft operation. Its place is given by `areas`, P-codes of the mission gazetteer
+    (states or counties), and/or `polygons`, GeoJSON-like polygons (each a list of rings of
+    [lon, lat] positions, outline first, then holes; closed rings, at most 200 vertices,
+    inside the mission area)."""
 
     operation_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
     title: str = Field(min_length=1, max_length=500)
     objectives: list[str] = Field(default_factory=list, max_length=50)
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
-    areas: list[str] = Field(min_length=1, max_length=100)
+    areas: list[str] = Field(default_factory=list, max_length=100)
+    polygons: list[PolygonIn] = Field(default_factory=list, max_length=MAX_POLYGONS)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=100)
     linked_request_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
     linked_incident_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _has_a_place(self) -> OperationCreate:
+        if not self.areas and not self.polygons:
+            raise ValueError("an operation needs areas (P-codes) or polygons, or both")
+        return self
 
 
 class OperationUpdate(_Window):
@@ -73,7 +84,8 @@ class OperationUpdate(_Window):
     title: str | None = Field(None, min_length=1, max_length=500)
     objectives: list[str] | None = Field(None, max_length=50)
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
-    areas: list[str] | None = Field(None, min_length=1, max_length=100)
+    areas: list[str] | None = Field(None, max_length=100)
+    polygons: list[PolygonIn] | None = Field(None, max_length=MAX_POLYGONS)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
 

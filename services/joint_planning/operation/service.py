@@ -17,6 +17,7 @@ from services.joint_planning.common.areas import check_pcodes
 from services.joint_planning.common.principals import actor_of, is_ngo
 from services.joint_planning.db.models.operations import Operation
 from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Task
+from services.joint_planning.deconfliction.geometry import Polygon
 from services.joint_planning.deconfliction.service import Rules, recheck_for_operation
 from services.joint_planning.operation import repository
 from services.joint_planning.operation.errors import (
@@ -80,6 +81,11 @@ async def view(session: AsyncSession, principal: Principal, operation: Operation
     return OperationOut(**state.model_dump(), created_at=operation.created_at)
 
 
+def _polygons(polygons: list[list[list[tuple[float, float]]]]) -> list[Polygon]:
+    """As stored and published: positions as [lon, lat] lists."""
+    return [[[[lon, lat] for lon, lat in ring] for ring in rings] for rings in polygons]
+
+
 def _ensure_open(operation: Operation) -> None:
     if OperationStatus(operation.status) in CLOSED:
         raise OperationClosed(
@@ -94,11 +100,18 @@ async def after_change(
     *,
     was_live: bool,
     previous_areas: list[str],
+    previous_polygons: list[Polygon] | None = None,
 ) -> None:
     """Deconfliction and overlap detection for an operation that changed."""
     live = OperationStatus(operation.status) in LIVE
     if live or was_live:
-        await recheck_for_operation(session, operation, rules, previous_areas=previous_areas)
+        await recheck_for_operation(
+            session,
+            operation,
+            rules,
+            previous_areas=previous_areas,
+            previous_polygons=previous_polygons or [],
+        )
     if live:
         await detect_overlaps(session, operation)
 
@@ -114,6 +127,7 @@ async def create_operation(
         objectives=list(body.objectives),
         sectors=list(dict.fromkeys(s.value for s in body.sectors)),
         areas=areas,
+        polygons=_polygons(body.polygons),
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         status=OperationStatus.draft.value,
@@ -161,10 +175,11 @@ async def update_operation(
     check_if_match(if_match, operation.version)
     _ensure_open(operation)
     changes = body.model_dump(exclude_unset=True)
-    for required in ("title", "sectors", "areas", "starts_at", "ends_at", "objectives"):
+    for required in ("title", "sectors", "areas", "polygons", "starts_at", "ends_at", "objectives"):
         if required in changes and changes[required] is None:
             raise Unprocessable(f"{required} cannot be removed", field=required)
     previous_areas = list(operation.areas)
+    previous_polygons = list(operation.polygons)
     if body.title is not None:
         operation.title = body.title
     if body.objectives is not None:
@@ -173,6 +188,10 @@ async def update_operation(
         operation.sectors = list(dict.fromkeys(s.value for s in body.sectors))
     if body.areas is not None:
         operation.areas = check_pcodes(body.areas, "areas")
+    if body.polygons is not None:
+        operation.polygons = _polygons(body.polygons)
+    if not operation.areas and not operation.polygons:
+        raise Unprocessable("an operation needs areas (P-codes) or polygons", field="areas")
     if body.starts_at is not None:
         operation.starts_at = body.starts_at
     if body.ends_at is not None:
@@ -181,7 +200,7 @@ async def update_operation(
         raise Unprocessable("ends_at must be after starts_at", field="ends_at")
     if "ends_at" in changes:
         await _check_tasks_fit(session, operation)
-    if {"sectors", "areas"} & set(changes):
+    if {"sectors", "areas", "polygons"} & set(changes):
         await participants.check_implementers_still_eligible(session, operation)
     await publish(
         session,
@@ -192,7 +211,14 @@ async def update_operation(
         detail={"changed": sorted(changes)},
     )
     live = OperationStatus(operation.status) in LIVE
-    await after_change(session, operation, rules, was_live=live, previous_areas=previous_areas)
+    await after_change(
+        session,
+        operation,
+        rules,
+        was_live=live,
+        previous_areas=previous_areas,
+        previous_polygons=previous_polygons,
+    )
     return operation
 
 

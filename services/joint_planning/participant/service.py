@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.joint_planning.common.principals import SYSTEM, actor_of
 from services.joint_planning.db.models.operations import Operation, Participant
 from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Task
+from services.joint_planning.deconfliction.geometry import polygon_counties
 from services.joint_planning.deconfliction.service import Rules, recheck_for_operation
 from services.joint_planning.eligibility import repository as eligibility
 from services.joint_planning.eligibility.rules import covering_sectors, why_not
@@ -52,6 +53,12 @@ class ParticipantOwnsTasks(Conflict):
     title = "The participant still owns unfinished tasks"
 
 
+def areas_of(operation: Operation) -> list[str]:
+    """What an implementer must cover: the operation's P-code areas and the counties its
+    polygons reach."""
+    return list(dict.fromkeys([*operation.areas, *polygon_counties(operation.polygons)]))
+
+
 async def enrol(session: AsyncSession, operation: Operation, body: ParticipantIn) -> Participant:
     """Validate and add one participant (no event: the caller publishes the operation)."""
     current = await repository.participants_of(session, operation.id)
@@ -65,14 +72,14 @@ async def enrol(session: AsyncSession, operation: Operation, body: ParticipantIn
                 f"ngo_id: no NGO {body.ngo_id} is known from the registry", field="ngo_id"
             )
         if body.role is ParticipantRole.implementing and not covering_sectors(
-            replica, operation.sectors, operation.areas, utc_today()
+            replica, operation.sectors, areas_of(operation), utc_today()
         ):
             raise IneligibleParticipant(
                 f"{replica.name} may not implement this operation: "
-                f"{why_not(replica, operation.sectors, operation.areas)}",
+                f"{why_not(replica, operation.sectors, areas_of(operation))}",
                 ngo_id=str(body.ngo_id),
                 sectors=list(operation.sectors),
-                areas=list(operation.areas),
+                areas=areas_of(operation),
             )
         name = body.name or replica.name
     else:
@@ -183,10 +190,10 @@ async def check_implementers_still_eligible(session: AsyncSession, operation: Op
         if participant.role != ParticipantRole.implementing.value or participant.ngo_id is None:
             continue
         replica = await eligibility.get(session, participant.ngo_id)
-        if not covering_sectors(replica, operation.sectors, operation.areas, utc_today()):
+        if not covering_sectors(replica, operation.sectors, areas_of(operation), utc_today()):
             raise IneligibleParticipant(
                 f"{participant.name} could no longer implement this operation: "
-                f"{why_not(replica, operation.sectors, operation.areas)}",
+                f"{why_not(replica, operation.sectors, areas_of(operation))}",
                 participant_id=str(participant.id),
             )
 
@@ -206,9 +213,9 @@ async def remove_ineligible(
         operation = await repository.get(session, held.operation_id, lock=True)
         if operation is None or OperationStatus(operation.status) in CLOSED:
             continue
-        if covering_sectors(replica, operation.sectors, operation.areas, today):
+        if covering_sectors(replica, operation.sectors, areas_of(operation), today):
             continue
-        reason = f"lost eligibility: {why_not(replica, operation.sectors, operation.areas)}"
+        reason = f"lost eligibility: {why_not(replica, operation.sectors, areas_of(operation))}"
         await _remove(session, operation, held, actor=SYSTEM, reason=reason, rules=rules)
         removed += 1
         log.info(

@@ -211,7 +211,7 @@ async def test_lists_are_filtered_by_status(client: httpx.AsyncClient, settings:
     ("change", "needle"),
     [
         ({"areas": ["SS9999"]}, "unknown P-code(s) SS9999"),
-        ({"areas": []}, "at least 1 item"),
+        ({"areas": []}, "needs areas (P-codes) or polygons"),
         ({"sectors": ["knitting"]}, "Input should be"),
         ({"ends_at": iso(NOW)}, "ends_at must be after starts_at"),
         ({"starts_at": "2027-01-01T00:00:00"}, "timezone"),

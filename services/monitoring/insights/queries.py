@@ -23,6 +23,7 @@ from services.monitoring.db.models.read_models import (
     timing_histogram,
     timing_totals,
 )
+from services.monitoring.planning import repository as planning
 from shared.gazetteer import gazetteer
 
 SERVED_STATUSES = ("accepted", "in_progress")
@@ -63,6 +64,7 @@ async def kpis(session: AsyncSession) -> dict[str, Any]:
         )
     )
     eligible = await session.scalar(select(func.count()).where(ngos.c.eligible.is_(True)))
+    planning_counts = await planning.counts(session)
     return {
         "requests_total": total(tuple(by_status)),
         "requests_open": total(OPEN_STATUSES),
@@ -76,6 +78,7 @@ async def kpis(session: AsyncSession) -> dict[str, Any]:
         "alerts_warning": alert_counts.get("warning", 0),
         "incidents_last_7_days": int(incidents_week or 0),
         "eligible_ngos": int(eligible or 0),
+        **planning_counts,
         "by_status": {s: int(r.requests or 0) for s, r in sorted(by_status.items())},
     }
 

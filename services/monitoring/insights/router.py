@@ -22,7 +22,8 @@ router = APIRouter(prefix="/api", tags=["dashboard"])
 @router.get("/kpis", summary="Headline KPIs")
 async def get_kpis(session: DbSession, principal: Staff) -> dict[str, Any]:
     """Open, in-delivery and fulfilled requests, people in need and reached, open SLA
-    alerts, incidents of the last 7 days and eligible NGOs."""
+    alerts, incidents of the last 7 days, eligible NGOs, and from joint planning: open
+    conflicts, overdue tasks, missed milestones and live (planned or active) operations."""
     return await queries.kpis(session)
 
 

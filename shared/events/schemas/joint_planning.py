@@ -29,7 +29,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.events.catalog import Audience, Topic
 from shared.events.schemas import CATALOG
@@ -109,6 +109,9 @@ class OperationState(BaseModel):
     objectives: list[str]
     sectors: list[Sector]
     areas: list[str]  # P-codes (states or counties)
+    # GeoJSON-like polygons, each a list of rings of [lon, lat] (outline first, then holes);
+    # optional, added after v1 was first published: older events have none.
+    polygons: list[list[list[list[float]]]] = Field(default_factory=list)
     starts_at: datetime
     ends_at: datetime
     status: OperationStatus

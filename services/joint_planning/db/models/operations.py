@@ -22,6 +22,10 @@ class Operation(Base):
     objectives: Mapped[list[str]] = mapped_column(JSONB)
     sectors: Mapped[list[str]] = mapped_column(ARRAY(Text))
     areas: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # GeoJSON-like polygons: [[[lon, lat], …] rings …] each (outline first, then holes).
+    polygons: Mapped[list[list[list[list[float]]]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(Text)
@@ -80,6 +84,22 @@ class OperationArea(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_operation_areas_pcode_starts_at", "pcode", "starts_at"),)
+
+
+class OperationCell(Base):
+    """One grid cell (see deconfliction.geometry) a live operation's polygons intersect, with
+    its timeframe: what deconfliction looks up for operations drawn as polygons."""
+
+    __tablename__ = "operation_cells"
+
+    operation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    cell: Mapped[int] = mapped_column(Integer, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_operation_cells_cell_starts_at", "cell", "starts_at"),)
 
 
 class HistoryEntry(Base):

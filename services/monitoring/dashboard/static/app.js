@@ -40,6 +40,8 @@ const KPI_LABELS = [
   ["people_reached", "People reached"], ["requests_escalated", "Escalated"],
   ["alerts_breached", "SLA breaches open", true], ["alerts_warning", "SLA warnings open"],
   ["incidents_last_7_days", "Incidents (7 days)"], ["eligible_ngos", "Eligible NGOs"],
+  ["conflicts_open", "Open conflicts", true], ["tasks_overdue", "Overdue tasks", true],
+  ["operations_live", "Live operations"],
 ];
 
 function renderKpis(k) {
@@ -174,6 +176,24 @@ function renderPartners(contributions, compliance) {
       a.next_due_on || "-", a.days_left + " d"]));
 }
 
+function hhmm(iso) { return (iso || "").slice(0, 16).replace("T", " "); }
+
+function renderPlanning(c, o) {
+  // Conflicts come soonest window first; the notice is what the NGO was told.
+  table($("#conflicts"), ["window (UTC)", "NGO", "near", "with", "notice"],
+    c.conflicts.slice(0, 20).map((x) => [`${hhmm(x.between_start)} - ${hhmm(x.between_end)}`,
+      x.ngo_name || x.ngo_id.slice(0, 8), x.area_name,
+      el("span", { "data-conflict": x.conflict_id, class: x.source },
+        x.source === "mission_activity" ? (x.operation_title || "mission activity") : `incident ${x.distance_km ?? "?"} km`),
+      x.notice]));
+  table($("#overdue"), ["task", "operation", "owner", "priority", "overdue"],
+    o.tasks.slice(0, 20).map((t) => [el("span", { "data-task": t.task_id }, t.title), t.operation_title,
+      t.owner_name, t.priority, duration(t.hours_overdue * 3600)]));
+  $("#milestones").replaceChildren(...(o.milestones.length ? o.milestones.slice(0, 10).map((m) =>
+    el("li", { "data-milestone": m.milestone_id }, `${m.title} (${m.operation_title || "operation"}), due ${hhmm(m.due_at)}`))
+    : [el("li", {}, "None missed.")]));
+}
+
 async function showRequest(id) {
   try {
     const d = await api("/api/requests/" + id);
@@ -192,11 +212,12 @@ async function showRequest(id) {
 async function refresh() {
   if (!state.token) { say("Enter an ops_centre or admin token to see the data."); return; }
   try {
-    const [k, f, g, m, h, a, c, p] = await Promise.all([api("/api/kpis"), api("/api/funnel"),
+    const [k, f, g, m, h, a, c, p, jc, jo] = await Promise.all([api("/api/kpis"), api("/api/funnel"),
       api("/api/gaps?level=1&limit=1000"), api("/api/map"), api("/api/hotspots"), api("/api/alerts"),
-      api("/api/contributions"), api("/api/compliance")]);
+      api("/api/contributions"), api("/api/compliance"), api("/api/planning/conflicts?limit=50"),
+      api("/api/planning/overdue?limit=50")]);
     renderKpis(k); renderFunnel(f); renderMap(m); renderGaps(g, m.areas); renderHotspots(h); renderAlerts(a);
-    renderPartners(c, p);
+    renderPartners(c, p); renderPlanning(jc, jo);
     say("");
   } catch (e) { say("Could not load data: " + e.message); }
 }
@@ -210,6 +231,8 @@ function describe(u) {
   if (u.kind === "alert") return [`SLA ${u.level} ${u.stage} (${u.urgency})`, u.request_id];
   if (u.kind === "request") return [`request ${u.status}: ${u.sector} in ${u.pcode} (${u.urgency})`, u.request_id];
   if (u.kind === "incident") return [`incident (${u.severity}) in ${u.pcode}`, null];
+  if (u.kind === "conflict") return [`conflict ${u.open ? "flagged" : "cleared"} near ${u.near_pcode} (${u.source.replace("_", " ")})`, null];
+  if (u.kind === "task" && u.overdue && !["done", "cancelled"].includes(u.status)) return ["task overdue", null];
   return [`${u.kind} ${String(u.type || "").split(".").slice(-2, -1)[0] || ""}`, null];
 }
 

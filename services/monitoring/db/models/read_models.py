@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.monitoring.db.models import Base
+from services.monitoring.db.models.planning import PLANNING_TABLES
 
 # ---- replicas of the registry ----
 ngos = Table(
@@ -268,4 +269,5 @@ READ_MODEL_TABLES = (
     incidents,
     incident_counts,
     alerts,
+    *PLANNING_TABLES,
 )

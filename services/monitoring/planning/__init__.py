@@ -1,0 +1,1 @@
+"""Joint planning as the operations centre sees it: open conflicts, overdue work."""
