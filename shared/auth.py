@@ -111,14 +111,15 @@ class TokenVerifier:
         self._key: Any = None
         self._jwks: jwt.PyJWKClient | None = None
         if settings.jwt_jwks_url:
-            # Keys are fetched on first use and then cached (the key set for
-            # `jwt_jwks_cache_seconds`, each signing key by `kid`): an identity provider
-            # that is briefly away does not stop requests whose key is already known.
+            # The key set is fetched on first use and cached for `jwt_jwks_cache_seconds`:
+            # an identity provider that is briefly away does not stop requests whose key is
+            # already known. No per-key cache on top: PyJWKClient's never expires, so a key
+            # the provider withdrew would be trusted until the process restarts.
             self._jwks = jwt.PyJWKClient(
                 settings.jwt_jwks_url,
                 cache_jwk_set=True,
                 lifespan=settings.jwt_jwks_cache_seconds,
-                cache_keys=True,
+                cache_keys=False,
                 timeout=settings.jwt_jwks_timeout_seconds,
             )
         else:
