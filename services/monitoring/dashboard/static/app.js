@@ -226,7 +226,7 @@ function liveOff(text) { $("#live-status").textContent = text; $("#live-status")
 async function connectLive() {
   clearTimeout(state.liveTimer);
   if (state.source) { state.source.close(); state.source = null; }
-  if (!state.token) return;
+  if (!state.token) { liveOff("offline"); return; }
   const token = state.token;
   let ticket;
   try { ticket = await liveTicket(); } catch (e) {
