@@ -115,9 +115,12 @@ class LocalStack:
         }
 
     def run_environment(self) -> dict[str, str]:
-        """What `concord` needs to find this stack from another shell (see deploy.demo.runinfo)."""
+        """What `concord` needs to find this stack from another shell (see deploy.demo.runinfo):
+        its servers, the service ports, and that it is a development stack (so `concord token`
+        signs with the development secret the services accept)."""
         ports = {f"{spec.name.upper()}_PORT": str(self.service_port(spec)) for spec in SERVICES}
-        return {**self.environment(), **ports}
+        mode = {"CONCORD_ENV": os.environ.get("CONCORD_ENV", "dev")}
+        return {**self.environment(), **ports, **mode}
 
     def service_url(self, spec: ServiceSpec) -> str:
         return f"http://127.0.0.1:{self.service_port(spec)}"
@@ -270,6 +273,9 @@ def main() -> None:
     )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo mission")
     args = parser.parse_args()
+    # The services default to production, which refuses the development secrets; what
+    # `make run` starts on loopback is a development stack unless told otherwise.
+    os.environ.setdefault("CONCORD_ENV", "dev")
 
     stack = LocalStack(args.run_dir, postgres_port=args.postgres_port, kafka_port=args.kafka_port)
     stopping = False

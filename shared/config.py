@@ -8,16 +8,80 @@ Every service subclasses `ServiceSettings` and names itself. Settings shared by 
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from enum import StrEnum
 from typing import Any, ClassVar
 
+import jwt
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEV_JWT_SECRET = "concord-dev-only-signing-key-change-me-0123456789"  # noqa: S105 - refused outside dev/test
 DEV_DB_PASSWORD_PREFIX = "concord-dev-"  # noqa: S105
+
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+MIN_SECRET_BYTES = 32
+MIN_SECRET_BITS = 128.0
+MAX_LEEWAY_SECONDS = 30
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a signing secret is too weak to use, or None.
+
+    A simple estimate, not a proof of randomness: at least 32 bytes, at least 10 different
+    bytes, not one short piece repeated, and at least 128 bits by the Shannon entropy of its
+    bytes. `secrets.token_urlsafe(48)` clears it by far.
+    """
+    raw = secret.encode()
+    advice = (
+        "use a random value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+    )
+    if len(raw) < MIN_SECRET_BYTES:
+        return f"is {len(raw)} bytes long; it needs at least {MIN_SECRET_BYTES} ({advice})"
+    counts = Counter(raw)
+    if len(counts) < 10 or raw in (raw + raw)[1:-1]:
+        return f"has too little entropy: it is a few characters or one piece repeated ({advice})"
+    bits = max(0.0, -sum(n / len(raw) * math.log2(n / len(raw)) for n in counts.values()))
+    if bits * len(raw) < MIN_SECRET_BITS:
+        return (
+            f"has about {bits * len(raw):.0f} bits of entropy; it needs at least "
+            f"{MIN_SECRET_BITS:.0f} ({advice})"
+        )
+    return None
+
+
+def load_verification_key(settings: ServiceSettings) -> Any:
+    """The key tokens are verified with, parsed for the configured algorithm.
+
+    Raises ValueError with the reason when the key cannot serve that algorithm: a PEM that
+    does not parse, an EC key for RS256, a public key given as an HMAC secret, a private key
+    where the services need only the public one, an RSA key under 2048 bits.
+    """
+    algorithm = settings.jwt_algorithm
+    handler = jwt.PyJWS().get_algorithm_by_name(algorithm)
+    if algorithm in HMAC_ALGORITHMS:
+        name, material = "CONCORD_JWT_SECRET", settings.jwt_secret
+    else:
+        # A PEM in one environment variable often arrives with its newlines escaped.
+        name, material = "CONCORD_JWT_PUBLIC_KEY", (settings.jwt_public_key or "")
+        material = material.replace("\\n", "\n").strip()
+    try:
+        key = handler.prepare_key(material)
+    except Exception as exc:  # each algorithm raises its own kinds: report them all the same
+        raise ValueError(f"{name} cannot verify {algorithm} tokens: {exc}") from None
+    if algorithm not in HMAC_ALGORITHMS:
+        if hasattr(key, "private_bytes"):
+            raise ValueError(f"{name} holds a private key; give the services only the public key")
+        too_short = handler.check_key_length(key)
+        if too_short:
+            raise ValueError(f"{name} cannot verify {algorithm} tokens: {too_short}")
+    return key
 
 
 class Environment(StrEnum):
@@ -34,7 +98,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    environment: Environment = Field(Environment.dev, validation_alias="CONCORD_ENV")
+    # Production unless told otherwise: a service started without CONCORD_ENV=dev|test refuses
+    # development secrets and weak keys and hides /docs and /metrics.
+    environment: Environment = Field(Environment.prod, validation_alias="CONCORD_ENV")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_json: bool = Field(True, validation_alias="LOG_JSON")
 
@@ -51,11 +117,32 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(1, validation_alias="KAFKA_REPLICATION_FACTOR")
     kafka_partitions: int = Field(3, validation_alias="KAFKA_PARTITIONS")
 
+    # Bearer tokens: HS* with a shared secret (local runs, tests), or RS*/PS*/ES*/EdDSA with a
+    # public key or an identity provider's JWKS (production). Only this algorithm is accepted.
     jwt_algorithm: str = Field("HS256", validation_alias="CONCORD_JWT_ALGORITHM")
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="CONCORD_JWT_SECRET")
     jwt_public_key: str | None = Field(None, validation_alias="CONCORD_JWT_PUBLIC_KEY")
-    jwt_issuer: str = Field("concord", validation_alias="CONCORD_JWT_ISSUER")
-    jwt_audience: str = Field("concord", validation_alias="CONCORD_JWT_AUDIENCE")
+    jwt_jwks_url: str | None = Field(None, validation_alias="CONCORD_JWT_JWKS_URL")
+    jwt_jwks_cache_seconds: float = Field(
+        300.0, gt=0, le=86400, validation_alias="CONCORD_JWT_JWKS_CACHE_SECONDS"
+    )
+    jwt_jwks_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, validation_alias="CONCORD_JWT_JWKS_TIMEOUT_SECONDS"
+    )
+    jwt_issuer: str = Field("concord", min_length=1, validation_alias="CONCORD_JWT_ISSUER")
+    jwt_audience: str = Field("concord", min_length=1, validation_alias="CONCORD_JWT_AUDIENCE")
+    # A token whose `exp` - `iat` exceeds this is refused, however it was signed.
+    jwt_max_lifetime_seconds: int = Field(
+        12 * 3600, gt=0, le=7 * 24 * 3600, validation_alias="CONCORD_JWT_MAX_LIFETIME_SECONDS"
+    )
+    # Clock skew forgiven on `exp`, `nbf` and `iat`.
+    jwt_leeway_seconds: int = Field(
+        10, ge=0, le=MAX_LEEWAY_SECONDS, validation_alias="CONCORD_JWT_LEEWAY_SECONDS"
+    )
+
+    # Unauthenticated operational routes: on in dev and test, off in production unless set.
+    public_docs: bool | None = Field(None, validation_alias="CONCORD_PUBLIC_DOCS")
+    public_metrics: bool | None = Field(None, validation_alias="CONCORD_PUBLIC_METRICS")
 
     host: str = Field("127.0.0.1", validation_alias="CONCORD_HOST")
     port: int = 0
@@ -89,13 +176,73 @@ class ServiceSettings(BaseSettings):
         return values
 
     @model_validator(mode="after")
+    def _check_token_keys(self) -> ServiceSettings:
+        """Refuse at start-up what would otherwise fail (or pass) on a request: an unknown
+        algorithm, a key of the wrong kind for it, a JWKS URL over plain HTTP in production.
+        A public key is parsed here too, so a PEM that does not parse stops the service."""
+        algorithm = self.jwt_algorithm
+        if algorithm in HMAC_ALGORITHMS:
+            if self.jwt_public_key or self.jwt_jwks_url:
+                raise ValueError(
+                    f"CONCORD_JWT_ALGORITHM={algorithm} verifies with the shared secret "
+                    "CONCORD_JWT_SECRET; a public key or JWKS URL would be used as an HMAC "
+                    "secret. Unset CONCORD_JWT_PUBLIC_KEY/CONCORD_JWT_JWKS_URL, or set "
+                    "CONCORD_JWT_ALGORITHM to the identity provider's algorithm (e.g. RS256)"
+                )
+            load_verification_key(self)
+        elif algorithm in PUBLIC_KEY_ALGORITHMS:
+            if bool(self.jwt_public_key) == bool(self.jwt_jwks_url):
+                raise ValueError(
+                    f"CONCORD_JWT_ALGORITHM={algorithm} verifies with a public key: set "
+                    "exactly one of CONCORD_JWT_PUBLIC_KEY (PEM) or CONCORD_JWT_JWKS_URL "
+                    "(CONCORD_JWT_SECRET is an HMAC secret and is not used)"
+                )
+            if (
+                self.jwt_jwks_url
+                and self.environment is Environment.prod
+                and not self.jwt_jwks_url.startswith("https://")
+            ):
+                raise ValueError("CONCORD_JWT_JWKS_URL must be an https:// URL in production")
+            if self.jwt_public_key:
+                load_verification_key(self)
+        else:
+            allowed = ", ".join(sorted(HMAC_ALGORITHMS | PUBLIC_KEY_ALGORITHMS))
+            raise ValueError(
+                f"CONCORD_JWT_ALGORITHM={algorithm!r} is not accepted; use one of {allowed}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
         if self.environment is Environment.prod:
-            if self.jwt_algorithm.startswith("HS") and self.jwt_secret == DEV_JWT_SECRET:
-                raise ValueError("CONCORD_JWT_SECRET must be set outside dev and test")
+            if self.jwt_algorithm in HMAC_ALGORITHMS:
+                if self.jwt_secret == DEV_JWT_SECRET:
+                    raise ValueError(
+                        "CONCORD_JWT_SECRET must be set outside dev and test (the development "
+                        "secret is public); for a local run set CONCORD_ENV=dev"
+                    )
+                weakness = secret_weakness(self.jwt_secret)
+                if weakness:
+                    raise ValueError(
+                        f"CONCORD_JWT_SECRET is too weak for production: it {weakness}"
+                    )
             if self.db_password.startswith(DEV_DB_PASSWORD_PREFIX):
                 raise ValueError(f"{self.env_prefix()}DB_PASSWORD must be set outside dev and test")
         return self
+
+    @property
+    def docs_are_public(self) -> bool:
+        """Whether `/docs`, `/redoc` and `/openapi.json` are served (without a token)."""
+        if self.public_docs is not None:
+            return self.public_docs
+        return self.environment is not Environment.prod
+
+    @property
+    def metrics_are_public(self) -> bool:
+        """Whether `/metrics` is served (without a token)."""
+        if self.public_metrics is not None:
+            return self.public_metrics
+        return self.environment is not Environment.prod
 
     @property
     def db_schema(self) -> str:

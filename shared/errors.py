@@ -49,6 +49,13 @@ class Unauthorized(ConcordError):
     title = "Authentication required"
 
 
+class InvalidToken(Unauthorized):
+    """A token was presented but cannot be trusted (RFC 6750 `invalid_token`)."""
+
+    problem_type = "invalid-token"
+    title = "The token is not valid"
+
+
 class Forbidden(ConcordError):
     status = 403
     problem_type = "forbidden"

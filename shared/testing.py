@@ -6,6 +6,8 @@ Nothing here fakes Kafka or Postgres; the test suite's session fixture starts re
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
@@ -60,6 +63,35 @@ async def serve_in_process(
                 raise TimeoutError("the app did not become ready")
             await asyncio.sleep(0.1)
         yield client
+
+
+@asynccontextmanager
+async def serve_over_http(app: FastAPI, *, ready_timeout: float = 60.0) -> AsyncIterator[str]:
+    """The app behind a real HTTP server on a free loopback port, lifespan included; hands
+    back its base URL once `/readyz` answers 200. For what an in-process transport cannot
+    do: a browser, or a streamed response that never ends (SSE)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_timeout
+        async with httpx.AsyncClient(base_url=base) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                if task.done() or time.monotonic() > deadline:
+                    raise TimeoutError(f"the app at {base} did not become ready")
+                await asyncio.sleep(0.1)
+        yield base
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
 
 
 def bearer(

@@ -3,6 +3,10 @@
 `create_service_app` gives each service the same edge: request ids and W3C trace context,
 JSON access logs, a body-size limit, Prometheus metrics, problem+json for every error,
 `/healthz`, `/readyz`, `/metrics` and OpenAPI at `/docs`. A service adds its routers.
+
+Production hides the unauthenticated `/docs` and `/metrics` unless `CONCORD_PUBLIC_DOCS` /
+`CONCORD_PUBLIC_METRICS` say otherwise, and every service refuses a token in a URL
+(`?access_token=`, `?token=`): URLs end up in proxy logs, browser history and Referer headers.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -22,11 +27,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
+from shared.auth import TokenVerifier
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     ConcordError,
+    InvalidToken,
     NotFound,
     PayloadTooLarge,
+    Unauthorized,
     Unavailable,
     problem,
     problem_responses,
@@ -75,23 +83,84 @@ def create_service_app(
             await runtime.stop()
             log.info("service.stopped")
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    docs = settings.docs_are_public
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.state.runtime = runtime
+    # Built here, not on the first request: a key that cannot verify stops the start-up.
+    app.state.token_verifier = TokenVerifier(settings)
     app.add_middleware(
         RequestContextMiddleware,
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
     )
     _install_error_handlers(app)
-    app.include_router(_operations_router())
+    app.include_router(_operations_router(metrics=settings.metrics_are_public))
     app.include_router(_contract_router())
     for router in routers:
         app.include_router(router)
+    document_authentication(app)
     return app
 
 
-def _operations_router() -> APIRouter:
+UNAUTHORIZED_RESPONSE: dict[str, Any] = {
+    "description": "No bearer token, or one that is not valid (expired, wrong key, issuer "
+    "or audience, too long-lived …): a problem document, with `WWW-Authenticate: Bearer`",
+    "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def document_authentication(app: FastAPI) -> None:
+    """Add the 401 response to every operation that takes a bearer token (those FastAPI marks
+    with a `security` requirement) and the `Problem` schema it refers to, so that the OpenAPI
+    document names every status a route returns."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()  # FastAPI keeps it as app.openapi_schema
+            schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+                "Problem", PROBLEM_SCHEMA
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and operation.get("security"):
+                        operation.setdefault("responses", {}).setdefault(
+                            "401", UNAUTHORIZED_RESPONSE
+                        )
+            return schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+URL_TOKEN_PARAMETERS = frozenset({"access_token", "token"})
+
+
+def _operations_router(*, metrics: bool) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz", summary="Liveness: the process is up")
@@ -108,9 +177,11 @@ def _operations_router() -> APIRouter:
             status_code=200 if ready else 503,
         )
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if metrics:
+
+        @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+        async def prometheus_metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -166,9 +237,13 @@ def _base_url(request: Request) -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConcordError)
     async def concord_error(request: Request, exc: ConcordError) -> ProblemResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = None
+        if isinstance(exc, InvalidToken):
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        elif exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
         if exc.status == 503:
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            headers = {"Retry-After": str(exc.extensions.get("retry_after", RETRY_AFTER_SECONDS))}
         return ProblemResponse(
             exc.to_problem(instance=request.url.path), status_code=exc.status, headers=headers
         )
@@ -233,6 +308,10 @@ class RequestContextMiddleware:
         )
         started = time.perf_counter()
         status_holder: dict[str, int] = {"status": 500}
+
+        if _token_in_url(scope):
+            await _token_in_url_refused(scope, send, request_id)
+            return
 
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -324,6 +403,30 @@ class RequestContextMiddleware:
 
 
 RETRY_AFTER_SECONDS = 5
+
+
+def _token_in_url(scope: Scope) -> bool:
+    query = scope.get("query_string", b"")
+    if not query:
+        return False
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    return any(name.lower() in URL_TOKEN_PARAMETERS for name, _ in pairs)
+
+
+async def _token_in_url_refused(scope: Scope, send: Send, request_id: str) -> None:
+    body = Unauthorized(
+        "Tokens are not accepted in URLs (`?access_token=`, `?token=`): send "
+        "`Authorization: Bearer …`; the live stream takes a ticket from POST /api/live/tickets"
+    ).to_problem(instance=scope["path"])
+    response = ProblemResponse(
+        body,
+        status_code=401,
+        headers={
+            "x-request-id": request_id,
+            "WWW-Authenticate": 'Bearer error="invalid_request"',
+        },
+    )
+    await response(scope, _drain, send)
 
 
 async def _unavailable(scope: Scope, send: Send, request_id: str) -> None:

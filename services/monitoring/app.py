@@ -29,7 +29,7 @@ and the operations-centre dashboard.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    broadcaster = Broadcaster()
+    broadcaster = Broadcaster(max_subscribers=settings.live_max_subscribers)
     runtime = ServiceRuntime(
         settings=settings,
         catalog=CATALOG,

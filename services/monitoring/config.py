@@ -65,6 +65,15 @@ class Settings(ServiceSettings):
     # A report is overdue once its period's due date plus this many days has passed.
     report_grace_days: int = Field(7, ge=0, validation_alias="MONITORING_REPORT_GRACE_DAYS")
 
+    # The dashboard's live stream: a ticket from POST /api/live/tickets opens it once, within
+    # this many seconds; at most this many streams are open per process.
+    live_ticket_ttl_seconds: int = Field(
+        30, ge=1, le=60, validation_alias="MONITORING_LIVE_TICKET_TTL_SECONDS"
+    )
+    live_max_subscribers: int = Field(
+        200, ge=1, le=100_000, validation_alias="MONITORING_LIVE_MAX_SUBSCRIBERS"
+    )
+
     def sla_target(self, urgency: str, stage: str) -> float:
         """Seconds allowed for `stage` of a request of `urgency`."""
         override = self.sla_targets.get(urgency, {})

@@ -4,7 +4,9 @@ Handlers call `notify(session, kind, payload)` in the transaction that changes a
 Postgres delivers the notification only if that transaction commits, so the dashboard never
 hears of a change that rolled back. One listener connection per process (a runtime
 background task) fans notifications out to every open SSE stream through bounded queues: a
-slow browser drops messages instead of slowing the others.
+slow browser drops messages instead of slowing the others. The number of streams is bounded
+too (`MONITORING_LIVE_MAX_SUBSCRIBERS`): one more is refused with 503 and `Retry-After`
+rather than letting open connections grow without limit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import plain_dsn
+from shared.errors import Unavailable
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
@@ -39,11 +42,35 @@ async def notify(session: AsyncSession, kind: str, payload: dict[str, Any]) -> N
     )
 
 
+SUBSCRIBERS_RETRY_AFTER_SECONDS = 10
+
+
 class Broadcaster:
-    def __init__(self, queue_size: int = 200) -> None:
+    def __init__(self, queue_size: int = 200, max_subscribers: int = 200) -> None:
         self.queue_size = queue_size
+        self.max_subscribers = max_subscribers
         self._subscribers: set[asyncio.Queue[str]] = set()
         self.listening = asyncio.Event()
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def add_subscriber(self) -> asyncio.Queue[str]:
+        """A queue of its own for one more stream, or `Unavailable` (503) when the bound is
+        reached. Synchronous on purpose: check and add happen with no await between them,
+        so concurrent requests cannot overshoot the bound."""
+        if len(self._subscribers) >= self.max_subscribers:
+            raise Unavailable(
+                f"The live stream already has {self.max_subscribers} subscribers; retry later",
+                retry_after=SUBSCRIBERS_RETRY_AFTER_SECONDS,
+            )
+        queue: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
+        self._subscribers.add(queue)
+        return queue
+
+    def remove_subscriber(self, queue: asyncio.Queue[str]) -> None:
+        self._subscribers.discard(queue)
 
     def publish(self, message: str) -> None:
         for queue in list(self._subscribers):
@@ -52,12 +79,11 @@ class Broadcaster:
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
-        queue: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
-        self._subscribers.add(queue)
+        queue = self.add_subscriber()
         try:
             yield queue
         finally:
-            self._subscribers.discard(queue)
+            self.remove_subscriber(queue)
 
     async def run(self, runtime: ServiceRuntime) -> None:
         """The background task: listen until cancelled (the runtime restarts it on errors)."""

@@ -70,6 +70,23 @@ def test_token_refuses_what_the_services_would_refuse() -> None:
     assert runner.invoke(app, ["token", "--role", "ngo", "--ngo-id", "not-a-uuid"]).exit_code == 2
 
 
+def test_token_outside_a_dev_stack_needs_the_real_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Production is the default: with no `make run` stack (whose concord.env says dev) and
+    no CONCORD_ENV, the development secret signs nothing."""
+    monkeypatch.setenv("CONCORD_RUN_DIR", str(tmp_path))
+    monkeypatch.delenv("CONCORD_ENV")
+    monkeypatch.delenv("CONCORD_JWT_SECRET", raising=False)
+    refused = runner.invoke(app, ["token"])
+    assert_one_line_error(refused.stderr, refused.exit_code, "CONCORD_ENV=dev")
+    monkeypatch.setenv("CONCORD_JWT_SECRET", "Zq3-vK8tWm1xRb7LpN0sYd5HcE2uJg9fTa4oQi6")
+    signed = runner.invoke(app, ["token"])
+    assert signed.exit_code == 0, signed.output
+    monkeypatch.setenv("CONCORD_ENV", "test")
+    assert decode_token(signed.stdout.strip(), ServiceSettings()).roles == {Role.ops_centre}
+
+
 def test_topics_lists_the_catalog_with_audiences() -> None:
     result = runner.invoke(app, ["topics"], terminal_width=250)
     assert result.exit_code == 0, result.output

@@ -1,20 +1,16 @@
 """The dashboard in a real headless Chromium: it loads, shows KPIs from seeded data, and an
-event published afterwards appears on the page without a reload (SSE)."""
+event published afterwards appears on the page without a reload (SSE). The token goes in
+through the login form and travels only in headers: the live stream opens with a ticket."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from deploy.stack import LocalStack
 from services.monitoring.app import create_app
@@ -32,6 +28,7 @@ from services.monitoring.tests.planning_factories import conflict, operation, pa
 from shared.auth import issue_token
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import joint_planning as jp
+from shared.testing import serve_over_http
 from shared.vocabulary import Sector, Urgency
 
 pytestmark = pytest.mark.integration
@@ -47,36 +44,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The app behind a real HTTP server (a browser needs one), lifespan included."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-
-            async def ready() -> bool:
-                with contextlib.suppress(httpx.HTTPError):
-                    return (await client.get("/readyz")).status_code == 200
-                return False
-
-            await eventually(ready, timeout=60)
-        yield base
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=30)
 
 
 @pytest.mark.skipif(
@@ -154,7 +121,10 @@ async def test_dashboard_shows_kpis_and_live_events(
             subject=notification_id,
         ),
     ]
-    async with served(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as client:
+    async with (
+        serve_over_http(create_app(settings)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
         await publish(kafka_bootstrap, events)
 
         async def seeded_visible() -> bool:
@@ -171,7 +141,11 @@ async def test_dashboard_shows_kpis_and_live_events(
             )
             try:
                 page = await browser.new_page(viewport={"width": 1400, "height": 1500})
-                await page.goto(f"{base}/?token={token}")
+                requested: list[str] = []
+                page.on("request", lambda request: requested.append(request.url))
+                await page.goto(f"{base}/")
+                await page.locator("#token").fill(token)
+                await page.locator("#login button[type=submit]").click()
                 open_card = page.locator('[data-kpi="requests_open"] .value')
                 await open_card.wait_for()
                 shown = int((await open_card.inner_text()).replace(",", ""))
@@ -220,6 +194,10 @@ async def test_dashboard_shows_kpis_and_live_events(
                 await item.locator("button").click()
                 await page.locator("#detail-panel:not([hidden])").wait_for()
                 assert "submitted" in await page.locator("#detail").inner_text()
+                # No URL the page asked for carried the token; the stream opened with a ticket.
+                assert not [url for url in requested if token in url]
+                streams = [url for url in requested if urlsplit(url).path == "/api/live"]
+                assert streams and all("ticket" in parse_qs(urlsplit(u).query) for u in streams)
                 ARTIFACTS.mkdir(exist_ok=True)
                 await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             finally:

@@ -83,3 +83,17 @@ def test_image_is_built_from_the_dockerfile_with_pinned_requirements() -> None:
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             assert "==" in line, f"unpinned requirement: {line}"
+
+
+def test_compose_runs_in_production_mode_and_ships_no_secret() -> None:
+    assert "concord-dev" not in (ROOT / "docker-compose.yml").read_text()
+    services = compose()["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith(
+        "${POSTGRES_PASSWORD:?"
+    )
+    for spec in SERVICES:
+        environment = services[spec.name]["environment"]
+        assert environment["CONCORD_ENV"] == "${CONCORD_ENV:-prod}"
+        # `${NAME:?message}`: compose refuses to start without it, saying which is missing.
+        for name in ("CONCORD_JWT_SECRET", f"{spec.name.upper()}_DB_PASSWORD"):
+            assert environment[name].startswith("${" + name + ":?"), name

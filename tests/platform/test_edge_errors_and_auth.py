@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Annotated, ClassVar
 
@@ -86,8 +87,10 @@ async def test_missing_token_is_401_with_bearer_challenge(client) -> None:
 
 
 async def test_token_signed_with_another_key_is_401(client) -> None:
+    now = int(time.time())
+    claims = {"sub": "x", "roles": ["admin"], "iss": "concord", "aud": "concord"}
     forged = jwt.encode(
-        {"sub": "x", "roles": ["admin"], "iss": "concord", "aud": "concord", "exp": 9999999999},
+        claims | {"iat": now, "exp": now + 3600},
         "not-the-key-not-the-key-not-the-key-000",
         algorithm="HS256",
     )
@@ -97,12 +100,51 @@ async def test_token_signed_with_another_key_is_401(client) -> None:
 
 
 async def test_expired_token_is_401(client) -> None:
-    token = issue_token(
-        client.settings, subject="late", roles=[Role.admin], ttl=timedelta(seconds=-5)
-    )
+    # Expired by more than the leeway the settings forgive for clock skew.
+    late = timedelta(seconds=-(client.settings.jwt_leeway_seconds + 60))
+    token = issue_token(client.settings, subject="late", roles=[Role.admin], ttl=late)
     response = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert "expired" in problem_of(response)["detail"]
+
+
+async def test_token_expired_within_the_leeway_still_passes(client) -> None:
+    assert client.settings.jwt_leeway_seconds >= 5
+    token = issue_token(
+        client.settings, subject="skewed", roles=[Role.admin], ttl=timedelta(seconds=-2)
+    )
+    response = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+
+
+async def test_token_in_the_url_is_refused_even_when_valid(client) -> None:
+    token = issue_token(client.settings, subject="url", roles=[Role.admin])
+    for name in ("access_token", "token", "Access_Token"):
+        response = await client.get(f"/whoami?{name}={token}")
+        assert response.status_code == 401, name
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert "not accepted in URLs" in problem_of(response)["detail"]
+    # Not even next to a good header, and not on routes that need no token at all.
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get(f"/whoami?access_token={token}", headers=headers)).status_code == 401
+    assert (await client.get("/healthz?token=x")).status_code == 401
+
+
+async def test_authenticated_routes_document_401_and_open_ones_do_not(client) -> None:
+    document = (await client.get("/openapi.json")).json()
+    whoami = document["paths"]["/whoami"]["get"]["responses"]
+    assert whoami["401"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    assert "401" in document["paths"]["/ops-only"]["get"]["responses"]
+    assert "401" not in document["paths"]["/reports"]["post"]["responses"]
+    assert "401" not in document["paths"]["/healthz"]["get"]["responses"]
+    assert document["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "detail",
+    ]
 
 
 async def test_ngo_token_without_ngo_id_is_401(client) -> None:

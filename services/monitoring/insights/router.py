@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
-from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.access import Staff, require_staff, sees_restricted
 from services.monitoring.config import Settings
 from services.monitoring.insights import drilldown, partners, queries
 from services.monitoring.live import Broadcaster
+from services.monitoring.live_tickets import issue_ticket, redeem_ticket
+from shared.auth import Principal
 from shared.deps import DbSession
+from shared.errors import PROBLEM_CONTENT_TYPE
+from shared.web import UNAUTHORIZED_RESPONSE
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 
@@ -102,14 +108,75 @@ async def get_map(session: DbSession, principal: Staff) -> dict[str, Any]:
     return await drilldown.map_layers(session, may_see=sees_restricted(principal))
 
 
-@router.get("/live", summary="Live updates (server-sent events)")
-async def live(request: Request, principal: Staff) -> EventSourceResponse:
-    """A stream of `update` events: every read-model change and alert as it commits. The
-    dashboard passes its token as `?token=` because EventSource cannot send headers."""
+class LiveTicket(BaseModel):
+    ticket: str = Field(description="Opens `GET /api/live?ticket=…` once")
+    expires_in: int = Field(description="Seconds the ticket stays valid")
+
+
+@router.post(
+    "/live/tickets",
+    status_code=201,
+    summary="A single-use ticket for the live stream",
+    response_model=LiveTicket,
+)
+async def create_live_ticket(request: Request, session: DbSession, principal: Staff) -> LiveTicket:
+    """Trade the bearer token for a ticket that opens the live stream once, within
+    `MONITORING_LIVE_TICKET_TTL_SECONDS` (an `EventSource` cannot send the token in a header,
+    and a token in a URL would be logged)."""
+    settings: Settings = request.app.state.settings
+    ticket = await issue_ticket(session, principal, ttl_seconds=settings.live_ticket_ttl_seconds)
+    return LiveTicket(ticket=ticket, expires_in=settings.live_ticket_ttl_seconds)
+
+
+async def _ticket_holder(
+    session: DbSession,
+    ticket: Annotated[str | None, Query(description="From POST /api/live/tickets")] = None,
+) -> Principal:
+    return require_staff(await redeem_ticket(session, ticket))
+
+
+class LiveStream(EventSourceResponse):
+    """An SSE response that gives its subscriber slot back however the stream ends, even if
+    it ends before the stream's generator ever ran."""
+
+    def __init__(self, content: AsyncIterator[dict[str, str]], release: Callable[[], None]):
+        super().__init__(content, ping=10)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+@router.get(
+    "/live",
+    summary="Live updates (server-sent events)",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The event stream"},
+        401: UNAUTHORIZED_RESPONSE,
+        503: {
+            "description": "Too many open streams (`MONITORING_LIVE_MAX_SUBSCRIBERS`); "
+            "retry after `Retry-After` seconds with a new ticket",
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
+)
+async def live(
+    request: Request, principal: Annotated[Principal, Depends(_ticket_holder)]
+) -> EventSourceResponse:
+    """A stream of `update` events: every read-model change and alert as it commits. Opened
+    with a single-use `ticket` from `POST /api/live/tickets`, never with a bearer token in
+    the URL; a reconnecting client asks for a new ticket."""
     broadcaster: Broadcaster = request.app.state.broadcaster
+    # Taken here, in the request: a full stream is a 503 now, not a broken stream later (and
+    # the ticket's redemption rolls back with it, so the same ticket may retry).
+    queue = broadcaster.add_subscriber()
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        async with broadcaster.subscribe() as queue:
+        try:
             yield {"event": "hello", "data": "{}"}
             while True:
                 try:
@@ -117,5 +184,7 @@ async def live(request: Request, principal: Staff) -> EventSourceResponse:
                 except TimeoutError:
                     continue  # sse-starlette sends its own keep-alive pings
                 yield {"event": "update", "data": message}
+        finally:
+            broadcaster.remove_subscriber(queue)
 
-    return EventSourceResponse(stream(), ping=10)
+    return LiveStream(stream(), release=lambda: broadcaster.remove_subscriber(queue))

@@ -67,8 +67,9 @@ async def test_data_needs_a_staff_token_and_rejects_bad_input(stack: LocalStack)
             garbage = await client.get(route, headers={"Authorization": "Bearer nope"})
             assert garbage.status_code == 401, route
             assert (await client.get(route, headers=staff)).status_code == 200, route
-        # The SSE stream takes its token in the query string; a bad one is refused.
+        # The SSE stream takes a ticket, never a token in the query string (test_live.py).
         assert (await client.get("/api/live?token=nope")).status_code == 401
+        assert (await client.get("/api/live?ticket=nope")).status_code == 401
 
         bad_inputs = [
             ("/api/funnel?group_by=colour", 422),

@@ -1,8 +1,10 @@
 // The operations dashboard. Data comes from /api (bearer token); live changes arrive over
 // server-sent events (/api/live), and each push schedules one refresh - there is no polling.
+// EventSource cannot send the bearer header, so the stream opens with a single-use ticket
+// (POST /api/live/tickets); the token itself never goes into a URL.
 "use strict";
 
-const state = { token: "", source: null, refreshTimer: null };
+const state = { token: "", source: null, refreshTimer: null, liveTimer: null };
 const $ = (sel) => document.querySelector(sel);
 
 function el(tag, attrs = {}, ...children) {
@@ -236,10 +238,27 @@ function describe(u) {
   return [`${u.kind} ${String(u.type || "").split(".").slice(-2, -1)[0] || ""}`, null];
 }
 
-function connectLive() {
-  if (state.source) state.source.close();
-  if (!state.token) return;
-  const source = new EventSource("/api/live?token=" + encodeURIComponent(state.token));
+async function liveTicket() {
+  const response = await fetch("/api/live/tickets", { method: "POST", headers: { Authorization: "Bearer " + state.token } });
+  if (!response.ok) throw new Error(response.status + " " + response.statusText);
+  return (await response.json()).ticket;
+}
+
+function liveOff(text) { $("#live-status").textContent = text; $("#live-status").className = "status off"; }
+
+async function connectLive() {
+  clearTimeout(state.liveTimer);
+  if (state.source) { state.source.close(); state.source = null; }
+  if (!state.token) { liveOff("offline"); return; }
+  const token = state.token;
+  let ticket;
+  try { ticket = await liveTicket(); } catch (e) {
+    liveOff("reconnecting");
+    state.liveTimer = setTimeout(connectLive, 5000);
+    return;
+  }
+  if (token !== state.token || state.source) return; // logged out, or connected meanwhile
+  const source = new EventSource("/api/live?ticket=" + encodeURIComponent(ticket));
   state.source = source;
   source.addEventListener("hello", () => { $("#live-status").textContent = "live"; $("#live-status").className = "status on"; });
   source.addEventListener("update", (msg) => {
@@ -251,7 +270,13 @@ function connectLive() {
     while ($("#feed").children.length > 100) $("#feed").lastChild.remove();
     scheduleRefresh();
   });
-  source.onerror = () => { $("#live-status").textContent = "reconnecting"; $("#live-status").className = "status off"; };
+  source.onerror = () => {
+    // A ticket opens one stream: EventSource's own retry would reuse it and be refused, so
+    // close and come back with a new ticket.
+    liveOff("reconnecting");
+    source.close();
+    if (state.source === source) { state.source = null; state.liveTimer = setTimeout(connectLive, 3000); }
+  };
 }
 
 function useToken(token) {
@@ -263,10 +288,8 @@ function useToken(token) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const fromUrl = new URLSearchParams(location.search).get("token");
-  if (fromUrl) history.replaceState(null, "", location.pathname); // keep the token out of the address bar
   $("#login").addEventListener("submit", (e) => { e.preventDefault(); useToken($("#token").value.trim()); });
   $("#logout").addEventListener("click", () => useToken(""));
   $("#detail-close").addEventListener("click", () => { $("#detail-panel").hidden = true; });
-  useToken(fromUrl || localStorage.getItem("concord.token") || "");
+  useToken(localStorage.getItem("concord.token") || "");
 });
