@@ -19,9 +19,9 @@ from services.monitoring.rebuild import rebuild
 from services.monitoring.tests.factories import envelope, eventually, now, publish
 from shared.auth import issue_token
 from shared.events.schemas import ngo_registry as reg
-from shared.testing import bearer, serve_in_process
+from shared.testing import bearer, serve_in_process, serve_over_http
 from shared.vocabulary import Sector
-from tests.flows.test_monitoring_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, served
+from tests.flows.test_monitoring_dashboard import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +184,7 @@ async def test_dashboard_highlights_overdue_reports_and_updates_live(
     agreement_id, ngo_id = uuid.uuid4(), uuid.uuid4()
     starts_on = date.today() - timedelta(days=95)
     app = create_app(settings)  # background tasks on: the live listener is one
-    async with served(app) as base, httpx.AsyncClient(base_url=base) as client:
+    async with serve_over_http(app) as base, httpx.AsyncClient(base_url=base) as client:
         await publish(
             kafka_bootstrap,
             [envelope(activated(agreement_id, ngo_id, starts_on), subject=agreement_id)],
@@ -200,7 +200,9 @@ async def test_dashboard_highlights_overdue_reports_and_updates_live(
             )
             try:
                 page = await browser.new_page(viewport={"width": 1400, "height": 1500})
-                await page.goto(f"{base}/?token={token}")
+                await page.goto(f"{base}/")
+                await page.locator("#token").fill(token)
+                await page.locator("#login button[type=submit]").click()
                 cell = page.locator(f'#compliance span[data-agreement="{agreement_id}"]')
                 await cell.wait_for()
                 assert await cell.inner_text() == "2"
