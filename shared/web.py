@@ -77,7 +77,57 @@ def create_service_app(
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)
+    _document_body_errors(app)
     return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem document; extensions (`errors`, limits) vary by type",
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}
+
+BODY_ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    413: {
+        "description": "The body is over the size limit, or the event it would emit is over "
+        "the broker's limit (`event-too-large`); nothing was written",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_SCHEMA}},
+    },
+    422: {
+        "description": "The body did not validate (`errors` names each field), or a number "
+        "is out of the range an event can carry; nothing was written",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_SCHEMA}},
+    },
+}
+
+
+def _document_body_errors(app: FastAPI) -> None:
+    """Every operation that takes a body can answer 413 (the edge's body limit, the event size
+    limit) and 422 (validation, numbers out of range), both as problem+json: say so in its
+    OpenAPI, replacing FastAPI's default 422 (a JSON shape this edge never sends)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        responses = operation.setdefault("responses", {})
+                        responses.setdefault("413", BODY_ERROR_RESPONSES[413])
+                        responses["422"] = BODY_ERROR_RESPONSES[422]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operations_router() -> APIRouter:
