@@ -21,7 +21,12 @@ from shared.config import ServiceSettings
 from shared.db import create_engine, create_sessionmaker, plain_dsn
 from shared.events.catalog import Catalog, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
-from shared.events.kafka import create_producer, ensure_topics, kafka_reachable
+from shared.events.kafka import (
+    TopicCreationFailed,
+    create_producer,
+    ensure_topics,
+    kafka_reachable,
+)
 from shared.events.outbox import Outbox, OutboxRelay
 from shared.logging import get_logger
 from shared.retry import Backoff
@@ -159,6 +164,13 @@ class ServiceRuntime:
                 break
             except asyncio.CancelledError:
                 raise
+            except TopicCreationFailed as exc:
+                # Loud, and not ready, but not fatal: in a 3-broker cluster with one broker
+                # still down, RF 3 is refused until it is back.
+                attempt += 1
+                delay = backoff.delay(attempt)
+                log.error("kafka.topics_refused", error=str(exc), retry_in=round(delay, 3))
+                await asyncio.sleep(delay)
             except Exception as exc:
                 attempt += 1
                 delay = backoff.delay(attempt)
