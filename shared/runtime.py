@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -28,8 +29,9 @@ from shared.events.kafka import (
     kafka_reachable,
 )
 from shared.events.outbox import Outbox, OutboxRelay
+from shared.events.pruning import prune_processed_events
 from shared.logging import get_logger
-from shared.retry import Backoff
+from shared.retry import Backoff, jittered
 
 log = get_logger(__name__)
 
@@ -231,6 +233,27 @@ class ServiceRuntime:
                 )
                 self.consumers.append(consumer)
                 self._supervise(f"consumer-{spec.group_id}", consumer.run)
+            if self.consumes:
+                self._supervise("inbox-pruning", self._prune_inbox)
+
+    async def _prune_inbox(self) -> None:
+        """Every hour or so, delete the processed-event rows no delivery can need any more."""
+        settings = self.settings
+        while True:
+            await asyncio.sleep(jittered(settings.inbox_prune_interval_seconds))
+            for spec in self.consumes:
+                try:
+                    await prune_processed_events(
+                        self.backbone_engine,
+                        self.inbox,
+                        group_id=spec.group_id,
+                        bootstrap_servers=settings.kafka_bootstrap_servers,
+                        retention=timedelta(seconds=settings.inbox_retention_seconds),
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("inbox.prune_failed", group=spec.group_id, error=repr(exc))
 
     async def _watch_outbox(self) -> None:
         while True:
