@@ -44,6 +44,8 @@ from shared.events.schemas import CATALOG
 
 __all__ = ["LocalStack", "cache_dir", "free_port_block", "main", "port_is_free"]
 
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -161,6 +163,10 @@ class LocalStack:
                 "--port",
                 str(port),
                 "--no-access-log",
+                # SIGTERM: in-flight requests get this long to finish, then the lifespan
+                # shutdown (bounded itself, see ServiceRuntime.stop) runs.
+                "--timeout-graceful-shutdown",
+                str(GRACEFUL_SHUTDOWN_SECONDS),
             ],
             cwd=ROOT,
             env={**os.environ, **self.environment(), **(extra_env or {})},
@@ -195,7 +201,7 @@ class LocalStack:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes.values():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=40)  # a service's own shutdown is bounded at about 35 s
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

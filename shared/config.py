@@ -154,6 +154,14 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(200, validation_alias="CONSUMER_BATCH_SIZE")
     consumer_max_attempts: int = Field(5, validation_alias="CONSUMER_MAX_ATTEMPTS")
     max_body_bytes: int = Field(2_000_000, validation_alias="MAX_BODY_BYTES")
+    # Processed-event rows are kept at least this long (see shared/events/pruning.py), and
+    # pruned about this often (jittered, so replicas do not prune in step).
+    inbox_retention_seconds: float = Field(
+        7 * 24 * 3600, ge=3600, validation_alias="INBOX_RETENTION_SECONDS"
+    )
+    inbox_prune_interval_seconds: float = Field(
+        3600.0, gt=0, validation_alias="INBOX_PRUNE_INTERVAL"
+    )
 
     @classmethod
     def env_prefix(cls) -> str:

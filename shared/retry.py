@@ -31,3 +31,9 @@ class Backoff:
 
     async def sleep(self, attempt: int) -> None:
         await asyncio.sleep(self.delay(attempt))
+
+
+def jittered(interval: float, spread: float = 0.2) -> float:
+    """`interval` give or take `spread` of it, so that periodic work of several replicas (or
+    services) started together does not stay in step."""
+    return _jitter.uniform(interval * (1 - spread), interval * (1 + spread))

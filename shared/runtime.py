@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -21,16 +22,30 @@ from shared.config import ServiceSettings
 from shared.db import create_engine, create_sessionmaker, plain_dsn
 from shared.events.catalog import Catalog, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
-from shared.events.kafka import create_producer, ensure_topics, kafka_reachable
+from shared.events.kafka import (
+    TopicCreationFailed,
+    create_producer,
+    ensure_topics,
+    kafka_reachable,
+)
 from shared.events.outbox import Outbox, OutboxRelay
+from shared.events.pruning import prune_processed_events
 from shared.logging import get_logger
-from shared.retry import Backoff
+from shared.retry import Backoff, jittered
 
 log = get_logger(__name__)
 
 HEALTHY_RUN_SECONDS = 60.0
 RELAY_WEDGED_SECONDS = 120.0
 OUTBOX_GAUGE_INTERVAL_SECONDS = 5.0
+
+# Shutdown budget (SIGTERM → exit). Uvicorn first lets in-flight requests finish (its
+# `--timeout-graceful-shutdown`, 10 s in deploy.stack); then `stop()` lets each consumer
+# finish its batch, then closes everything, each wait bounded so that a broker or database
+# that does not answer cannot hold the process: about 25 s in all, at worst.
+CONSUMER_DRAIN_SECONDS = 8.0
+TASK_CANCEL_SECONDS = 5.0
+CLOSE_SECONDS = 3.0
 
 
 @dataclass
@@ -71,6 +86,7 @@ class ServiceRuntime:
     consumers: list[InboxConsumer] = field(init=False, default_factory=list)
     kafka_connected: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _stopping: bool = field(init=False, default=False)
 
     async def start(self) -> None:
         settings = self.settings
@@ -111,16 +127,36 @@ class ServiceRuntime:
         return run
 
     async def stop(self) -> None:
+        """Shut down within a bounded time, even with Kafka or Postgres not answering.
+
+        Consumers are asked to stop first and given `CONSUMER_DRAIN_SECONDS` to finish the
+        batch in hand: its transactions commit and its offsets are committed, so nothing
+        applied is redelivered after a clean stop. What is still running then is cancelled:
+        a consumer mid-transaction rolls back (the inbox absorbs the redelivery), the relay
+        leaves unacknowledged rows unmarked (sent again by the next relay). Messages the
+        producer still holds unsent are dropped with it for the same reason: their rows stay
+        in the outbox.
+        """
+        self._stopping = True
+        for consumer in self.consumers:
+            consumer.request_stop()
+        draining = [task for task in self._tasks if task.get_name().startswith("consumer-")]
+        if draining:
+            _, busy = await asyncio.wait(draining, timeout=CONSUMER_DRAIN_SECONDS)
+            if busy:
+                log.warning("runtime.consumers_not_drained", tasks=[t.get_name() for t in busy])
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=TASK_CANCEL_SECONDS)
+            if stuck:
+                log.warning("runtime.tasks_not_cancelled", tasks=[t.get_name() for t in stuck])
         self._tasks.clear()
         if self.relay is not None:
-            await self.relay.close()
-        if self.kafka_connected.is_set():
-            await self.producer.stop()
-        await self.engine.dispose()
-        await self.backbone_engine.dispose()
+            await _bounded("outbox relay", self.relay.close())
+        await _bounded("kafka producer", self.producer.stop())
+        await _bounded("database pool", self.engine.dispose())
+        await _bounded("backbone database pool", self.backbone_engine.dispose())
 
     async def ready(self) -> dict[str, bool]:
         """What `/readyz` reports: is each dependency reachable right now."""
@@ -159,6 +195,13 @@ class ServiceRuntime:
                 break
             except asyncio.CancelledError:
                 raise
+            except TopicCreationFailed as exc:
+                # Loud, and not ready, but not fatal: in a 3-broker cluster with one broker
+                # still down, RF 3 is refused until it is back.
+                attempt += 1
+                delay = backoff.delay(attempt)
+                log.error("kafka.topics_refused", error=str(exc), retry_in=round(delay, 3))
+                await asyncio.sleep(delay)
             except Exception as exc:
                 attempt += 1
                 delay = backoff.delay(attempt)
@@ -190,6 +233,27 @@ class ServiceRuntime:
                 )
                 self.consumers.append(consumer)
                 self._supervise(f"consumer-{spec.group_id}", consumer.run)
+            if self.consumes:
+                self._supervise("inbox-pruning", self._prune_inbox)
+
+    async def _prune_inbox(self) -> None:
+        """Every hour or so, delete the processed-event rows no delivery can need any more."""
+        settings = self.settings
+        while True:
+            await asyncio.sleep(jittered(settings.inbox_prune_interval_seconds))
+            for spec in self.consumes:
+                try:
+                    await prune_processed_events(
+                        self.backbone_engine,
+                        self.inbox,
+                        group_id=spec.group_id,
+                        bootstrap_servers=settings.kafka_bootstrap_servers,
+                        retention=timedelta(seconds=settings.inbox_retention_seconds),
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("inbox.prune_failed", group=spec.group_id, error=repr(exc))
 
     async def _watch_outbox(self) -> None:
         while True:
@@ -207,7 +271,7 @@ class ServiceRuntime:
         async def supervised() -> None:
             backoff = Backoff(base=0.5, cap=30.0)
             crashes = 0
-            while True:
+            while not self._stopping:
                 started = time.monotonic()
                 try:
                     await run()
@@ -222,3 +286,14 @@ class ServiceRuntime:
                     await asyncio.sleep(delay)
 
         self._tasks.append(asyncio.create_task(supervised(), name=name))
+
+
+async def _bounded(what: str, closing: Awaitable[None]) -> None:
+    """Wait for one close step at most `CLOSE_SECONDS`; a shutdown never hangs on it."""
+    try:
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await closing
+    except TimeoutError:
+        log.warning("runtime.close_timed_out", what=what)
+    except Exception as exc:
+        log.warning("runtime.close_failed", what=what, error=repr(exc))

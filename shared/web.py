@@ -30,6 +30,7 @@ from shared import tracing
 from shared.auth import TokenVerifier
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
+    PROBLEM_SCHEMA,
     ConcordError,
     InvalidToken,
     NotFound,
@@ -107,36 +108,38 @@ def create_service_app(
     app.include_router(_contract_router())
     for router in routers:
         app.include_router(router)
-    document_authentication(app)
+    document_errors(app)
     return app
 
+
+PROBLEM_REF: dict[str, Any] = {"$ref": "#/components/schemas/Problem"}
 
 UNAUTHORIZED_RESPONSE: dict[str, Any] = {
     "description": "No bearer token, or one that is not valid (expired, wrong key, issuer "
     "or audience, too long-lived …): a problem document, with `WWW-Authenticate: Bearer`",
-    "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}},
 }
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An RFC 9457 problem document",
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
+BODY_ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    413: {
+        "description": "The body is over the size limit, or the event it would emit is over "
+        "the broker's limit (`event-too-large`); nothing was written",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}},
     },
-    "additionalProperties": True,
+    422: {
+        "description": "The body did not validate (`errors` names each field), or a number "
+        "is out of the range an event can carry; nothing was written",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}},
+    },
 }
 
 
-def document_authentication(app: FastAPI) -> None:
-    """Add the 401 response to every operation that takes a bearer token (those FastAPI marks
-    with a `security` requirement) and the `Problem` schema it refers to, so that the OpenAPI
-    document names every status a route returns."""
+def document_errors(app: FastAPI) -> None:
+    """Name in the OpenAPI document the errors the edge itself answers on every route, all
+    as problem+json (the `Problem` schema): 401 on every operation that takes a bearer token
+    (those FastAPI marks with a `security` requirement); 413 (the body limit, the event size
+    limit) and 422 (validation, numbers out of range) on every operation that takes a body,
+    replacing FastAPI's default 422 (a JSON shape this edge never sends)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -147,11 +150,15 @@ def document_authentication(app: FastAPI) -> None:
             )
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():
-                    if isinstance(operation, dict) and operation.get("security"):
-                        operation.setdefault("responses", {}).setdefault(
-                            "401", UNAUTHORIZED_RESPONSE
-                        )
-            return schema
+                    if not isinstance(operation, dict):
+                        continue
+                    responses = operation.setdefault("responses", {})
+                    if operation.get("security"):
+                        responses.setdefault("401", UNAUTHORIZED_RESPONSE)
+                    if "requestBody" in operation:
+                        responses.setdefault("413", BODY_ERROR_RESPONSES[413])
+                        responses["422"] = BODY_ERROR_RESPONSES[422]
+            app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -43,6 +43,10 @@ Handler = Callable[[AsyncSession, CloudEvent, Any], Awaitable[None]]
 
 DEAD_LETTER_MAX_VALUE_BYTES = 512 * 1024
 
+CLOSE_TIMEOUT_SECONDS = 3.0
+"""How long leaving the group may take: with the broker away it would wait out a request
+timeout (40 s); the group then notices the member gone by its session timeout instead."""
+
 
 class PoisonMessage(Exception):
     """A handler raises this when retrying cannot help (the event contradicts itself)."""
@@ -209,9 +213,16 @@ class InboxConsumer:
         self.backoff = Backoff(base=retry_backoff, cap=max(retry_backoff, transient_backoff_cap))
         self.dead_letter_topic = dead_letter_topic(group_id).name
         self._consumer: AIOKafkaConsumer | None = None
+        self._stop_requested = False
+
+    def request_stop(self) -> None:
+        """Take no new batch: `run` finishes the batch in hand (its transactions and its offset
+        commit) and returns. A shutdown waits for that, bounded, before it cancels."""
+        self._stop_requested = True
 
     async def run(self) -> None:
-        """Consume until cancelled."""
+        """Consume until cancelled, or until a stop was requested and the batch in hand is
+        done."""
         consumer = AIOKafkaConsumer(
             *self.router.topics,
             bootstrap_servers=self.bootstrap_servers,
@@ -229,7 +240,7 @@ class InboxConsumer:
             # it, or the next member waits out the session timeout before it gets partitions.
             await consumer.start()
             log.info("consumer.started", group=self.group_id, topics=self.router.topics)
-            while True:
+            while not self._stop_requested:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
                 if not batches:
                     continue
@@ -249,8 +260,13 @@ class InboxConsumer:
                     )
                     continue
                 await self._record_lag(consumer, list(offsets))
+            log.info("consumer.stopped", group=self.group_id)
         finally:
-            await consumer.stop()
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+                    await consumer.stop()
+            except TimeoutError:
+                log.warning("consumer.close_timed_out", group=self.group_id)
 
     async def process_batch(self, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply one partition's messages in order, in one transaction when all goes well.

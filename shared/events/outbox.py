@@ -64,7 +64,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import tracing
-from shared.errors import ConcordError
+from shared.errors import ConcordError, PayloadTooLarge, Unprocessable
 from shared.events.catalog import Audience, Catalog
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.faults import crash_point
@@ -76,9 +76,34 @@ from shared.metrics import (
     OUTBOX_PARKED_ROWS,
     OUTBOX_PUBLISHED,
 )
+from shared.numbers import unrepresentable_number
 from shared.retry import Backoff
 
 log = get_logger(__name__)
+
+
+MAX_MESSAGE_BYTES = 1_000_000
+"""The largest event value the relay sends: under the producer's `max_request_size` and the
+broker's `message.max.bytes` (both about 1 MiB by default), with room for headers."""
+
+ENVELOPE_HEADROOM_BYTES = 256
+"""What the relay adds to a stored envelope (its `sequence`), and a margin besides."""
+
+
+class EventTooLarge(PayloadTooLarge):
+    """The event a change would emit is over the broker's limit: refused before anything
+    commits, so nothing is half-written and the relay never meets a row it cannot send."""
+
+    problem_type = "event-too-large"
+    title = "The event this request would emit is too large"
+
+
+class EventNotRepresentable(Unprocessable):
+    """The event would carry a number a JSON consumer cannot hold (not finite, or beyond
+    2**53 - 1): refused, naming the event field, before anything commits."""
+
+    problem_type = "number-out-of-range"
+    title = "A number is out of the range an event can carry"
 
 
 class _Unsendable(Exception):
@@ -136,11 +161,19 @@ def notify_trigger_sql(schema: str) -> list[str]:
 class Outbox:
     """The outbox table of one service's schema, and the one way to emit an event."""
 
-    def __init__(self, metadata: MetaData, *, service: str, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        metadata: MetaData,
+        *,
+        service: str,
+        catalog: Catalog,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         self.table = _outbox_table(metadata)
         self.service = service
         self.catalog = catalog
         self.schema = metadata.schema or service
+        self.max_message_bytes = max_message_bytes
 
     async def add(
         self,
@@ -151,9 +184,19 @@ class Outbox:
         event_id: uuid.UUID | None = None,
         time: datetime | None = None,
     ) -> CloudEvent:
-        """Write an event in the caller's transaction. Type and topic come from the catalog."""
+        """Write an event in the caller's transaction. Type and topic come from the catalog.
+
+        Raises `EventNotRepresentable` (422) or `EventTooLarge` (413) for an event the relay
+        could never send; the caller's transaction then rolls back with everything in it."""
         entry = self.catalog.for_model(type(data))
         payload = data.model_dump(mode="json")
+        field = unrepresentable_number(payload)
+        if field is not None:
+            raise EventNotRepresentable(
+                f"{entry.name} cannot carry the number at data.{field}: events carry finite "
+                f"numbers of at most 2**53 - 1",
+                field=f"data.{field}",
+            )
         if entry.topic.audience is Audience.ngo and _is_restricted(payload):
             raise RestrictedDataOnOpenTopic(
                 f"{entry.name} carries restricted data and {entry.topic.name} is NGO-readable"
@@ -171,13 +214,21 @@ class Outbox:
         if time is not None:
             fields["time"] = time
         event = CloudEvent(**fields)
+        envelope = event.model_dump(mode="json", exclude_none=True)
+        size = len(orjson.dumps(envelope)) + ENVELOPE_HEADROOM_BYTES
+        if size > self.max_message_bytes:
+            raise EventTooLarge(
+                f"{entry.name} would be {size} bytes, over the {self.max_message_bytes} byte "
+                "limit of an event: send less text",
+                max_event_bytes=self.max_message_bytes,
+            )
         await session.execute(
             insert(self.table).values(
                 event_id=event.id,
                 event_type=event.type,
                 topic=entry.topic.name,
                 message_key=event.subject,
-                envelope=event.model_dump(mode="json", exclude_none=True),
+                envelope=envelope,
             )
         )
         return event
@@ -235,7 +286,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         retention_seconds: float = 24 * 3600,
         send_timeout: float = 30.0,
-        max_message_bytes: int = 1_000_000,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self.outbox = outbox
         self.engine = engine

@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import dead_letter_topic
+from shared.events.envelope import CloudEvent, service_source
 from shared.events.kafka import create_producer
+from shared.events.outbox import EventNotRepresentable, EventTooLarge
 from shared.metrics import CONSUMER_TRANSIENT_RETRIES
 from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
@@ -92,17 +95,49 @@ async def _async(value: bool) -> bool:
     return value
 
 
+async def _add_unchecked(
+    rig: Rig, session: AsyncSession, data: WidgetChanged, *, subject: str
+) -> None:
+    """An outbox row as `Outbox.add` writes it, without its checks."""
+    outbox = rig.harness.outbox
+    entry = outbox.catalog.for_model(WidgetChanged)
+    event = CloudEvent(
+        source=service_source(outbox.service),
+        type=entry.name,
+        subject=subject,
+        data=data.model_dump(mode="json"),
+    )
+    await session.execute(
+        insert(outbox.table).values(
+            event_id=event.id,
+            event_type=event.type,
+            topic=entry.topic.name,
+            message_key=subject,
+            envelope=event.model_dump(mode="json", exclude_none=True),
+        )
+    )
+
+
 async def test_rows_kafka_can_never_take_are_parked_and_the_rows_behind_go_on(rig: Rig) -> None:
     """The issue's `1e20`: an integer past 64 bits survives JSONB but not orjson, and before
-    the fix the relay retried it forever while nothing behind it was published."""
+    the fix the relay retried it forever while nothing behind it was published.
+
+    `Outbox.add` now refuses both kinds of row up front (asserted here too), so they are
+    written straight into the table, as rows from before that check, or from any path that
+    bypasses it, would be: the relay must still park them."""
     table = rig.harness.outbox.table
+    huge_number = WidgetChanged(widget_id="w-huge-number", seq=10**20)
+    big = "w" * 1_200_000  # over the size limit
+    oversized = WidgetChanged(widget_id=big, seq=1)
     async with rig.sessionmaker() as session, session.begin():
-        await rig.harness.outbox.add(
-            session, WidgetChanged(widget_id="w-huge-number", seq=10**20), subject="w-huge-number"
-        )
+        with pytest.raises(EventNotRepresentable):
+            await rig.harness.outbox.add(session, huge_number, subject="w-huge-number")
+        with pytest.raises(EventTooLarge):
+            await rig.harness.outbox.add(session, oversized, subject=big)
     async with rig.sessionmaker() as session, session.begin():
-        big = "w" * 1_200_000  # over the size limit
-        await rig.harness.outbox.add(session, WidgetChanged(widget_id=big, seq=1), subject=big)
+        await _add_unchecked(rig, session, huge_number, subject="w-huge-number")
+    async with rig.sessionmaker() as session, session.begin():
+        await _add_unchecked(rig, session, oversized, subject=big)
     async with rig.sessionmaker() as session, session.begin():
         await rig.harness.change_widget(session, "w-unknown-topic", 1)
         # The same event, addressed to a topic the cluster does not have.

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.humanitarian_requests.common.location import LocationIn
 from services.humanitarian_requests.common.text import StorableInput
@@ -16,17 +16,29 @@ from shared.events.schemas.humanitarian_requests import (
     OpenRequestSummary,
     VulnerabilityFactor,
 )
+from shared.numbers import PeopleCount, PositiveQuantity
 from shared.vocabulary import Sector, Sensitivity, Urgency
-
-MAX_AFFECTED = 2_147_483_647  # the largest Postgres integer
 
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=200)
-    quantity: float = Field(gt=0, allow_inf_nan=False)
+    quantity: PositiveQuantity
     unit: str = Field(min_length=1, max_length=50)
+
+
+class AffectedPopulationIn(AffectedPopulation):
+    """People affected, each count within what one report can count (and what the event and
+    the `affected_total` integer column hold)."""
+
+    total: PeopleCount
+    women: PeopleCount | None = None
+    men: PeopleCount | None = None
+    girls: PeopleCount | None = None
+    boys: PeopleCount | None = None
+    older_persons: PeopleCount | None = None
+    persons_with_disabilities: PeopleCount | None = None
 
 
 class AidRequestIn(StorableInput):
@@ -43,22 +55,13 @@ class AidRequestIn(StorableInput):
     title: str = Field(min_length=1, max_length=300)
     description: str | None = Field(None, max_length=10_000)
     items: list[ItemIn] = Field(default_factory=list, max_length=100)
-    affected_population: AffectedPopulation
+    affected_population: AffectedPopulationIn
     vulnerability: list[VulnerabilityFactor] = Field(default_factory=list)
     location: LocationIn
     access_constraints: list[str] = Field(default_factory=list, max_length=20)
     security_constraints: list[str] = Field(default_factory=list, max_length=20)
     contact: str | None = Field(None, max_length=300)
     sensitivity: Sensitivity = Sensitivity.internal
-
-    @field_validator("affected_population")
-    @classmethod
-    def _total_fits_the_column(cls, value: AffectedPopulation) -> AffectedPopulation:
-        # affected_total is a Postgres integer: a larger number is a typo, and must be a 422
-        # rather than a database error (a 500, and a sunk batch).
-        if value.total > MAX_AFFECTED:
-            raise ValueError(f"total must be at most {MAX_AFFECTED}")
-        return value
 
 
 class AidRequestView(AidRequestState):
@@ -94,7 +97,7 @@ class LinkIn(StorableInput):
 class DeliveryItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     item: str
-    delivered_quantity: float = Field(gt=0, allow_inf_nan=False)
+    delivered_quantity: PositiveQuantity
 
 
 class DeliveryIn(StorableInput):

@@ -15,7 +15,16 @@ from shared.events.schemas.humanitarian_requests import (
     IncidentType,
     Severity,
 )
+from shared.numbers import PeopleCount
 from shared.vocabulary import Sensitivity
+
+
+class CasualtiesIn(Casualties):
+    """Casualties, each count within what one report can count."""
+
+    killed: PeopleCount = 0
+    injured: PeopleCount = 0
+    missing: PeopleCount = 0
 
 
 class IncidentIn(StorableInput):
@@ -27,7 +36,7 @@ class IncidentIn(StorableInput):
     client_id: str | None = Field(None, max_length=200)
     incident_type: IncidentType
     severity: Severity
-    casualties: Casualties = Field(default_factory=Casualties)
+    casualties: CasualtiesIn = Field(default_factory=CasualtiesIn)
     occurred_at: datetime
     observed_at: datetime | None = None
     location: LocationIn

@@ -12,7 +12,14 @@ from shared.events.schemas.ngo_registry import (
     AgreementState,
     ReportingObligation,
 )
+from shared.numbers import PeriodDays
 from shared.vocabulary import Sector
+
+
+class ReportingObligationIn(ReportingObligation):
+    """A reporting duty: what, and every how many days (at most ten years)."""
+
+    frequency_days: PeriodDays
 
 
 class AgreementCreate(BaseModel):
@@ -26,7 +33,7 @@ class AgreementCreate(BaseModel):
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
     pcodes: list[str] = Field(min_length=1, max_length=200)
     mission_responsibilities: list[str] = Field(default_factory=list, max_length=100)
-    reporting_obligations: list[ReportingObligation] = Field(default_factory=list, max_length=50)
+    reporting_obligations: list[ReportingObligationIn] = Field(default_factory=list, max_length=50)
     starts_on: date
     ends_on: date
     signatories: list[str] = Field(default_factory=list, max_length=50)
@@ -48,7 +55,7 @@ class AgreementUpdate(BaseModel):
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
     pcodes: list[str] | None = Field(None, min_length=1, max_length=200)
     mission_responsibilities: list[str] | None = Field(None, max_length=100)
-    reporting_obligations: list[ReportingObligation] | None = Field(None, max_length=50)
+    reporting_obligations: list[ReportingObligationIn] | None = Field(None, max_length=50)
     starts_on: date | None = None
     ends_on: date | None = None
     signatories: list[str] | None = Field(None, max_length=50)

@@ -13,9 +13,22 @@ from shared.events.schemas.ngo_registry import (
     NgoType,
     OperatingPoint,
 )
+from shared.numbers import Quantity, RadiusKm
 from shared.vocabulary import Sector
 
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
+
+
+class CapacityIn(Capacity):
+    """A capacity as officers send it: a finite quantity within what one NGO can hold."""
+
+    quantity: Quantity
+
+
+class OperatingPointIn(OperatingPoint):
+    """A point and a finite radius around it (no circle on Earth is wider than 20,000 km)."""
+
+    radius_km: RadiusKm
 
 
 class Contact(BaseModel):
@@ -62,11 +75,11 @@ class _ProfileFields(BaseModel):
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
     registrations: list[RegistrationIn] = Field(default_factory=list, max_length=50)
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
-    capacities: list[Capacity] = Field(default_factory=list, max_length=100)
+    capacities: list[CapacityIn] = Field(default_factory=list, max_length=100)
     operating_areas: list[str] = Field(
         default_factory=list, max_length=200, description="P-codes from the mission gazetteer"
     )
-    operating_points: list[OperatingPoint] = Field(default_factory=list, max_length=100)
+    operating_points: list[OperatingPointIn] = Field(default_factory=list, max_length=100)
     languages: list[str] = Field(default_factory=list, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
@@ -90,9 +103,9 @@ class NgoUpdate(BaseModel):
     contacts: list[Contact] | None = Field(None, max_length=50)
     registrations: list[RegistrationIn] | None = Field(None, max_length=50)
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
-    capacities: list[Capacity] | None = Field(None, max_length=100)
+    capacities: list[CapacityIn] | None = Field(None, max_length=100)
     operating_areas: list[str] | None = Field(None, max_length=200)
-    operating_points: list[OperatingPoint] | None = Field(None, max_length=100)
+    operating_points: list[OperatingPointIn] | None = Field(None, max_length=100)
     languages: list[str] | None = Field(None, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
