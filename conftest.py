@@ -22,8 +22,13 @@ os.environ.setdefault("OUTBOX_POLL_INTERVAL", "0.5")
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """Postgres and Kafka with every service's schema migrated and every topic created."""
-    local = LocalStack(tmp_path_factory.mktemp("stack"))
+    """Postgres and Kafka with every service's schema migrated and every topic created.
+
+    The suite's Postgres is the one server that opts out of durability: a crash of the
+    machine mid-suite loses nothing anyone needs, and fsync on every commit would slow the
+    suite down on a small machine.
+    """
+    local = LocalStack(tmp_path_factory.mktemp("stack"), postgres_durable=False)
     with local.running():
         yield local
 
