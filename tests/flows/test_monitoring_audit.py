@@ -20,8 +20,16 @@ from deploy.demo.client import ConcordClient
 from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.audit.__main__ import verify
+from services.monitoring.audit.handlers import AUDIT_GROUP
 from services.monitoring.config import Settings
-from services.monitoring.tests.factories import aid_request, envelope, eventually, now, publish
+from services.monitoring.tests.factories import (
+    aid_request,
+    all_consumed,
+    envelope,
+    eventually,
+    now,
+    publish,
+)
 from shared.db import create_engine
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from shared.events.schemas import CATALOG
@@ -82,7 +90,14 @@ async def test_tampering_is_reported_at_the_altered_row(
             ).json()
             return rows if len(rows) >= 3 else None
 
-        rows = await eventually(audited)
+        await eventually(audited)
+        # The duplicate came last: once the audit group committed past it, count.
+        await all_consumed(kafka_bootstrap, AUDIT_GROUP, events)
+        rows = (
+            await client.get(
+                "/api/audit/events", params={"subject": str(request_id)}, headers=staff
+            )
+        ).json()
         assert len(rows) == 3  # the duplicate was chained once
         assert [r["event_id"] for r in reversed(rows)] == [str(e.id) for e in events]
         assert {r["actor"] for r in rows} == {"field_unit:unit-1"}
