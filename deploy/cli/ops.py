@@ -61,20 +61,39 @@ def _spinner(description: str) -> Progress:
 @audit_app.command("verify")
 @run_async
 async def audit_verify() -> None:
-    """Re-hash the whole audit chain in monitoring; exit code 2 when it is broken."""
+    """Re-hash the whole audit chain in monitoring and look for holes in it.
+
+    Exit code 0: intact and complete; 2: a link is broken; 3: intact, but events the audit
+    consumer dead-lettered are missing from it (listed by id, or topic:partition:offset)."""
     async with ConcordClient(timeout=300) as client:
         with _spinner("verifying the audit chain"):
             result = await client.get_json(MONITORING, "/api/audit/verify", role=Role.ops_centre)
-    if result.get("ok"):
-        console.print(
-            f"[green]audit chain intact[/]: {result['checked']} events, "
-            f"last hash {result['last_hash'][:16]}…"
+    missing = int(result.get("missing_count") or 0)
+    holes = ""
+    if missing:
+        labels = [
+            m.get("event_id") or f"{m.get('topic')}:{m.get('partition')}:{m.get('offset')}"
+            for m in result.get("missing") or []
+        ]
+        more = missing - len(labels)
+        holes = f", {missing} events missing (dead-lettered): {', '.join(labels)}" + (
+            f" and {more} more" if more > 0 else ""
         )
+    if result.get("ok"):
+        colour = "yellow" if missing else "green"
+        console.print(
+            f"[{colour}]audit chain intact[/]{holes}: {result['checked']} events, "
+            f"last hash {result['last_hash'][:16]}…",
+            soft_wrap=True,
+        )
+        if missing:
+            raise typer.Exit(3)
         return
     broken = result.get("first_broken") or {}
     console.print(
         f"[bold red]audit chain BROKEN[/] at position {broken.get('position')} "
-        f"(event {broken.get('event_id')}): {broken.get('reason')}"
+        f"(event {broken.get('event_id')}): {broken.get('reason')}{holes}",
+        soft_wrap=True,
     )
     raise typer.Exit(2)
 

@@ -8,6 +8,7 @@ someone else's servers. Tokens are dev tokens signed with the configured secret,
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from deploy.demo.retrying import RetryPolicy
 from deploy.services import SERVICES, ServiceSpec
 from shared.auth import Role, issue_token
 from shared.config import ServiceSettings
@@ -94,6 +96,8 @@ class ConcordClient:
     """Async HTTP to the services with per-principal dev tokens; loopback only."""
 
     timeout: float = 15.0
+    # None: one attempt per call (the CLI's commands). The simulator sets a field unit's policy.
+    retry: RetryPolicy | None = None
     _http: httpx.AsyncClient = field(init=False)
     _tokens: dict[tuple[str, str | None, str | None], str] = field(init=False, default_factory=dict)
 
@@ -128,22 +132,54 @@ class ConcordClient:
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201),
         allow: tuple[int, ...] = (),
+        retry: bool = True,
     ) -> httpx.Response:
-        """One request; statuses outside `ok` + `allow` raise `ServiceError`."""
+        """One request; statuses outside `ok` + `allow` raise `ServiceError`.
+
+        With a `retry` policy on the client (and `retry=True`), a 5xx, a 429 or a dropped
+        connection or timeout is tried again with the same headers — so the same
+        `Idempotency-Key` — when replaying cannot apply anything twice: a read, a request
+        with an `Idempotency-Key`, or one whose connection was never made."""
         base = service_url(service)
         all_headers = {
             "Authorization": "Bearer " + self.token(role, unit_id=unit_id, ngo_id=ngo_id),
             **(headers or {}),
         }
-        try:
-            response = await self._http.request(
-                method, base + path, json=json, params=params, headers=all_headers
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise ServiceUnreachable(service, base) from exc
-        if response.status_code not in ok + allow:
+        policy = self.retry if retry else None
+        replayable = method.upper() in ("GET", "HEAD") or any(
+            name.lower() == "idempotency-key" for name in all_headers
+        )
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._http.request(
+                    method, base + path, json=json, params=params, headers=all_headers
+                )
+            except httpx.TransportError as exc:
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if policy is not None:
+                    reason = policy.reason_for_error(exc)
+                    if (replayable or never_sent) and policy.within_budget(started):
+                        await policy.wait(attempt, reason)
+                        continue
+                    policy.gave_up[reason] += 1
+                if never_sent:
+                    raise ServiceUnreachable(service, base) from exc
+                raise
+            if response.status_code in ok + allow:
+                return response
+            if policy is not None:
+                status_reason = policy.reason_for_status(response.status_code)
+                if status_reason is not None:
+                    if replayable and policy.within_budget(started):
+                        await policy.wait(
+                            attempt, status_reason, response.headers.get("retry-after")
+                        )
+                        continue
+                    policy.gave_up[status_reason] += 1
             raise ServiceError(response)
-        return response
 
     async def get_json(self, service: str, path: str, **kwargs: Any) -> Any:
         return (await self.call(service, "GET", path, **kwargs)).json()

@@ -6,6 +6,12 @@ displacement wave), a retry of the last report with the same `Idempotency-Key` (
 link), and an offline batch of reports queued hours ago (`POST /reports/batch`). NGOs watch
 their offers and accept, decline, or let them expire, after a realistic delay, then start
 and finish deliveries. Only loopback is ever called.
+
+Like the field units it plays, it does not give up on a bad link: a 5xx, a 503 with
+`Retry-After`, a dropped connection or a timeout is retried with the same `Idempotency-Key`
+after a jittered backoff (`deploy.demo.retrying`), and the simulator keeps running through an
+outage of the service or its database. What it retried, and what it gave up on, is counted in
+its summary.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from deploy.demo.client import REQUESTS, ConcordClient, ServiceError, ServiceUnr
 from deploy.demo.generate import aid_request, incident
 from deploy.demo.lifecycle import deliver, read_request, start_delivery
 from deploy.demo.movements import MovementNotifier
+from deploy.demo.retrying import RetryPolicy
 from shared.auth import Role
 from shared.logging import get_logger
 
@@ -39,11 +46,15 @@ class SimulationStats:
     sent: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     request_ids: set[str] = field(default_factory=set)
+    retried: Counter[str] = field(default_factory=Counter)  # retries, by reason (503, timeout …)
+    gave_up: Counter[str] = field(default_factory=Counter)  # requests abandoned, by last reason
 
     def rows(self) -> list[tuple[str, str]]:
         sent = ", ".join(f"{k} {v}" for k, v in sorted(self.sent.items())) or "-"
         back = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "-"
-        return [("sent", sent), ("came back", back)]
+        retried = ", ".join(f"{k} {v}" for k, v in sorted(self.retried.items())) or "-"
+        gave_up = ", ".join(f"{k} {v}" for k, v in sorted(self.gave_up.items())) or "-"
+        return [("sent", sent), ("came back", back), ("retried", retried), ("gave up", gave_up)]
 
 
 @dataclass
@@ -54,6 +65,7 @@ class Simulator:
     seed: int | None = None
     answer_delay: tuple[float, float] = (0.5, 4.0)  # seconds an NGO takes to answer an offer
     stats: SimulationStats = field(default_factory=SimulationStats)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
     _seen_offers: set[str] = field(default_factory=set)
 
@@ -63,6 +75,10 @@ class Simulator:
         self.counter = 0
         self.last_report: tuple[str, dict[str, Any]] | None = None
         self.movements = MovementNotifier(self.client, random.Random(self.seed))
+        # The client retries as a field unit does, and counts into this run's summary.
+        self.retry.retried = self.stats.retried
+        self.retry.gave_up = self.stats.gave_up
+        self.client.retry = self.retry
 
     def _client_id(self, kind: str) -> str:
         self.counter += 1
@@ -182,9 +198,22 @@ class Simulator:
         task.add_done_callback(self._pending.discard)
 
     async def _watch_offers(self) -> None:
-        offers = await self.client.get_json(
-            REQUESTS, "/offers", role=Role.ops_centre, params={"status": "pending", "limit": 200}
-        )
+        # Not retried: the next look comes half a second later anyway, and a look that waited
+        # out an outage would hold up the field units' reports behind it.
+        try:
+            offers = await self.client.get_json(
+                REQUESTS,
+                "/offers",
+                role=Role.ops_centre,
+                params={"status": "pending", "limit": 200},
+                retry=False,
+            )
+        except ServiceError as exc:
+            self.stats.outcomes[f"offers unseen ({exc.status_code})"] += 1
+            return
+        except (ServiceUnreachable, httpx.HTTPError):
+            self.stats.outcomes["offers unseen (no answer)"] += 1
+            return
         for offer in offers:
             if offer["offer_id"] in self._seen_offers:
                 continue
@@ -249,6 +278,13 @@ class Simulator:
             await asyncio.wait(set(self._pending), timeout=8)
         for task in set(self._pending):
             task.cancel()
+            self.stats.outcomes["abandoned at the end"] += 1
         if on_tick is not None:
             on_tick(self.stats, loop.time() - started)
-        log.info("demo.simulated", sent=dict(self.stats.sent), outcomes=dict(self.stats.outcomes))
+        log.info(
+            "demo.simulated",
+            sent=dict(self.stats.sent),
+            outcomes=dict(self.stats.outcomes),
+            retried=dict(self.stats.retried),
+            gave_up=dict(self.stats.gave_up),
+        )

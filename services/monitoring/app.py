@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.monitoring.audit.gaps import DeadLetterRecorder
 from services.monitoring.audit.router import router as audit_router
 from services.monitoring.cap.router import router as cap_router
 from services.monitoring.config import Settings
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox=outbox,
         inbox=inbox,
         consumes=consumer_groups(settings),
-        background=[SlaSweep(settings), broadcaster.run],
+        background=[SlaSweep(settings), broadcaster.run, DeadLetterRecorder()],
     )
     app = create_service_app(
         title="Concord Monitoring",

@@ -119,6 +119,9 @@ def running() -> Iterator[RunningStack]:
     run_dir = Path(tempfile.mkdtemp(prefix="concord-make-run-")) / "run"
     output = run_dir.parent / "stack.out"
     env = _stack_environment(ports)
+    # The `concord` commands below find this run (its concord.env, its seeded marker) the way
+    # they find a user's `make run`: through the run directory, here this run's own.
+    env["CONCORD_RUN_DIR"] = str(run_dir)
     kafka_port, postgres_port = base + 4, base + 6  # Kafka takes two (broker, controller)
     with output.open("wb") as sink:
         process = subprocess.Popen(

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.faults import CRASH_ENV, CRASH_EXIT_CODE
-from shared.testing import read_events
+from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -54,6 +54,8 @@ async def test_relay_killed_after_kafka_ack_republishes_and_effects_apply_once(r
     assert await asyncio.wait_for(relay.wait(), timeout=60) == CRASH_EXIT_CODE
 
     # Kafka has the whole batch, but the rows were never marked: the crash came in between.
+    # The relay process is dead: the topic holds all it will ever get from it.
+    assert await end_offset_total(rig.bootstrap, rig.harness.topic.name) == 50
     published = await read_events(
         rig.bootstrap, [rig.harness.topic.name], until=lambda got: len(got) >= 50
     )
@@ -63,14 +65,17 @@ async def test_relay_killed_after_kafka_ack_republishes_and_effects_apply_once(r
     relay = await start_worker(rig, "relay")
     await wait_for(lambda: _unpublished_is(rig, 0), what="rows marked published")
     await stop(relay)
+    # Every event is on the topic twice now, and no more than twice (end offsets count all).
+    assert await end_offset_total(rig.bootstrap, rig.harness.topic.name) == 100
     twice = await read_events(
         rig.bootstrap, [rig.harness.topic.name], until=lambda got: len(got) >= 100
     )
-    assert len(twice) == 100  # every event is on the topic twice now
+    assert sorted(str(e.id) for e in twice) == sorted(event_ids * 2)
 
     consumer = await start_worker(rig, "consume")
     await wait_for(lambda: _effects_at_least(rig, 50), what="50 effects")
-    await asyncio.sleep(2)  # the duplicates are consumed too, and must change nothing
+    # Committed to the end: the duplicates have been consumed too, and must change nothing.
+    await wait_for(lambda: _all_consumed(rig), what="every copy consumed")
     await stop(consumer)
     applied = [event_id for event_id, _, _ in await rig.effects()]
     assert sorted(applied) == sorted(event_ids)
@@ -90,11 +95,16 @@ async def test_consumer_killed_before_offset_commit_applies_nothing_twice(rig: R
 
     consumer = await start_worker(rig, "consume")
     await wait_for(lambda: _effects_at_least(rig, 120), what="120 effects")
-    await asyncio.sleep(2)
+    # The redelivered first batch is behind us only once offsets reach the end.
+    await wait_for(lambda: _all_consumed(rig), what="every message consumed")
     await stop(consumer)
     applied = [event_id for event_id, _, _ in await rig.effects()]
     assert len(applied) == 120
     assert sorted(applied) == sorted(event_ids)
+
+
+async def _all_consumed(rig: Rig) -> bool:
+    return await committed_to_end(rig.bootstrap, rig.group, [rig.harness.topic.name])
 
 
 async def _unpublished_is(rig: Rig, count: int) -> bool:

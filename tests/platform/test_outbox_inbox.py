@@ -16,7 +16,7 @@ from shared.events.catalog import dead_letter_topic
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.outbox import RestrictedDataOnOpenTopic
-from shared.testing import read_events
+from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
 from tests.platform.harness import WidgetChanged
 
@@ -111,6 +111,10 @@ async def test_per_key_order_is_preserved_from_outbox_to_consumer(rig: Rig) -> N
         assert by_key[key] == list(range(1, 41)), key
 
 
+async def _all_consumed(rig: Rig) -> bool:
+    return await committed_to_end(rig.bootstrap, rig.group, [rig.harness.topic.name])
+
+
 async def _effect_count_is(rig: Rig, count: int) -> bool:
     return len(await rig.effects()) >= count
 
@@ -127,17 +131,17 @@ async def test_two_relays_never_publish_the_same_row_twice(rig: Rig) -> None:
             expected.add(await rig.change(f"w-race-{seq % 7}", seq))
         await wait_for(lambda: _none_unpublished(rig), what="all published")
     await other_engine.dispose()
+    # Both relays are stopped; whatever they handed the producer is sent once it is flushed.
+    # From then on the topic's end offsets count every message it will ever hold from them,
+    # a stray duplicate included: read exactly that many, no sooner.
+    await rig.producer.flush()
+    total = await end_offset_total(rig.bootstrap, rig.harness.topic.name)
     seen = await read_events(
-        rig.bootstrap,
-        [rig.harness.topic.name],
-        until=lambda got: {str(e.id) for e in got} >= expected,
-    )
-    await asyncio.sleep(1)  # let any stray duplicate arrive before counting
-    seen = await read_events(
-        rig.bootstrap, [rig.harness.topic.name], until=lambda got: len(got) >= len(seen)
+        rig.bootstrap, [rig.harness.topic.name], until=lambda got: len(got) >= total
     )
     ids = [str(e.id) for e in seen]
-    assert len(ids) == len(set(ids)) == 300
+    assert total == len(ids) == len(set(ids)) == 300
+    assert set(ids) == expected
 
 
 async def test_redelivered_event_is_applied_once(rig: Rig) -> None:
@@ -150,8 +154,8 @@ async def test_redelivered_event_is_applied_once(rig: Rig) -> None:
     )
     await (await rig.producer.send(rig.harness.topic.name, event.to_json(), key=b"w-dup"))
     async with running(rig.consumer().run()):
-        await wait_for(lambda: _effect_count_is(rig, 1), what="first effect")
-        await asyncio.sleep(2)  # time enough for the duplicate to be consumed too
+        # Committed to the end: the duplicate behind the original has been consumed too.
+        await wait_for(lambda: _all_consumed(rig), what="both copies consumed")
     assert [e[0] for e in await rig.effects()] == [event_id]
 
 
@@ -257,6 +261,7 @@ async def test_transient_failure_mid_batch_keeps_order_and_applies_everything_on
     await rig.relay().publish_batch()
     async with running(rig.consumer(router=router).run()):
         await wait_for(lambda: _effect_count_is(rig, 10), what="10 effects")
-        await asyncio.sleep(1)
+        # Nothing left to redeliver: a retry of 4 or 7 applied twice would show by now.
+        await wait_for(lambda: _all_consumed(rig), what="every message consumed")
     assert failed_once == {4, 7}
     assert [seq for _, _, seq in await rig.effects()] == list(range(1, 11))

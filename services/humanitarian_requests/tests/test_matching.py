@@ -16,6 +16,7 @@ from services.humanitarian_requests.tests.helpers import (
     eligibility_changed,
     fetch,
     ngo_state,
+    point_apart,
     publish_registry_events,
     unique_unit,
     wait_for_replica,
@@ -64,7 +65,7 @@ async def test_replica_ignores_stale_versions_and_follows_eligibility(
     assert tuple(row) == ("Replica v3", 3, True)
 
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
-    body = aid_request_body(sector=Sector.education, pcode=county)
+    body = aid_request_body(sector=Sector.education, location=point_apart(county, 0))
     offered = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
     assert offered["offered_ngo_id"] == str(v1.ngo_id)
 
@@ -74,10 +75,12 @@ async def test_replica_ignores_stale_versions_and_follows_eligibility(
     escalated = (
         await client.post(
             "/aid-requests",
-            json=aid_request_body(sector=Sector.education, pcode=county),
+            # Beyond the duplicate radius of the first: linked to it, it would not escalate.
+            json=aid_request_body(sector=Sector.education, location=point_apart(county, 1)),
             headers=as_unit,
         )
     ).json()
+    assert escalated["duplicate_of"] is None
     assert escalated["status"] == "escalated"
     assert escalated["escalation_reason"] == "no eligible NGO"
 

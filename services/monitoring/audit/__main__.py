@@ -1,6 +1,7 @@
 """`python -m services.monitoring.audit verify`: check the audit chain from the command line.
 
-Exits 0 when the chain is intact, 1 with the first broken link otherwise.
+Exits 0 when the chain is intact and complete; 1 when a link is broken or when the chain is
+missing events the audit consumer dead-lettered.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import sys
 
 import orjson
 
-from services.monitoring.audit.chain import Verification, verify_chain
+from services.monitoring.audit.chain import Verification
+from services.monitoring.audit.gaps import verify_trail
 from services.monitoring.config import Settings
 from shared.db import create_engine
 
@@ -24,7 +26,7 @@ async def verify(settings: Settings) -> Verification:
     )
     try:
         async with engine.connect() as conn:
-            return await verify_chain(conn)
+            return await verify_trail(conn)
     finally:
         await engine.dispose()
 
@@ -35,7 +37,8 @@ def main(argv: list[str]) -> int:
         return 2
     result = asyncio.run(verify(Settings()))
     print(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode())
-    return 0 if result.ok else 1
+    print(result.summary(), file=sys.stderr)
+    return 0 if result.ok and result.complete else 1
 
 
 if __name__ == "__main__":

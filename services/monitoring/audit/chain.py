@@ -6,6 +6,8 @@ genesis value for the first row). Changing any row's event, or deleting or reord
 breaks the chain from that row on; `verify_chain` walks it and names the first broken link.
 The indexed columns (subject, actor, type, time) are copies taken from the canonical text, so
 verification also checks them: an edited actor column is caught like an edited event.
+Re-hashing cannot see an event that never made it into the chain; `audit.gaps` records the
+audit group's dead letters so that verification names those too.
 
 Why an advisory lock: two replicas appending at once would both read the same last hash and
 fork the chain. A transaction-scoped lock makes appends strictly one after another; it is
@@ -14,6 +16,7 @@ released when the consuming transaction commits or rolls back.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zlib
 from collections.abc import AsyncIterator
@@ -86,16 +89,66 @@ class BrokenLink:
 
 
 @dataclass(frozen=True)
+class MissingEvent:
+    """An event the audit group dead-lettered instead of chaining (see `audit.gaps`)."""
+
+    event_id: str | None  # None: the message was not even a CloudEvent
+    event_type: str | None
+    subject: str | None
+    topic: str
+    partition: int
+    offset: int
+    error: str
+    failed_at: str | None
+
+    @property
+    def label(self) -> str:
+        return self.event_id or f"{self.topic}:{self.partition}:{self.offset}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Verification:
+    """`ok`: every link of the chain re-hashes. `complete`: no event is missing from it.
+
+    A chain can be intact and still have holes — events the audit group dead-lettered were
+    never linked in, so re-hashing cannot notice them; `missing` names them."""
+
     ok: bool
     checked: int
     last_hash: str
     first_broken: BrokenLink | None
+    missing_count: int = 0
+    missing: tuple[MissingEvent, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.missing_count == 0
+
+    def summary(self) -> str:
+        if self.first_broken is not None:
+            broken = self.first_broken
+            text = (
+                f"audit chain BROKEN at position {broken.position} "
+                f"(event {broken.event_id}): {broken.reason}"
+            )
+        else:
+            text = f"audit chain intact: {self.checked} events"
+        if not self.complete:
+            shown = ", ".join(event.label for event in self.missing)
+            more = self.missing_count - len(self.missing)
+            text += f"; {self.missing_count} events missing (dead-lettered): {shown}" + (
+                f" and {more} more" if more > 0 else ""
+            )
+        return text
 
     def as_dict(self) -> dict[str, Any]:
         broken = self.first_broken
         return {
             "ok": self.ok,
+            "complete": self.complete,
             "checked": self.checked,
             "last_hash": self.last_hash,
             "first_broken": None
@@ -105,6 +158,9 @@ class Verification:
                 "event_id": broken.event_id,
                 "reason": broken.reason,
             },
+            "missing_count": self.missing_count,
+            "missing": [event.as_dict() for event in self.missing],
+            "summary": self.summary(),
         }
 
 

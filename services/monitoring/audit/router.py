@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.monitoring.access import Staff
 from services.monitoring.audit import repository
-from services.monitoring.audit.chain import verify_chain
+from services.monitoring.audit.gaps import verify_trail
 from shared.deps import DbSession
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -38,8 +38,19 @@ async def search_events(
     )
 
 
-@router.get("/verify", summary="Verify the audit chain")
-async def verify(session: DbSession, principal: Staff) -> dict[str, Any]:
-    """Re-hash the whole chain; `ok` false names the first broken row and why."""
+@router.get("/verify", summary="Verify the audit chain and find its holes")
+async def verify(
+    session: DbSession,
+    principal: Staff,
+    missing_limit: Annotated[
+        int, Query(ge=0, le=1000, description="How many missing events to list (latest first)")
+    ] = 100,
+) -> dict[str, Any]:
+    """Re-hash the whole chain; `ok` false names the first broken row and why.
+
+    `complete` false means the chain is missing events the audit consumer dead-lettered
+    (`missing_count`, and the latest of them in `missing`, each with its original topic,
+    partition, offset and error): an intact chain with holes is not a whole trail.
+    `summary` says both in one line."""
     connection = await session.connection()
-    return (await verify_chain(connection)).as_dict()
+    return (await verify_trail(connection, missing_limit=missing_limit)).as_dict()

@@ -21,6 +21,7 @@ from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import ngo_registry as reg
+from shared.testing import committed_to_end
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
 T = TypeVar("T")
@@ -74,6 +75,27 @@ async def eventually(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met after {timeout} s (last: {result!r})")
         await asyncio.sleep(every)
+
+
+async def all_consumed(bootstrap: str, group: str, events: Iterable[CloudEvent]) -> None:
+    """Wait until `group` has committed every message of the topics these events went to.
+
+    What a dedup test waits on before it counts: a consumer commits an offset only after the
+    message's effect (or its dead letter) is committed, so a duplicate published behind the
+    originals has been seen and absorbed by then, where waiting for "at least N" could count
+    before the duplicate arrived."""
+    topics = sorted({_topic_of(event) for event in events})
+
+    async def caught_up() -> bool | None:
+        return await committed_to_end(bootstrap, group, topics) or None
+
+    await eventually(caught_up)
+
+
+def _topic_of(event: CloudEvent) -> str:
+    entry = CATALOG.by_type(event.type)
+    assert entry is not None, event.type
+    return entry.topic.name
 
 
 def aid_request(

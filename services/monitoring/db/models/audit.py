@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Table, Text, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
 
 from services.monitoring.db.models import Base
 
@@ -24,4 +35,27 @@ audit_log = Table(
     Index("ix_audit_log_subject_position", "subject", "position"),
     Index("ix_audit_log_actor_position", "actor", "position"),
     Index("ix_audit_log_occurred_at", "occurred_at"),
+)
+
+# A hole in the trail: a message the audit group dead-lettered instead of chaining. Keyed by
+# where the lost message sits on its original topic, so recording a dead letter twice (the
+# recorder redelivered after a crash) records one hole. `event_id` is null when the message
+# was not even a CloudEvent. A hole is filled when its event reaches the chain after all (a
+# replay from the dead-letter topic): verification counts only holes whose event is absent.
+audit_gaps = Table(
+    "audit_gaps",
+    Base.metadata,
+    Column("original_topic", Text, primary_key=True),
+    Column("original_partition", Integer, primary_key=True),
+    Column("original_offset", BigInteger, primary_key=True),
+    Column("event_id", Uuid, nullable=True),
+    Column("event_type", Text, nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("error", Text, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("dead_letter_partition", Integer, nullable=False),
+    Column("dead_letter_offset", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_audit_gaps_event_id", "event_id"),
+    Index("ix_audit_gaps_recorded_at", "recorded_at"),
 )
