@@ -24,12 +24,13 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.monitoring.config import Settings
-from services.monitoring.consumers import build_read_model_router
+from services.monitoring.consumers import READ_MODEL_GROUP, build_read_model_router
 from services.monitoring.db.models import inbox
 from services.monitoring.db.models.read_models import READ_MODEL_TABLES
 from shared.db import create_engine, create_sessionmaker
+from shared.events.catalog import dead_letter_topic
 from shared.events.inbox import InboxConsumer
-from shared.events.kafka import create_producer
+from shared.events.kafka import create_producer, ensure_topics
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -77,6 +78,13 @@ async def rebuild(settings: Settings) -> dict[str, int]:
         names = ", ".join(t.name for t in READ_MODEL_TABLES)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {names}"))
+        dead_letters = dead_letter_topic(READ_MODEL_GROUP)
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [dead_letters],
+            partitions=settings.kafka_partitions,
+            replication_factor=settings.kafka_replication_factor,
+        )
         await producer.start()
         await consumer.start()
         partitions = await _partitions(consumer, router.topics)
@@ -92,6 +100,9 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             bootstrap_servers=settings.kafka_bootstrap_servers,
             producer=producer,
             max_attempts=settings.consumer_max_attempts,
+            # A poison message the live group already dead-lettered goes to the same topic,
+            # which exists (the topic of a throwaway group would not: a send to it waits).
+            dead_letters_to=dead_letters.name,
         )
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=500)

@@ -199,6 +199,7 @@ class InboxConsumer:
         retry_backoff: float = 0.2,
         transient_backoff_cap: float = 5.0,
         max_poll_interval_ms: int = 300_000,
+        dead_letters_to: str | None = None,
     ) -> None:
         self.group_id = group_id
         self.router = router
@@ -211,7 +212,8 @@ class InboxConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
         self.backoff = Backoff(base=retry_backoff, cap=max(retry_backoff, transient_backoff_cap))
-        self.dead_letter_topic = dead_letter_topic(group_id).name
+        # A replay under a throwaway group (a rebuild) dead-letters where the live group does.
+        self.dead_letter_topic = dead_letters_to or dead_letter_topic(group_id).name
         self._consumer: AIOKafkaConsumer | None = None
         self._stop_requested = False
 

@@ -29,7 +29,7 @@ import contextlib
 import time
 import uuid
 import zlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -56,6 +56,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -65,8 +66,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shared import tracing
 from shared.errors import ConcordError, PayloadTooLarge, Unprocessable
-from shared.events.catalog import Audience, Catalog
+from shared.events.asyncapi import schema_url
+from shared.events.catalog import Audience, Catalog, EventType
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.schemas.backbone import parked_event_type
 from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.metrics import (
@@ -175,19 +178,15 @@ class Outbox:
         self.schema = metadata.schema or service
         self.max_message_bytes = max_message_bytes
 
-    async def add(
+    def envelope(
         self,
-        session: AsyncSession,
         data: BaseModel,
         *,
         subject: str | uuid.UUID,
         event_id: uuid.UUID | None = None,
         time: datetime | None = None,
-    ) -> CloudEvent:
-        """Write an event in the caller's transaction. Type and topic come from the catalog.
-
-        Raises `EventNotRepresentable` (422) or `EventTooLarge` (413) for an event the relay
-        could never send; the caller's transaction then rolls back with everything in it."""
+    ) -> tuple[EventType, CloudEvent, dict[str, Any]]:
+        """The CloudEvent for `data` and its JSON envelope, checked as `add` checks it."""
         entry = self.catalog.for_model(type(data))
         payload = data.model_dump(mode="json")
         field = unrepresentable_number(payload)
@@ -207,7 +206,7 @@ class Outbox:
             "subject": str(subject),
             "data": payload,
             "traceparent": tracing.current(),
-            "dataschema": f"urn:concord:schema:{entry.name}",
+            "dataschema": schema_url(entry.name),
         }
         if event_id is not None:
             fields["id"] = event_id
@@ -222,6 +221,22 @@ class Outbox:
                 "limit of an event: send less text",
                 max_event_bytes=self.max_message_bytes,
             )
+        return entry, event, envelope
+
+    async def add(
+        self,
+        session: AsyncSession,
+        data: BaseModel,
+        *,
+        subject: str | uuid.UUID,
+        event_id: uuid.UUID | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent:
+        """Write an event in the caller's transaction. Type and topic come from the catalog.
+
+        Raises `EventNotRepresentable` (422) or `EventTooLarge` (413) for an event the relay
+        could never send; the caller's transaction then rolls back with everything in it."""
+        entry, event, envelope = self.envelope(data, subject=subject, event_id=event_id, time=time)
         await session.execute(
             insert(self.table).values(
                 event_id=event.id,
@@ -369,6 +384,44 @@ class OutboxRelay:
             await conn.invalidate()
             await conn.close()
 
+    async def _park(self, conn: AsyncConnection, row: Any, failure: str) -> None:
+        """Mark the row failed and, in the same statement, write the alert that says so into
+        the outbox (the rows behind it go on; the parking is never silent). An alert that
+        itself cannot be sent is parked without another alert."""
+        table = self.outbox.table
+        mark = (
+            update(table)
+            .where(table.c.id == row.id, table.c.failed_at.is_(None))
+            .values(failed_at=func.now(), failure=failure)
+        )
+        alert_type = self.outbox.catalog.by_type(parked_event_type(self.outbox.service))
+        if alert_type is None or row.event_type == alert_type.name:
+            await conn.execute(mark)
+            return
+        alert = alert_type.data_model(
+            service=self.outbox.service,
+            row_id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            topic=row.topic,
+            failure=failure,
+            parked_at=datetime.now(UTC),
+        )
+        _, event, envelope = self.outbox.envelope(alert, subject=str(row.event_id))
+        parked_row = mark.returning(table.c.id).cte("parked_row")
+        await conn.execute(
+            insert(table).from_select(
+                ["event_id", "event_type", "topic", "message_key", "envelope"],
+                select(
+                    literal(event.id, Uuid),
+                    literal(event.type, Text),
+                    literal(alert_type.topic.name, Text),
+                    literal(event.subject, Text),
+                    literal(envelope, JSONB),
+                ).select_from(parked_row),
+            )
+        )
+
     async def publish_batch(self) -> int:
         """Publish at most one batch; returns how many rows went out (0: none, or not leader)."""
         table = self.outbox.table
@@ -378,7 +431,14 @@ class OutboxRelay:
             return 0
         rows = (
             await conn.execute(
-                select(table.c.id, table.c.topic, table.c.message_key, table.c.envelope)
+                select(
+                    table.c.id,
+                    table.c.event_id,
+                    table.c.event_type,
+                    table.c.topic,
+                    table.c.message_key,
+                    table.c.envelope,
+                )
                 .where(table.c.published_at.is_(None), table.c.failed_at.is_(None))
                 .order_by(table.c.id)
                 .limit(self.batch_size)
@@ -434,12 +494,9 @@ class OutboxRelay:
             await conn.execute(
                 update(table).where(table.c.id.in_(acknowledged)).values(published_at=func.now())
             )
+        by_id = {row.id: row for row in rows}
         for row_id, failure in parked.items():
-            await conn.execute(
-                update(table)
-                .where(table.c.id == row_id)
-                .values(failed_at=func.now(), failure=failure[:2000])
-            )
+            await self._park(conn, by_id[row_id], failure[:2000])
             OUTBOX_PARKED.labels(self.outbox.service).inc()
             log.error(
                 "outbox.row_parked", service=self.outbox.service, row_id=row_id, error=failure

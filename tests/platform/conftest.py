@@ -98,7 +98,7 @@ async def rig(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Rig]:
     await harness.create_schema(engine)
     await ensure_topics(
         kafka_bootstrap,
-        [harness.topic, dead_letter_topic(group)],
+        [harness.topic, harness.parked_type.topic, dead_letter_topic(group)],
         partitions=3,
         replication_factor=1,
     )

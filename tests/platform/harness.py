@@ -21,6 +21,7 @@ from shared.events.catalog import Audience, Catalog, Topic
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter, Inbox
 from shared.events.outbox import Outbox, notify_trigger_sql
+from shared.events.schemas.backbone import register_backbone
 
 
 class WidgetChanged(BaseModel):
@@ -39,6 +40,8 @@ class Harness:
         self.catalog.register(
             "concord.platform_test.widget.changed.v1", self.topic, WidgetChanged, "test event"
         )
+        # Like every real producer, the harness reports parked rows on its backbone topic.
+        self.parked_type = register_backbone(self.catalog, schema)
 
         class Base(DeclarativeBase):
             metadata = schema_metadata(schema)

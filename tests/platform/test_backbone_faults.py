@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import make_url
@@ -155,16 +157,18 @@ async def test_rows_kafka_can_never_take_are_parked_and_the_rows_behind_go_on(ri
         relay = rig.relay()
         relay.producer = producer
         assert await relay.publish_batch() == 4
-        assert await relay.publish_batch() == 0  # parked rows are not picked up again
+        # Then the three alerts the parking wrote; parked rows are not picked up again.
+        assert await relay.publish_batch() == 3
+        assert await relay.publish_batch() == 0
     finally:
         await producer.stop()
 
     async with rig.engine.connect() as conn:
         rows = (
             await conn.execute(
-                select(table.c.message_key, table.c.published_at, table.c.failure).order_by(
-                    table.c.id
-                )
+                select(table.c.message_key, table.c.published_at, table.c.failure)
+                .where(table.c.event_type != rig.harness.parked_type.name)
+                .order_by(table.c.id)
             )
         ).all()
     failures = {row.message_key[:20]: row.failure for row in rows if row.failure}
@@ -179,3 +183,24 @@ async def test_rows_kafka_can_never_take_are_parked_and_the_rows_behind_go_on(ri
         where=lambda e: str(e.id) == behind,
     )
     assert event.subject == "w-behind"
+
+    # Each parking raised an alert on the service's backbone topic, naming the row and its
+    # error, never its data.
+    parked_ids = {
+        str(row.event_id): row.failure
+        for row in (await _rows(rig, select(table.c.event_id, table.c.failure, table.c.event_type)))
+        if row.failure and row.event_type != rig.harness.parked_type.name
+    }
+    alerts = await read_events(
+        rig.bootstrap,
+        [rig.harness.parked_type.topic.name],
+        until=lambda got: len(got) == 3,
+    )
+    assert {e.type for e in alerts} == {rig.harness.parked_type.name}
+    assert {e.data["event_id"]: e.data["failure"] for e in alerts} == parked_ids
+    assert all("w" * 100 not in orjson.dumps(e.data).decode() for e in alerts)
+
+
+async def _rows(rig: Rig, query: Any) -> list[Any]:
+    async with rig.engine.connect() as conn:
+        return list((await conn.execute(query)).all())

@@ -14,10 +14,22 @@ CATALOG = Catalog()
 
 # Importing the contract modules registers their topics and event types in CATALOG.
 from shared.events.schemas import (  # noqa: E402
+    backbone,
     humanitarian_requests,
     joint_planning,
     monitoring,
     ngo_registry,
 )
 
-__all__ = ["CATALOG", "humanitarian_requests", "joint_planning", "monitoring", "ngo_registry"]
+# Each producer's relay reports the rows it parked on the producer's own backbone topic.
+for _producer in backbone.PRODUCERS:
+    backbone.register_backbone(CATALOG, _producer)
+
+__all__ = [
+    "CATALOG",
+    "backbone",
+    "humanitarian_requests",
+    "joint_planning",
+    "monitoring",
+    "ngo_registry",
+]

@@ -1,0 +1,64 @@
+"""Events of the event backbone itself: what each service's outbox relay had to set aside.
+
+(Every service owns its own backbone topic, `concord.<service>.backbone.v1`, and only its
+relay writes to it.)
+
+A row the relay can never send — its data cannot be serialised, it is over the broker's
+size limit, or its topic does not exist — is parked (marked failed with the error) so that
+the rows behind it go on. Parking is never silent: in the same statement that parks the row,
+the relay writes an `outbox_row_parked` event into its own outbox, naming the row, its event
+and the error, never its data. The topic is for mission staff (the operations centre's
+tools, monitoring's audit trail), never NGOs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from shared.events.catalog import Audience, Catalog, EventType, Topic
+
+PRODUCERS = ("ngo_registry", "joint_planning", "humanitarian_requests", "monitoring")
+"""The services whose relays report on their backbone topic."""
+
+
+class OutboxRowParked(BaseModel):
+    """A row of a service's outbox that the relay parked instead of sending."""
+
+    service: str
+    row_id: int
+    event_id: uuid.UUID
+    event_type: str
+    topic: str
+    failure: str = Field(max_length=2000)
+    parked_at: datetime
+
+
+def backbone_topic(service: str) -> Topic:
+    return Topic(
+        f"concord.{service}.backbone.v1",
+        f"What {service}'s outbox relay set aside: rows Kafka can never take, parked",
+        audience=Audience.mission_staff,
+    )
+
+
+def parked_event_type(service: str) -> str:
+    return f"concord.{service}.backbone.outbox_row_parked.v1"
+
+
+def register_backbone(catalog: Catalog, service: str) -> EventType:
+    """Declare `service`'s backbone topic and its parked-row event in `catalog` (the real
+    catalog does it for every producer; a test harness does it for its own service)."""
+    model = type(
+        f"{''.join(part.title() for part in service.split('_'))}OutboxRowParked",
+        (OutboxRowParked,),
+        {"__doc__": f"A row of {service}'s outbox that its relay parked instead of sending."},
+    )
+    return catalog.register(
+        parked_event_type(service),
+        backbone_topic(service),
+        model,
+        f"{service}'s relay parked an outbox row it can never send; the rows behind it go on",
+    )
