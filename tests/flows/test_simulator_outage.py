@@ -164,6 +164,9 @@ class FlakyRequestsService:
                 self.offer_looks_failed += 1
                 return unavailable(retry_after="1")
             return httpx.Response(200, json=[])
+        if path == "/notifications":
+            # Joint planning's, not this service's: movements go on during its outage.
+            return httpx.Response(201, json={"notification_id": str(uuid.uuid4()), "conflicts": []})
         key = request.headers.get("Idempotency-Key", "")
         self.writes += 1
         if self.writes <= self.outage:

@@ -239,7 +239,9 @@ async def test_a_far_or_old_incident_does_not_flag(
     notification = await notify(
         client, settings, uuid.uuid4(), movement_body(county, starts_at=START)
     )
-    far = point_of(county, d_lat=-0.3)  # ~33 km from the route: beyond the 15 km radius
+    # Beyond the 15 km radius: in a shared test state, which every planning county is at
+    # least 55 km from (a point a fixed distance off this county could near another test's).
+    far = point_of("SS0101")
     old = point_of(county, d_lon=0.01)
     await incident_reported(
         app,
