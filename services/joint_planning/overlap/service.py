@@ -22,9 +22,11 @@ from services.joint_planning.db.models import outbox
 from services.joint_planning.db.models.operations import (
     Operation,
     OperationArea,
+    OperationCell,
     OverlapWarning,
     Participant,
 )
+from services.joint_planning.deconfliction.geometry import polygon_counties
 from services.joint_planning.operation import repository
 from services.joint_planning.operation.state import LIVE
 from shared.events.schemas import CATALOG
@@ -51,19 +53,30 @@ def actors_of(participants: Sequence[Participant]) -> list[str]:
     return sorted(found)
 
 
+def covered_areas(operation: Operation) -> list[str]:
+    """What the operation covers as P-codes: its areas and the counties its polygons reach."""
+    return list(dict.fromkeys([*operation.areas, *polygon_counties(operation.polygons)]))
+
+
 async def _candidates(session: AsyncSession, operation: Operation) -> Sequence[Operation]:
-    """Other live operations in related areas whose timeframe overlaps (index on pcode)."""
+    """Other live operations whose timeframe overlaps and that may share an area: those with
+    a P-code area related to what this one covers (index on pcode), and those drawn as
+    polygons (index on their cells' timeframe; their counties are compared by the caller)."""
+    by_pcode = select(OperationArea.operation_id).where(
+        OperationArea.pcode.in_(related(covered_areas(operation))),
+        OperationArea.starts_at < operation.ends_at,
+        OperationArea.ends_at > operation.starts_at,
+        OperationArea.operation_id != operation.id,
+    )
+    by_polygon = select(OperationCell.operation_id).where(
+        OperationCell.starts_at < operation.ends_at,
+        OperationCell.ends_at > operation.starts_at,
+        OperationCell.operation_id != operation.id,
+    )
     query = (
         select(Operation)
         .where(
-            Operation.id.in_(
-                select(OperationArea.operation_id).where(
-                    OperationArea.pcode.in_(related(operation.areas)),
-                    OperationArea.starts_at < operation.ends_at,
-                    OperationArea.ends_at > operation.starts_at,
-                    OperationArea.operation_id != operation.id,
-                )
-            ),
+            Operation.id.in_(by_pcode.union(by_polygon)),
             Operation.sectors.overlap(list(operation.sectors)),
         )
         .order_by(Operation.id)
@@ -137,7 +150,7 @@ async def detect_overlaps(session: AsyncSession, operation: Operation) -> int:
         other_actors = actors_of(await repository.participants_of(session, other.id))
         if not actors or not other_actors or actors == other_actors:
             continue
-        areas = overlapping(operation.areas, other.areas)
+        areas = overlapping(covered_areas(operation), covered_areas(other))
         if not areas:
             continue
         for sector in sorted(set(operation.sectors) & set(other.sectors)):

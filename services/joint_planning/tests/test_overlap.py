@@ -131,3 +131,51 @@ async def test_a_draft_is_checked_once_it_is_planned(
     assert [w["other_operation_id"] for w in await warnings_of(app, first)] == [
         draft["operation_id"]
     ]
+
+
+POLYGONS = 300.0  # the polygon test's own period: its polygons reach past its county
+
+
+def square_around(pcode: str, half: float = 0.03) -> list[list[list[float]]]:
+    """A closed square ring of [lon, lat] around a county's centre."""
+    centre = gazetteer().areas[pcode]
+    lat, lon = centre.lat, centre.lon
+    corners = [(-half, -half), (half, -half), (half, half), (-half, half), (-half, -half)]
+    return [[[round(lon + dx, 5), round(lat + dy, 5)] for dx, dy in corners]]
+
+
+async def test_an_operation_drawn_as_a_polygon_overlaps_like_one_named_by_p_code(
+    client: httpx.AsyncClient, settings: Settings, app: FastAPI
+) -> None:
+    county = fresh_county()
+    by_pcode = await create_live_operation(
+        client,
+        settings,
+        areas=[county],
+        participants=led_by("Team Pcode"),
+        **period(0, 10, base=POLYGONS),
+    )
+    drawn = await create_live_operation(
+        client,
+        settings,
+        areas=[],
+        polygons=[square_around(county)],
+        participants=led_by("Team Polygon"),
+        **period(2, 12, base=POLYGONS),
+    )
+    (to_drawn,) = await warnings_of(app, drawn)
+    (to_pcode,) = await warnings_of(app, by_pcode)
+    assert to_drawn["other_operation_id"] == by_pcode["operation_id"]
+    assert to_pcode["other_operation_id"] == drawn["operation_id"]
+    assert to_drawn["areas"] == [county]
+    # Two polygons over the same place, both drawn: warned as well.
+    also_drawn = await create_live_operation(
+        client,
+        settings,
+        areas=[],
+        polygons=[square_around(county, half=0.02)],
+        participants=led_by("Team Second Polygon"),
+        **period(4, 6, base=POLYGONS),
+    )
+    others = {w["other_operation_id"] for w in await warnings_of(app, also_drawn)}
+    assert others == {by_pcode["operation_id"], drawn["operation_id"]}
