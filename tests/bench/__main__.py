@@ -21,8 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from deploy.services import ROOT
 from deploy.stack import LocalStack
@@ -65,24 +66,31 @@ def growth(stack: LocalStack, *, quick: bool) -> Figures:
     return figures
 
 
-def profiler(directory: Path) -> Callable[[int, float], Awaitable[None]]:
-    """py-spy on the requests service during the closed loop (collapsed stacks to a file)."""
+def profiler(
+    directory: Path,
+) -> Callable[[int], Coroutine[Any, Any, Callable[[], Awaitable[None]]]]:
+    """py-spy on the requests service during the closed loop: collapsed stacks into DIR,
+    from two seconds into the load until it ends."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     directory.mkdir(parents=True, exist_ok=True)
 
-    async def record(pid: int, seconds: float) -> None:
+    async def start(pid: int) -> Callable[[], Awaitable[None]]:
         await asyncio.sleep(2)  # past the first connections
         process = await asyncio.create_subprocess_exec(
-            py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-            "--rate", "200", "--format", "raw", "--nonblocking",
-            "--output", str(directory / "intake.collapsed"),
+            py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw",
+            "--nonblocking", "--output", str(directory / "intake.collapsed"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        await process.wait()
 
-    return record
+        async def stop() -> None:
+            process.send_signal(signal.SIGINT)
+            await process.wait()
+
+        return stop
+
+    return start
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -136,6 +136,57 @@ class MemoryWatch:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self.sample()
+
+
+def _tree_cpu(process: psutil.Process) -> float:
+    """CPU seconds (user + system) of a process and its children."""
+    total = 0.0
+    for proc in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+class CpuWatch:
+    """Cores used per part of the stack over a phase: the services, Postgres (postmaster and
+    its backends), Kafka, and the whole machine (everyone's processes, other engineers' too)."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+
+    def _parts(self) -> dict[str, psutil.Process]:
+        parts = {}
+        for name, process in list(self.stack.processes.items()):
+            with contextlib.suppress(psutil.Error):
+                parts[name] = psutil.Process(process.pid)
+        if self.stack.postgres is not None:
+            with contextlib.suppress(OSError, ValueError, psutil.Error):
+                pid_file = self.stack.postgres.data_dir / "postmaster.pid"
+                parts["postgres"] = psutil.Process(int(pid_file.read_text().split()[0]))
+        if self.stack.kafka is not None:
+            marker = str(self.stack.kafka.run_dir)
+            for proc in psutil.process_iter(["cmdline"]):
+                if any(marker in part for part in proc.info["cmdline"] or []):
+                    parts.setdefault("kafka", proc)
+        return parts
+
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[dict[str, float]]:
+        cores: dict[str, float] = {}
+        parts = self._parts()
+        before = {name: _tree_cpu(proc) for name, proc in parts.items()}
+        machine = psutil.cpu_times()
+        started = time.monotonic()
+        try:
+            yield cores
+        finally:
+            elapsed = time.monotonic() - started
+            for name, proc in parts.items():
+                cores[name] = (_tree_cpu(proc) - before[name]) / elapsed
+            after = psutil.cpu_times()
+            busy = sum(getattr(after, f) - getattr(machine, f) for f in ("user", "system", "nice"))
+            cores["machine"] = busy / elapsed
 
 
 async def group_lags(bootstrap: str, prefix: str) -> dict[str, int]:

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,7 @@ from tests.bench.control import (
     MONITORING,
     REQUESTS,
     REQUESTS_WITHOUT_RELAY,
+    CpuWatch,
     LoadRun,
     MemoryWatch,
     drain_of,
@@ -251,7 +252,9 @@ class SystemBench:
         self.figures = Figures()
         self.memory = MemoryWatch(stack)
         self.next_index = 0  # every submission of the run gets its own place
-        self.profile: Callable[[int, float], Any] | None = None
+        self.profile: Callable[[int], Coroutine[Any, Any, Callable[[], Awaitable[None]]]] | None = (
+            None
+        )
 
     def spec(self, label: str, **kwargs: Any) -> Spec:
         count = kwargs.get("count") or int(kwargs.get("rate", 0) * kwargs.get("duration", 0))
@@ -279,18 +282,23 @@ class SystemBench:
             profiling = None
             if self.profile is not None:
                 pid = self.stack.processes[REQUESTS.name].pid
-                profiling = asyncio.create_task(self.profile(pid, 8.0))
-            intake = await run_load(
-                self.spec("intake", mode="closed", concurrency=CONCURRENCY, count=sizes.closed)
-            )
+                profiling = asyncio.create_task(self.profile(pid))
+            # A profile needs samples: at least 1000 submissions under it.
+            count = max(sizes.closed, 1000) if profiling else sizes.closed
+            with CpuWatch(self.stack).measuring() as cores:
+                intake = await run_load(
+                    self.spec("intake", mode="closed", concurrency=CONCURRENCY, count=count)
+                )
             if profiling is not None:
-                await profiling
+                await (await profiling)()
         rate = len(intake.ok()) / intake.elapsed
-        f.add("intake_per_s", rate, note=f"{CONCURRENCY} in flight, {sizes.closed} submissions")
+        f.add("intake_per_s", rate, note=f"{CONCURRENCY} in flight, {count} submissions")
         f.add("intake_errors", intake.errors, goal="<= 0")
         service_ms = [(r["done"] - r["sent"]) * 1000 for r in intake.ok()]
         f.add("intake_closed_p50_ms", percentile(service_ms, 0.5))
         f.add("intake_closed_p99_ms", percentile(service_ms, 0.99))
+        for part, used in cores.items():
+            f.add(f"intake_cpu_cores[{part}]", used, note="of 2; machine = every process")
         offered = sum(1 for r in intake.ok() if r.get("offered"))
         f.add("intake_offered_share", offered / max(len(intake.ok()), 1), note="201s with an offer")
 
