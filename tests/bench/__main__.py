@@ -1,4 +1,4 @@
-"""`make bench` (`python -m tests.bench [--quick] [--only system|growth] [--profile DIR]`).
+"""`make bench` (`python -m tests.bench [--quick] [--profile DIR] [NAME ...]`).
 
 Self-contained like `make test`: its own Postgres and Kafka in a temporary directory, the four
 services as processes (as `make run` starts them), the system figures against them (see
@@ -7,7 +7,8 @@ deconfliction, dashboard queries) through the real handlers; everything stopped 
 Prints a table and `name=value` lines, and writes `bench/results/latest.json` with the
 versions and the Postgres settings it ran with. `--quick` is the short run (<= 3 minutes)
 with the same lines; `--profile DIR` records the requests service with py-spy during the
-closed-loop intake into DIR.
+closed-loop intake into DIR. NAMEs pick parts: `system`, `registry`, `planning`,
+`monitoring` (`requests` and `backbone`, the old names of what `system` measures, mean it).
 """
 
 from __future__ import annotations
@@ -45,20 +46,28 @@ def say(line: str) -> None:
     print(f"[bench {time.monotonic() - STARTED:6.1f}s] {line}", flush=True)
 
 
-def growth(stack: LocalStack, *, quick: bool) -> Figures:
+PARTS = ("system", "registry", "planning", "monitoring")
+ALIASES = {"requests": "system", "backbone": "system"}
+
+
+def growth(stack: LocalStack, *, quick: bool, parts: set[str]) -> Figures:
     figures = Figures()
     for module, headline, goal in GROWTH:
         name = module.__name__.rsplit(".", 1)[-1]
+        if name.removeprefix("bench_") not in parts:
+            continue
         say(f"{name}")
         started = time.monotonic()
         results = asyncio.run(module.run(stack, quick=quick))
         for key, value in results.items():
             if key == headline:
                 continue
-            try:
-                figures.add(key, float(value))
-            except ValueError:
-                figures.add(key, value)
+            for kind in (int, float, str):
+                try:
+                    figures.add(key, kind(value))
+                    break
+                except ValueError:
+                    continue
         figures.add(headline, float(results[headline]), goal=goal)
         if "map_query_growth" in results:
             figures.add("map_query_growth", float(results["map_query_growth"]), goal="<= 1.5")
@@ -96,9 +105,12 @@ def profiler(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the short run (<= 3 minutes)")
-    parser.add_argument("--only", choices=["system", "growth"], help="one half only")
+    parser.add_argument("names", nargs="*", help=f"parts to run: {', '.join(PARTS)}")
     parser.add_argument("--profile", type=Path, help="py-spy the requests service into DIR")
     args = parser.parse_args()
+    parts = {ALIASES.get(n, n) for n in args.names} or set(PARTS)
+    if parts - set(PARTS):
+        parser.error(f"unknown parts {sorted(parts - set(PARTS))}; choose from {PARTS}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the stack is stopped
     os.environ["CONCORD_ENV"] = "test"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -121,7 +133,7 @@ def main() -> int:
                         **setting["postgres"]
                     )
                 )
-                if args.only != "growth":
+                if "system" in parts:
                     say("starting the four services as processes")
                     stack.start_services()
                     bench = system.SystemBench(stack, system.QUICK if args.quick else system.FULL)
@@ -129,8 +141,8 @@ def main() -> int:
                         bench.profile = profiler(args.profile)
                     figures.update(asyncio.run(bench.run()))
                     stack.stop_services()
-                if args.only != "system":
-                    figures.update(growth(stack, quick=args.quick))
+                if parts - {"system"}:
+                    figures.update(growth(stack, quick=args.quick, parts=parts))
         finally:
             logs = Path(run_dir) / "logs"
             if logs.exists():

@@ -82,12 +82,15 @@ async def run_load(
         sys.executable,
         "-m",
         "tests.bench.loadgen",
-        json.dumps(asdict(spec)),
         cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         limit=1 << 20,
     )
-    assert process.stdout is not None
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps(asdict(spec)).encode())  # tokens stay out of `ps`
+    await process.stdin.drain()
+    process.stdin.close()
     records: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
     async for line in process.stdout:

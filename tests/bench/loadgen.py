@@ -1,6 +1,6 @@
 """The load generator: its own process, so its CPU is not the service's and its clock is honest.
 
-    python -m tests.bench.loadgen '<spec as JSON>'
+    python -m tests.bench.loadgen < spec.json
 
 Two modes, as load testers distinguish them:
 
@@ -232,7 +232,7 @@ class Generator:
 
 
 def main() -> None:
-    spec = Spec(**json.loads(sys.argv[1]))
+    spec = Spec(**json.loads(sys.stdin.read()))
     asyncio.run(Generator(spec).run())
 
 

@@ -271,11 +271,20 @@ class SystemBench:
         self.next_index += count
         return spec
 
+    async def settle(self) -> float:
+        """Wait until the outbox is empty and monitoring's groups have consumed everything, so
+        one phase's backlog is not charged to the next; returns the seconds it took."""
+        started = time.monotonic()
+        await poll_until_zero(lambda: unpublished(self.database_url), every=0.1, timeout=600)
+        await poll_until_zero(lambda: _total_lag(self.bootstrap), every=0.25, timeout=600)
+        return time.monotonic() - started
+
     async def run(self) -> Figures:
         f, sizes = self.figures, self.sizes
         say("seeding eligible NGOs through the registry topic")
         await _seed_ngos(self.stack)
         await run_load(self.spec("warmup", mode="closed", concurrency=4, count=sizes.warmup))
+        await self.settle()
 
         say(f"closed loop: intake at {CONCURRENCY} in flight")
         async with self.memory.watching():
@@ -300,6 +309,12 @@ class SystemBench:
         for part, used in cores.items():
             f.add(f"intake_cpu_cores[{part}]", used, note="of 2; machine = every process")
         offered = sum(1 for r in intake.ok() if r.get("offered"))
+        caught_up = await self.settle()
+        f.add(
+            "intake_readmodel_catch_up_s",
+            caught_up,
+            note="after the closed loop, until monitoring has consumed everything",
+        )
         f.add("intake_offered_share", offered / max(len(intake.ok()), 1), note="201s with an offer")
 
         say("closed loop: /healthz of the same stack")
@@ -330,6 +345,7 @@ class SystemBench:
         f.add("intake_ratio", rate / bare.per_second, goal=">= 0.5")
         f.add("intake_vs_noop", rate / noop_rate, note="what HTTP alone leaves")
 
+        await self.settle()
         half = max(rate / 2, 1.0)
         say(f"open loop at {half:.1f}/s (half the maximum) with an external subscriber")
         watch = Watch(self.bootstrap, self.database_url)
@@ -428,7 +444,7 @@ class SystemBench:
     async def _backlogs(self, intake_rate: float) -> None:
         f, stack = self.figures, self.stack
         say("backlog: waiting for monitoring to catch up, then stopping it")
-        await poll_until_zero(lambda: _total_lag(self.bootstrap), every=0.5, timeout=300)
+        await self.settle()
         stop_service(stack, MONITORING.name)
         stop_service(stack, REQUESTS.name)
         await asyncio.to_thread(start_service, stack, REQUESTS_WITHOUT_RELAY)
