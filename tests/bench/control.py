@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -72,6 +73,16 @@ class LoadRun:
     @property
     def errors(self) -> int:
         return sum(1 for r in self.records if r["status"] not in (200, 201))
+
+    @property
+    def error_kinds(self) -> str:
+        """What the errors were: HTTP statuses, or the client-side failure (0: no answer)."""
+        kinds = Counter(
+            str(r["status"]) if r["status"] else r.get("error", "no answer")
+            for r in self.records
+            if r["status"] not in (200, 201)
+        )
+        return ", ".join(f"{kind} x{n}" for kind, n in kinds.most_common())
 
 
 async def run_load(
@@ -174,22 +185,32 @@ class CpuWatch:
                     parts.setdefault("kafka", proc)
         return parts
 
+    def start(self) -> None:
+        self.parts = self._parts()
+        self.before = {name: _tree_cpu(proc) for name, proc in self.parts.items()}
+        self.machine = psutil.cpu_times()
+        self.started = time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """Cores used per part since `start`."""
+        elapsed = time.monotonic() - self.started
+        cores = {
+            name: (_tree_cpu(proc) - self.before[name]) / elapsed
+            for name, proc in self.parts.items()
+        }
+        after = psutil.cpu_times()
+        busy = sum(getattr(after, f) - getattr(self.machine, f) for f in ("user", "system", "nice"))
+        cores["machine"] = busy / elapsed
+        return cores
+
     @contextlib.contextmanager
     def measuring(self) -> Iterator[dict[str, float]]:
         cores: dict[str, float] = {}
-        parts = self._parts()
-        before = {name: _tree_cpu(proc) for name, proc in parts.items()}
-        machine = psutil.cpu_times()
-        started = time.monotonic()
+        self.start()
         try:
             yield cores
         finally:
-            elapsed = time.monotonic() - started
-            for name, proc in parts.items():
-                cores[name] = (_tree_cpu(proc) - before[name]) / elapsed
-            after = psutil.cpu_times()
-            busy = sum(getattr(after, f) - getattr(machine, f) for f in ("user", "system", "nice"))
-            cores["machine"] = busy / elapsed
+            cores.update(self.stop())
 
 
 async def group_lags(bootstrap: str, prefix: str) -> dict[str, int]:

@@ -39,10 +39,21 @@ class HttpError(Exception):
     """The connection broke or the answer was not HTTP/1.1 as expected."""
 
 
+# uvicorn closes a keep-alive connection after 5 s idle; reusing one it is closing would be
+# the client's fault, not the server's, so a connection idle this long is not reused.
+IDLE_REUSE_SECONDS = 3.0
+
+
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        self.idle_since = time.monotonic()
+
+    @property
+    def reusable(self) -> bool:
+        fresh = time.monotonic() - self.idle_since < IDLE_REUSE_SECONDS
+        return fresh and not self.reader.at_eof() and not self.writer.is_closing()
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -134,8 +145,11 @@ class Generator:
         return ("\r\n".join(headers) + "\r\n\r\n").encode(), body
 
     async def _connection(self) -> Connection:
-        if self.idle:
-            return self.idle.pop()
+        while self.idle:
+            connection = self.idle.pop()
+            if connection.reusable:
+                return connection
+            connection.close()
         return await Connection.open(self.spec.host, self.spec.port)
 
     async def one(self, index: int, intended: float) -> None:
@@ -149,6 +163,7 @@ class Generator:
                 status, payload, keep = await connection.request(head, body)
             record["status"] = status
             if keep:
+                connection.idle_since = time.monotonic()
                 self.idle.append(connection)
             else:
                 connection.close()
