@@ -58,7 +58,12 @@ def growth(stack: LocalStack, *, quick: bool, parts: set[str]) -> Figures:
             continue
         say(f"{name}")
         started = time.monotonic()
-        results = asyncio.run(module.run(stack, quick=quick))
+        try:
+            results = asyncio.run(module.run(stack, quick=quick))
+        except Exception as exc:  # one broken part must not cost the run's other figures
+            say(f"{name} failed: {exc!r}")
+            figures.add(f"{name}_failed", 1, goal="<= 0", note=repr(exc)[:120])
+            continue
         for key, value in results.items():
             if key == headline:
                 continue
@@ -157,7 +162,7 @@ def main() -> int:
     print(f"bench_seconds={elapsed:.0f}")
     path = write_results(figures, setting, quick=args.quick, seconds=elapsed)
     say(f"results written to {path.relative_to(ROOT)}")
-    return 0
+    return 1 if any(name.endswith("_failed") for name in figures.items) else 0
 
 
 if __name__ == "__main__":
