@@ -14,7 +14,7 @@ help:
 	@echo "make run    start Postgres, Kafka and the four services with the demo mission"
 	@echo "make test   lint, type-check and run the whole suite against real Kafka and Postgres"
 	@echo "make lint   ruff, mypy and the import contracts (lint-imports) only"
-	@echo "make bench  run the benchmarks (figures go to docs/benchmarks.md)"
+	@echo "make bench  Concord against the machine's own limits, <= 15 min (QUICK=1: <= 3 min; docs/benchmarks.md)"
 	@echo "make chaos  faults during load through the real services, then a check of the whole history (QUICK=1: short run)"
 	@echo "make simulate  play field units and NGOs against a running 'make run' for two minutes"
 	@echo "make lock  recompile requirements*.lock (hashes) after changing a pin in requirements*.txt"
@@ -63,7 +63,7 @@ test: venv kafka-jars browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv kafka-jars
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(if $(QUICK),--quick,)
 
 chaos: venv kafka-jars
 	$(PY) -m tests.chaos $(if $(QUICK),--quick,)

@@ -1,6 +1,6 @@
 """The embedded Postgres that `make run` starts keeps every commit through a crash of the machine.
 
-Only a caller that says so (the test suite's own server, the benchmarks) trades durability for
+Only a caller that says so (the test suite's own server) trades durability for
 speed; `make run` and `make chaos` build their stack without saying anything and so get the
 durable server.
 """
