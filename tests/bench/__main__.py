@@ -124,36 +124,48 @@ def main() -> int:
     os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     configure_logging(service="bench", level="WARNING", json=False)
     figures = Figures()
-    with tempfile.TemporaryDirectory(prefix="concord-bench-") as run_dir:
-        stack = LocalStack(Path(run_dir))
-        try:
-            with stack.running():
-                say("Postgres and Kafka up")
-                setting = environment(stack)
-                for name in ("fsync", "synchronous_commit", "full_page_writes"):
-                    figures.add(f"postgres_{name}", setting["postgres"][name])
-                say(
-                    "Postgres {server_version}: fsync={fsync}, synchronous_commit="
-                    "{synchronous_commit}, full_page_writes={full_page_writes}".format(
-                        **setting["postgres"]
-                    )
-                )
-                if "system" in parts:
-                    say("starting the four services as processes")
-                    stack.start_services()
-                    bench = system.SystemBench(stack, system.QUICK if args.quick else system.FULL)
-                    if args.profile:
-                        bench.profile = profiler(args.profile)
-                    figures.update(asyncio.run(bench.run()))
-                    stack.stop_services()
-                if parts - {"system"}:
-                    figures.update(growth(stack, quick=args.quick, parts=parts))
-        finally:
-            logs = Path(run_dir) / "logs"
-            if logs.exists():
-                kept = ROOT / "test-artifacts" / "bench-logs"
-                shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(logs, kept)
+    setting: dict[str, Any] = {}
+    # The system part and the growth parts each get a fresh stack: the in-process apps of the
+    # growth parts then start on an empty broker and database, as when run alone.
+    for stage in ("system", "growth"):
+        wanted = "system" in parts if stage == "system" else bool(parts - {"system"})
+        if not wanted:
+            continue
+        # A stack exports its URLs to the environment; the next one must start its own.
+        os.environ.pop("DATABASE_URL", None)
+        os.environ.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        with tempfile.TemporaryDirectory(prefix=f"concord-bench-{stage}-") as run_dir:
+            stack = LocalStack(Path(run_dir))
+            try:
+                with stack.running():
+                    say(f"Postgres and Kafka up for the {stage} part")
+                    if not setting:
+                        setting = environment(stack)
+                        for name in ("fsync", "synchronous_commit", "full_page_writes"):
+                            figures.add(f"postgres_{name}", setting["postgres"][name])
+                        say(
+                            "Postgres {server_version}: fsync={fsync}, synchronous_commit="
+                            "{synchronous_commit}, full_page_writes={full_page_writes}".format(
+                                **setting["postgres"]
+                            )
+                        )
+                    if stage == "system":
+                        say("starting the four services as processes")
+                        stack.start_services()
+                        sizes = system.QUICK if args.quick else system.FULL
+                        bench = system.SystemBench(stack, sizes)
+                        if args.profile:
+                            bench.profile = profiler(args.profile)
+                        figures.update(asyncio.run(bench.run()))
+                        stack.stop_services()
+                    else:
+                        figures.update(growth(stack, quick=args.quick, parts=parts))
+            finally:
+                logs = Path(run_dir) / "logs"
+                if logs.exists():
+                    kept = ROOT / "test-artifacts" / "bench-logs"
+                    shutil.rmtree(kept, ignore_errors=True)
+                    shutil.copytree(logs, kept)
     elapsed = time.monotonic() - STARTED
     print()
     print(figures.table())
