@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -88,3 +91,22 @@ async def unit_of_work(
     """One transaction: commit if the block succeeds, roll back if it raises."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+async def upsert_if_newer(
+    session: AsyncSession, target: Table | type[DeclarativeBase], key: str, values: dict[str, Any]
+) -> bool:
+    """Apply a state to a version-gated projection: insert `values`, or overwrite the row with
+    the same `key` only when its `version` is older. True when the row was written; False for
+    a redelivered or older state, which changes nothing.
+
+    The one way every replica and read model applies "this state, if it is newer": a single
+    statement, so two consumers racing on one key cannot both win."""
+    table = target if isinstance(target, Table) else cast(Table, target.__table__)
+    statement = insert(table).values(values)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={name: statement.excluded[name] for name in values if name != key},
+        where=table.c.version < statement.excluded.version,
+    ).returning(table.c[key])
+    return (await session.execute(upsert)).first() is not None

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import NgoReplica
 from services.humanitarian_requests.matching.service import withdraw_offers_of_ineligible
+from shared.db import upsert_if_newer
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -47,14 +47,7 @@ async def upsert_ngo(session: AsyncSession, data: NgoState) -> bool:
         "version": data.version,
         "updated_at": data.updated_at,
     }
-    statement = insert(NgoReplica).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[NgoReplica.ngo_id],
-        set_={k: statement.excluded[k] for k in values if k != "ngo_id"},
-        where=NgoReplica.version < statement.excluded.version,
-    )
-    result = await session.execute(statement)
-    applied = getattr(result, "rowcount", 1) == 1
+    applied = await upsert_if_newer(session, NgoReplica, "ngo_id", values)
     log.info(
         "replica.ngo_applied" if applied else "replica.ngo_stale_ignored",
         ngo_id=str(data.ngo_id),

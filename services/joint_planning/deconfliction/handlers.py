@@ -9,13 +9,13 @@ an incident later marked a duplicate of another clears the double flag.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.config import Settings
 from services.joint_planning.db.models.replicas import IncidentReplica
 from services.joint_planning.deconfliction.geometry import cell_of
 from services.joint_planning.deconfliction.service import Rules, recheck_for_incident
+from shared.db import upsert_if_newer
 from shared.events.envelope import CloudEvent, service_source
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -47,14 +47,7 @@ async def upsert_incident(session: AsyncSession, data: IncidentState) -> Inciden
         "version": data.version,
         "updated_at": data.updated_at,
     }
-    statement = insert(IncidentReplica).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[IncidentReplica.incident_id],
-        set_={k: statement.excluded[k] for k in values if k != "incident_id"},
-        where=IncidentReplica.version < statement.excluded.version,
-    )
-    applied = await session.scalar(statement.returning(IncidentReplica.incident_id))
-    if applied is None:
+    if not await upsert_if_newer(session, IncidentReplica, "incident_id", values):
         return None
     query = select(IncidentReplica).where(IncidentReplica.incident_id == data.incident_id)
     return (await session.scalars(query.execution_options(populate_existing=True))).one()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.db.models.replicas import NgoEligibility
+from shared.db import upsert_if_newer
 from shared.events.schemas.ngo_registry import NgoState
 
 
@@ -28,11 +28,4 @@ async def upsert(session: AsyncSession, data: NgoState) -> bool:
         "version": data.version,
         "updated_at": data.updated_at,
     }
-    statement = insert(NgoEligibility).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[NgoEligibility.ngo_id],
-        set_={k: statement.excluded[k] for k in values if k != "ngo_id"},
-        where=NgoEligibility.version < statement.excluded.version,
-    )
-    result = await session.execute(statement)
-    return getattr(result, "rowcount", 1) == 1
+    return await upsert_if_newer(session, NgoEligibility, "ngo_id", values)

@@ -8,12 +8,9 @@ an update for a concurrent replay to slip into).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, Table, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +22,7 @@ from services.monitoring.db.models.planning import (
     planning_tasks,
 )
 from services.monitoring.db.models.read_models import ngos
+from shared.db import upsert_if_newer
 from shared.events.schemas.joint_planning import (
     ConflictState,
     MilestoneState,
@@ -35,31 +33,13 @@ from shared.events.schemas.joint_planning import (
 LIVE_OPERATION_STATUSES = ("planned", "active")
 
 
-async def upsert_if_newer(
-    session: AsyncSession,
-    table: Table,
-    key: Column[Any],
-    key_value: uuid.UUID,
-    values: dict[str, Any],
-) -> bool:
-    """Write `values` for `key_value` unless a row of the same or a newer version is held.
-    True when the row was written."""
-    statement = insert(table).values({key.name: key_value, **values})
-    upsert = statement.on_conflict_do_update(
-        index_elements=[key],
-        set_=values,
-        where=table.c.version < statement.excluded.version,
-    ).returning(key)
-    return (await session.execute(upsert)).first() is not None
-
-
 async def apply_operation(session: AsyncSession, data: OperationState) -> bool:
     return await upsert_if_newer(
         session,
         planning_operations,
-        planning_operations.c.operation_id,
-        data.operation_id,
+        "operation_id",
         {
+            "operation_id": data.operation_id,
             "version": data.version,
             "title": data.title,
             "status": data.status.value,
@@ -80,9 +60,9 @@ async def apply_task(session: AsyncSession, data: TaskState) -> bool:
     return await upsert_if_newer(
         session,
         planning_tasks,
-        planning_tasks.c.task_id,
-        data.task_id,
+        "task_id",
         {
+            "task_id": data.task_id,
             "version": data.version,
             "operation_id": data.operation_id,
             "title": data.title,
@@ -100,9 +80,9 @@ async def apply_milestone(session: AsyncSession, data: MilestoneState) -> bool:
     return await upsert_if_newer(
         session,
         planning_milestones,
-        planning_milestones.c.milestone_id,
-        data.milestone_id,
+        "milestone_id",
         {
+            "milestone_id": data.milestone_id,
             "version": data.version,
             "operation_id": data.operation_id,
             "title": data.title,
@@ -120,9 +100,9 @@ async def apply_conflict(
     return await upsert_if_newer(
         session,
         planning_conflicts,
-        planning_conflicts.c.conflict_id,
-        data.conflict_id,
+        "conflict_id",
         {
+            "conflict_id": data.conflict_id,
             "version": data.version,
             "notification_id": data.notification_id,
             "ngo_id": data.ngo_id,
