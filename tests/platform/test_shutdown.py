@@ -191,13 +191,18 @@ async def test_a_request_in_flight_at_sigterm_completes_and_new_ones_are_refused
                             break
                         await asyncio.sleep(0.1)
                 service.process.send_signal(signal.SIGTERM)
-                # Work stops: the port refuses new connections while the request is held.
-                async with httpx.AsyncClient(base_url=service.url, timeout=5) as fresh:
+                # Work stops: new connections get no answer while the request is held. Each
+                # probe opens a connection of its own; one the port still took from its backlog
+                # and then closed unanswered is refused as surely as one it did not take.
+                no_reuse = httpx.Limits(max_keepalive_connections=0)
+                async with httpx.AsyncClient(
+                    base_url=service.url, timeout=5, limits=no_reuse
+                ) as fresh:
                     async with asyncio.timeout(SHUTDOWN_BOUND_SECONDS):
                         while True:
                             try:
                                 await fresh.get("/healthz")
-                            except httpx.ConnectError:
+                            except (httpx.ConnectError, httpx.RemoteProtocolError):
                                 break
                             await asyncio.sleep(0.1)
                 assert not in_flight.done()
