@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, public_route
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_SCHEMA,
@@ -168,7 +168,7 @@ URL_TOKEN_PARAMETERS = frozenset({"access_token", "token"})
 
 
 def _operations_router(*, metrics: bool) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], dependencies=[public_route()])
 
     @router.get("/healthz", summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
@@ -195,7 +195,7 @@ def _operations_router(*, metrics: bool) -> APIRouter:
 
 def _contract_router() -> APIRouter:
     """The event contract, public on every service: it describes data, it holds none."""
-    router = APIRouter(tags=["event contract"])
+    router = APIRouter(tags=["event contract"], dependencies=[public_route()])
 
     @router.get("/events/asyncapi.json", summary="The AsyncAPI document of every Concord event")
     async def events_asyncapi() -> dict[str, Any]:
@@ -249,7 +249,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         elif exc.status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        if exc.status == 503:
+        if exc.status in (429, 503):
             headers = {"Retry-After": str(exc.extensions.get("retry_after", RETRY_AFTER_SECONDS))}
         return ProblemResponse(
             exc.to_problem(instance=request.url.path), status_code=exc.status, headers=headers

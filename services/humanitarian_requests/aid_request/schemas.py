@@ -16,11 +16,12 @@ from shared.events.schemas.humanitarian_requests import (
     OpenRequestSummary,
     VulnerabilityFactor,
 )
+from shared.inputs import StrictInput
 from shared.numbers import PeopleCount, PositiveQuantity
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
 
-class ItemIn(BaseModel):
+class ItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=200)
@@ -28,7 +29,7 @@ class ItemIn(BaseModel):
     unit: str = Field(min_length=1, max_length=50)
 
 
-class AffectedPopulationIn(AffectedPopulation):
+class AffectedPopulationIn(AffectedPopulation, StrictInput):
     """People affected, each count within what one report can count (and what the event and
     the `affected_total` integer column hold)."""
 
@@ -94,7 +95,7 @@ class LinkIn(StorableInput):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DeliveryItemIn(BaseModel):
+class DeliveryItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
     item: str
     delivered_quantity: PositiveQuantity

@@ -12,9 +12,10 @@ from services.monitoring.access import Staff, sees_restricted
 from services.monitoring.reports import html, service
 from shared.deps import DbSession
 from shared.errors import Unprocessable
+from shared.ratelimit import rate_limit
 from shared.runtime import ServiceRuntime
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], dependencies=[rate_limit("export")])
 
 MAX_PERIOD = timedelta(days=3660)
 

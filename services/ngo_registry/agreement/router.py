@@ -14,15 +14,17 @@ from services.ngo_registry.agreement.schemas import (
     AgreementTermination,
     AgreementUpdate,
 )
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import DbSession
 from shared.events.schemas.ngo_registry import AgreementStatus
 from shared.http import etag
 
 router = APIRouter(tags=["agreements"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
 IfMatch = Annotated[str | None, Header()]
 
 

@@ -5,24 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.events.schemas.ngo_registry import (
     AgreementParty,
     AgreementState,
     ReportingObligation,
 )
+from shared.inputs import StrictInput
 from shared.numbers import PeriodDays
 from shared.vocabulary import Sector
 
 
-class ReportingObligationIn(ReportingObligation):
+class ReportingObligationIn(ReportingObligation, StrictInput):
     """A reporting duty: what, and every how many days (at most ten years)."""
 
     frequency_days: PeriodDays
 
 
-class AgreementCreate(BaseModel):
+class AgreementCreate(StrictInput):
     """A draft agreement between the mission and one or more NGOs."""
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +46,7 @@ class AgreementCreate(BaseModel):
         return self
 
 
-class AgreementUpdate(BaseModel):
+class AgreementUpdate(StrictInput):
     """Changes to a draft; only the fields sent change. Send `If-Match`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -61,7 +62,7 @@ class AgreementUpdate(BaseModel):
     signatories: list[str] | None = Field(None, max_length=50)
 
 
-class AgreementTermination(BaseModel):
+class AgreementTermination(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from services.ngo_registry.ngo import service
 from services.ngo_registry.ngo.schemas import NgoCreate, NgoPage, NgoPrivate, NgoPublic, NgoUpdate
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import DbSession
 from shared.events.schemas.ngo_registry import VettingStatus
 from shared.http import etag
@@ -17,9 +17,11 @@ from shared.vocabulary import Sector
 
 router = APIRouter(tags=["ngos"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
-Anyone = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo, Role.field_unit)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
+Anyone = Annotated[Principal, policy(Role.ops_centre, Role.admin, Role.ngo, Role.field_unit)]
 
 
 @router.post("/ngos", status_code=201, response_model=NgoPrivate)

@@ -13,25 +13,26 @@ from shared.events.schemas.ngo_registry import (
     NgoType,
     OperatingPoint,
 )
+from shared.inputs import StrictInput
 from shared.numbers import Quantity, RadiusKm
 from shared.vocabulary import Sector
 
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 
 
-class CapacityIn(Capacity):
+class CapacityIn(Capacity, StrictInput):
     """A capacity as officers send it: a finite quantity within what one NGO can hold."""
 
     quantity: Quantity
 
 
-class OperatingPointIn(OperatingPoint):
+class OperatingPointIn(OperatingPoint, StrictInput):
     """A point and a finite radius around it (no circle on Earth is wider than 20,000 km)."""
 
     radius_km: RadiusKm
 
 
-class Contact(BaseModel):
+class Contact(StrictInput):
     """A contact person: confidential, never in events or the public directory."""
 
     model_config = ConfigDict(extra="forbid")
@@ -42,7 +43,7 @@ class Contact(BaseModel):
     phone: str | None = Field(None, max_length=50)
 
 
-class RegistrationIn(BaseModel):
+class RegistrationIn(StrictInput):
     """A national registration in one country of operation."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +65,7 @@ class RegistrationOut(RegistrationIn):
     pass
 
 
-class _ProfileFields(BaseModel):
+class _ProfileFields(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=300)
@@ -90,7 +91,7 @@ class NgoCreate(_ProfileFields):
     ngo_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
 
 
-class NgoUpdate(BaseModel):
+class NgoUpdate(StrictInput):
     """A partial update: only the fields sent change. Send `If-Match` with the ETag read."""
 
     model_config = ConfigDict(extra="forbid")
