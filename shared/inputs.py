@@ -8,9 +8,9 @@ its own strings and lists with `Field(max_length=…)`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 NUL = "\x00"
 
@@ -36,3 +36,13 @@ class StrictInput(BaseModel):
         if has_nul(data):
             raise ValueError("text must not contain the NUL character (U+0000)")
         return data
+
+
+Code = Annotated[str, StringConstraints(max_length=20)]
+"""A short code in a list: a P-code, a country or language code."""
+
+Line = Annotated[str, StringConstraints(max_length=2000)]
+"""One line of free text in a list: an objective, an agenda item, a responsibility."""
+
+Name = Annotated[str, StringConstraints(max_length=200)]
+"""A name or label in a list: a signatory, a resource."""

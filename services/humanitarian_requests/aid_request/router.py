@@ -33,7 +33,7 @@ from services.humanitarian_requests.common.principals import (
 )
 from services.humanitarian_requests.db.models.tables import AidRequest
 from shared.auth import Principal, Role, Tenant, policy
-from shared.deps import CurrentPrincipal, DbSession
+from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import RequestStatus
 from shared.ratelimit import rate_limit
@@ -126,7 +126,7 @@ async def list_aid_requests(
     status: RequestStatus | None = None,
     sector: Sector | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AidRequestPage | NgoRequestPage:
     """List requests: a field unit sees its own; an NGO its assignments and the open,
     non-restricted requests in its sectors and areas (coarsened); the ops centre everything."""

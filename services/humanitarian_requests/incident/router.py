@@ -19,7 +19,7 @@ from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
 from shared.auth import Principal, Role, Tenant, policy
-from shared.deps import CurrentPrincipal, DbSession
+from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.ratelimit import rate_limit
 
@@ -95,7 +95,7 @@ async def list_incidents(
     session: DbSession,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JSONResponse:
     """Incidents: a field unit's own, or all for the ops centre; newest first."""
     unit = None if principal.is_staff else principal.unit_id

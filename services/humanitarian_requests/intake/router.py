@@ -56,8 +56,11 @@ class ItemHeader(BaseModel):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[Any] = Field(
+        # A hard ceiling for the schema; `HUMANITARIAN_REQUESTS_BATCH_MAX_ITEMS` (1000) is the
+        # operative bound, answered with 413.
+        max_length=100_000,
         description="Queued reports, each with `kind`, "
-        "`client_id` and `observed_at` plus the report fields"
+        "`client_id` and `observed_at` plus the report fields",
     )
 
 

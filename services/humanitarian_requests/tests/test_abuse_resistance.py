@@ -84,3 +84,19 @@ async def test_unknown_fields_and_nul_are_422_at_every_level(
         problem_of(refused)
     listed = await client.get("/incidents", headers=as_unit)
     assert listed.json() == []
+
+
+async def test_a_batch_item_with_an_integer_past_64_bits_is_rejected_alone_not_a_500(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Found by schemathesis: the idempotency hash of such a batch raised (a 500)."""
+    unit = unique_unit()
+    headers = {
+        **bearer(settings, "field_unit", unit_id=unit),
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
+    response = await client.post(
+        "/reports/batch", json={"items": [{"kind": "incident", "n": 2**70}]}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["rejected"] == 1

@@ -13,7 +13,7 @@ from shared.events.schemas.ngo_registry import (
     NgoType,
     OperatingPoint,
 )
-from shared.inputs import StrictInput
+from shared.inputs import Code, StrictInput
 from shared.numbers import Quantity, RadiusKm
 from shared.vocabulary import Sector
 
@@ -23,7 +23,9 @@ COUNTRY_PATTERN = r"^[A-Z]{2}$"
 class CapacityIn(Capacity, StrictInput):
     """A capacity as officers send it: a finite quantity within what one NGO can hold."""
 
+    resource: str = Field(min_length=1, max_length=200)
     quantity: Quantity
+    unit: str = Field(min_length=1, max_length=50)
 
 
 class OperatingPointIn(OperatingPoint, StrictInput):
@@ -77,11 +79,11 @@ class _ProfileFields(StrictInput):
     registrations: list[RegistrationIn] = Field(default_factory=list, max_length=50)
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
     capacities: list[CapacityIn] = Field(default_factory=list, max_length=100)
-    operating_areas: list[str] = Field(
+    operating_areas: list[Code] = Field(
         default_factory=list, max_length=200, description="P-codes from the mission gazetteer"
     )
     operating_points: list[OperatingPointIn] = Field(default_factory=list, max_length=100)
-    languages: list[str] = Field(default_factory=list, max_length=50)
+    languages: list[Code] = Field(default_factory=list, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
 
@@ -105,9 +107,9 @@ class NgoUpdate(StrictInput):
     registrations: list[RegistrationIn] | None = Field(None, max_length=50)
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
     capacities: list[CapacityIn] | None = Field(None, max_length=100)
-    operating_areas: list[str] | None = Field(None, max_length=200)
+    operating_areas: list[Code] | None = Field(None, max_length=200)
     operating_points: list[OperatingPointIn] | None = Field(None, max_length=100)
-    languages: list[str] | None = Field(None, max_length=50)
+    languages: list[Code] | None = Field(None, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
 
