@@ -26,6 +26,10 @@ os.environ.setdefault("CONCORD_ENV", "test")
 os.environ.setdefault("LOG_JSON", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("OUTBOX_POLL_INTERVAL", "0.5")
+# Tests share a handful of principals (`bearer()` subjects) per app; the rate limits are
+# proved by tests that set tiny ones (services/*/tests/test_rate_limits.py), not by accident.
+os.environ.setdefault("CONCORD_RATE_LIMIT_INTAKE_BURST", "1000000")
+os.environ.setdefault("CONCORD_RATE_LIMIT_EXPORT_BURST", "1000000")
 
 # Set unconditionally, at import (before any test or fixture runs): a `CONCORD_RUN_DIR` the
 # user exported for their own stack must not leak into the suite either. Not under pytest's

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
@@ -234,8 +238,9 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_roles(*roles: Role) -> Any:
-    """A dependency that lets through only principals holding one of `roles`: use it in
-    `dependencies=[require_roles(...)]` or as `Annotated[Principal, require_roles(...)]`."""
+    """A dependency that lets through only principals holding one of `roles`. It declares no
+    policy: a route must use `policy(...)`, which the authorization matrix test reads (a
+    route guarded only by this one fails it)."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
@@ -244,3 +249,84 @@ def require_roles(*roles: Role) -> Any:
         return principal
 
     return Depends(check)
+
+
+class Tenant(StrEnum):
+    """Whose objects a route serves to a caller who is not mission staff."""
+
+    any = "any"
+    """No tenant rule: what the route serves is the same for every allowed role."""
+    own_ngo = "own_ngo"
+    """An NGO sees and acts on its own NGO's objects only; another NGO's answer 404."""
+    own_unit = "own_unit"
+    """A field unit sees its own unit's objects only; another unit's answer 404."""
+    own = "own"
+    """Both: an NGO its own NGO's objects, a field unit its own unit's; others' answer 404."""
+    public = "public"
+    """No token at all: operations probes and the event contract."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call a route: the roles (anyone else is 403 before the route runs) and the
+    tenant rule (another tenant's object is 404, never 403 or 409). Declared once per route
+    with `policy(...)`; `tests/platform/test_authorization_matrix.py` reads it back."""
+
+    roles: frozenset[Role]
+    tenant: Tenant
+
+    def allows(self, principal: Principal) -> bool:
+        return self.tenant is Tenant.public or principal.has_any(*self.roles)
+
+
+def policy(*roles: Role, tenant: Tenant = Tenant.any) -> Any:
+    """The one place a route says who may call it: a dependency that answers 403 to a
+    principal holding none of `roles`, and that yields the principal. Use it as
+    `Annotated[Principal, policy(...)]` or in `dependencies=[policy(...)]`."""
+    if tenant is Tenant.public:
+        raise ValueError("use public_route() for routes without a token")
+    if not roles:
+        raise ValueError("a policy names at least one role")
+    declared = Policy(frozenset(roles), tenant)
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not declared.allows(principal):
+            allowed = ", ".join(sorted(r.value for r in declared.roles))
+            raise Forbidden(f"This needs one of the roles: {allowed}")
+        return principal
+
+    check.policy = declared  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def public_route() -> Any:
+    """The policy of a route that takes no token (`dependencies=[public_route()]`)."""
+
+    async def open_to_all() -> None:
+        return None
+
+    open_to_all.policy = Policy(frozenset(), Tenant.public)  # type: ignore[attr-defined]
+    return Depends(open_to_all)
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def route_policy(route: APIRoute, included: Sequence[Any] = ()) -> Policy | None:
+    """The policy a route declares, None if it declares none; `included` are the
+    dependencies of the routers it is included through. A router-wide policy and a route's
+    own one combine: only roles both allow pass, and the route's tenant rule wins."""
+    calls = [getattr(d, "dependency", None) for d in included]
+    found: Policy | None = None
+    for call in [*calls, *_calls(route.dependant)]:
+        declared = getattr(call, "policy", None)
+        if not isinstance(declared, Policy):
+            continue
+        if found is None or found.tenant is Tenant.public:
+            found = declared
+        elif declared.tenant is not Tenant.public and declared is not found:
+            found = Policy(found.roles & declared.roles, declared.tenant)
+    return found

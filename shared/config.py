@@ -154,6 +154,20 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = Field(200, validation_alias="CONSUMER_BATCH_SIZE")
     consumer_max_attempts: int = Field(5, validation_alias="CONSUMER_MAX_ATTEMPTS")
     max_body_bytes: int = Field(2_000_000, validation_alias="MAX_BODY_BYTES")
+    # Per-principal token buckets (in process, per replica: N replicas admit N times these):
+    # intake is every report a caller submits, exports every CSV or sitrep it pulls.
+    rate_limit_intake_per_minute: float = Field(
+        120.0, gt=0, validation_alias="CONCORD_RATE_LIMIT_INTAKE_PER_MINUTE"
+    )
+    rate_limit_intake_burst: int = Field(
+        30, ge=1, validation_alias="CONCORD_RATE_LIMIT_INTAKE_BURST"
+    )
+    rate_limit_export_per_minute: float = Field(
+        6.0, gt=0, validation_alias="CONCORD_RATE_LIMIT_EXPORT_PER_MINUTE"
+    )
+    rate_limit_export_burst: int = Field(
+        5, ge=1, validation_alias="CONCORD_RATE_LIMIT_EXPORT_BURST"
+    )
     # Processed-event rows are kept at least this long (see shared/events/pruning.py), and
     # pruned about this often (jittered, so replicas do not prune in step).
     inbox_retention_seconds: float = Field(

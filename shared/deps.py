@@ -11,7 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import CurrentPrincipal
 from shared.runtime import ServiceRuntime
 
-__all__ = ["CurrentPrincipal", "DbSession"]
+__all__ = ["MAX_OFFSET", "CurrentPrincipal", "DbSession"]
+
+MAX_OFFSET = 2**31 - 1
+"""The largest page offset a list route takes (`Query(ge=0, le=MAX_OFFSET)`): past it a
+Postgres OFFSET would overflow, a 500 before; now a 422."""
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:

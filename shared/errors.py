@@ -108,6 +108,14 @@ class IdempotencyKeyReused(Unprocessable):
     title = "Idempotency-Key reused with a different request"
 
 
+class TooManyRequests(ConcordError):
+    """Over a rate limit; `retry_after` (seconds) becomes the `Retry-After` header."""
+
+    status = 429
+    problem_type = "too-many-requests"
+    title = "Too many requests"
+
+
 class Unavailable(ConcordError):
     status = 503
     problem_type = "unavailable"

@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, public_route
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_SCHEMA,
@@ -134,12 +134,40 @@ BODY_ERROR_RESPONSES: dict[int, dict[str, Any]] = {
 }
 
 
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is malformed (an `Idempotency-Key` out of bounds …)",
+    401: UNAUTHORIZED_RESPONSE["description"],
+    403: "The token's roles are not among those the route's policy admits",
+    404: "No such object, or not one this principal may see (another tenant's answers the same)",
+    409: "The object's state does not allow this (a conflicting or out-of-order change)",
+    412: "`If-Match` names a version that is no longer the current one",
+    413: BODY_ERROR_RESPONSES[413]["description"],
+    422: "A parameter or the body did not validate (`errors` names each field), or the "
+    "input is semantically invalid; nothing was written",
+    428: "This change needs `If-Match` with the version read",
+    429: "Over this principal's rate limit: retry after `Retry-After` seconds",
+    503: "The database, the broker or the identity provider is away: retry after "
+    "`Retry-After` seconds; nothing was written",
+}
+
+AUTHENTICATED_ERRORS = (400, 401, 403, 404, 409, 412, 422, 428, 429, 503)
+"""The statuses every operation that takes a token may answer, documented on each."""
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` naming each of `statuses` as a problem+json error."""
+    return problem_responses({status: ERROR_DESCRIPTIONS[status] for status in statuses})
+
+
 def document_errors(app: FastAPI) -> None:
     """Name in the OpenAPI document the errors the edge itself answers on every route, all
-    as problem+json (the `Problem` schema): 401 on every operation that takes a bearer token
-    (those FastAPI marks with a `security` requirement); 413 (the body limit, the event size
-    limit) and 422 (validation, numbers out of range) on every operation that takes a body,
-    replacing FastAPI's default 422 (a JSON shape this edge never sends)."""
+    as problem+json (the `Problem` schema): on every operation that takes a bearer token
+    (those FastAPI marks with a `security` requirement) each of `AUTHENTICATED_ERRORS` (400,
+    401, 403, 404, 409, 412, 422, 428, 429, 503) a route did not describe itself; 413 (the
+    body limit, the event size limit) and 422 (validation, numbers out of range) on every
+    operation that takes a body; FastAPI's default 422 (a JSON shape this edge never sends)
+    replaced wherever it appears. `tests/platform/test_api_fuzzing.py` holds every answer
+    to the document."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -153,8 +181,14 @@ def document_errors(app: FastAPI) -> None:
                     if not isinstance(operation, dict):
                         continue
                     responses = operation.setdefault("responses", {})
+                    if "422" in responses:  # FastAPI's own shape, never sent by this edge
+                        responses["422"] = _problem_response(ERROR_DESCRIPTIONS[422])
                     if operation.get("security"):
                         responses.setdefault("401", UNAUTHORIZED_RESPONSE)
+                        for status in AUTHENTICATED_ERRORS:
+                            responses.setdefault(
+                                str(status), _problem_response(ERROR_DESCRIPTIONS[status])
+                            )
                     if "requestBody" in operation:
                         responses.setdefault("413", BODY_ERROR_RESPONSES[413])
                         responses["422"] = BODY_ERROR_RESPONSES[422]
@@ -164,17 +198,25 @@ def document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}}
+
+
 URL_TOKEN_PARAMETERS = frozenset({"access_token", "token"})
 
 
 def _operations_router(*, metrics: bool) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], dependencies=[public_route()])
 
     @router.get("/healthz", summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: the database and Kafka are reachable")
+    @router.get(
+        "/readyz",
+        summary="Readiness: the database and Kafka are reachable",
+        responses={503: {"description": "Not ready: `checks` names what is unreachable"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         runtime: ServiceRuntime = request.app.state.runtime
         checks = await runtime.ready()
@@ -195,7 +237,7 @@ def _operations_router(*, metrics: bool) -> APIRouter:
 
 def _contract_router() -> APIRouter:
     """The event contract, public on every service: it describes data, it holds none."""
-    router = APIRouter(tags=["event contract"])
+    router = APIRouter(tags=["event contract"], dependencies=[public_route()])
 
     @router.get("/events/asyncapi.json", summary="The AsyncAPI document of every Concord event")
     async def events_asyncapi() -> dict[str, Any]:
@@ -249,7 +291,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         elif exc.status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        if exc.status == 503:
+        if exc.status in (429, 503):
             headers = {"Retry-After": str(exc.extensions.get("retry_after", RETRY_AFTER_SECONDS))}
         return ProblemResponse(
             exc.to_problem(instance=request.url.path), status_code=exc.status, headers=headers

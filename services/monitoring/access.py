@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-
-from shared.auth import CurrentPrincipal, Principal, Role
+from shared.auth import Policy, Principal, Role, Tenant, policy
 from shared.errors import Forbidden
 
 STAFF_ROLES = (Role.ops_centre, Role.admin)
@@ -26,11 +24,9 @@ def require_staff(principal: Principal) -> Principal:
     return principal
 
 
-async def _staff(principal: CurrentPrincipal) -> Principal:
-    return require_staff(principal)
-
-
-Staff = Annotated[Principal, Depends(_staff)]
+Staff = Annotated[Principal, policy(*STAFF_ROLES, tenant=Tenant.any)]
+STAFF_POLICY = Policy(frozenset(STAFF_ROLES), Tenant.any)
+"""The live stream's policy: the same roles, proved by a single-use ticket, not a bearer."""
 
 
 def sees_restricted(principal: Principal) -> bool:

@@ -16,6 +16,7 @@ from services.humanitarian_requests.db.models.tables import (
     NgoReplica,
     Offer,
 )
+from shared.events.schemas.humanitarian_requests import OfferStatus
 from shared.gazetteer import gazetteer
 from shared.vocabulary import Sensitivity
 
@@ -76,11 +77,16 @@ async def ngo_can_see(
 ) -> bool:
     if row.assigned_ngo_id == ngo_id:
         return True
-    offered = await session.scalar(
-        select(Offer.id).where(Offer.request_id == row.id, Offer.ngo_id == ngo_id).limit(1)
-    )
-    if offered is not None:
-        return True
+    # An offer shows the request to its NGO only while it stands: once declined, expired
+    # or withdrawn, the request is the NGO's to see again only if it is open to it.
+    if row.current_offer_id is not None:
+        current = await session.get(Offer, row.current_offer_id)
+        if (
+            current is not None
+            and current.ngo_id == ngo_id
+            and current.status == OfferStatus.pending
+        ):
+            return True
     return open_to_ngo(await session.get(NgoReplica, ngo_id), row, today)
 
 

@@ -32,10 +32,11 @@ from services.humanitarian_requests.common.principals import (
     reporting_unit_of,
 )
 from services.humanitarian_requests.db.models.tables import AidRequest
-from shared.auth import Principal, Role, require_roles
-from shared.deps import CurrentPrincipal, DbSession
+from shared.auth import Principal, Role, Tenant, policy
+from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import RequestStatus
+from shared.ratelimit import rate_limit
 from shared.vocabulary import Sector
 
 router = APIRouter(prefix="/aid-requests", tags=["aid requests"])
@@ -44,8 +45,13 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
-STAFF = require_roles(Role.ops_centre, Role.admin)
-REPORTERS = require_roles(Role.field_unit, Role.ops_centre, Role.admin)
+STAFF = policy(Role.ops_centre, Role.admin)
+REPORTERS = policy(Role.field_unit, Role.ops_centre, Role.admin, tenant=Tenant.own_unit)
+ANSWERING_NGO = policy(Role.ngo, Role.ops_centre, tenant=Tenant.own_ngo)
+Readers = Annotated[
+    Principal, policy(Role.field_unit, Role.ngo, Role.ops_centre, Role.admin, tenant=Tenant.own)
+]
+Reporters = Annotated[Principal, REPORTERS]
 
 
 def full_view(row: AidRequest) -> dict[str, Any]:
@@ -75,7 +81,12 @@ async def _visible(session: DbSession, principal: Principal, request_id: uuid.UU
     raise NotFound(f"No aid request {request_id}")
 
 
-@router.post("", status_code=201, response_model=AidRequestView, dependencies=[REPORTERS])
+@router.post(
+    "",
+    status_code=201,
+    response_model=AidRequestView,
+    dependencies=[REPORTERS, rate_limit("intake")],
+)
 async def submit_aid_request(
     body: AidRequestIn,
     session: DbSession,
@@ -111,11 +122,11 @@ async def submit_aid_request(
 @router.get("", response_model=AidRequestPage | NgoRequestPage)
 async def list_aid_requests(
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: Readers,
     status: RequestStatus | None = None,
     sector: Sector | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AidRequestPage | NgoRequestPage:
     """List requests: a field unit sees its own; an NGO its assignments and the open,
     non-restricted requests in its sectors and areas (coarsened); the ops centre everything."""
@@ -135,7 +146,7 @@ async def list_aid_requests(
 
 @router.get("/{request_id}", response_model=AidRequestView | NgoRequestView)
 async def get_aid_request(
-    request_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+    request_id: uuid.UUID, session: DbSession, principal: Readers
 ) -> AidRequestView | NgoRequestView:
     """One request. NGOs get the coarsened view, and only of what they may see."""
     row = await _visible(session, principal, request_id)
@@ -146,7 +157,7 @@ async def get_aid_request(
 
 @router.get("/{request_id}/history", response_model=list[HistoryView])
 async def aid_request_history(
-    request_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+    request_id: uuid.UUID, session: DbSession, principal: Reporters
 ) -> list[HistoryView]:
     """Every transition of the request and its offers, oldest first (unit and ops centre)."""
     if is_ngo(principal):
@@ -205,7 +216,7 @@ async def cancel_aid_request(
     request_id: uuid.UUID,
     body: CancelIn,
     session: DbSession,
-    principal: CurrentPrincipal,
+    principal: Reporters,
     settings: AppSettings,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
@@ -326,7 +337,7 @@ async def rematch_aid_request(
     )
 
 
-@router.post("/{request_id}/start", dependencies=[require_roles(Role.ngo, Role.ops_centre)])
+@router.post("/{request_id}/start", dependencies=[ANSWERING_NGO])
 async def start_delivery(
     request_id: uuid.UUID,
     session: DbSession,
@@ -350,7 +361,7 @@ async def start_delivery(
     )
 
 
-@router.post("/{request_id}/deliveries", dependencies=[require_roles(Role.ngo, Role.ops_centre)])
+@router.post("/{request_id}/deliveries", dependencies=[ANSWERING_NGO])
 async def record_delivery(
     request_id: uuid.UUID,
     body: DeliveryIn,

@@ -16,11 +16,12 @@ from shared.events.schemas.humanitarian_requests import (
     OpenRequestSummary,
     VulnerabilityFactor,
 )
+from shared.inputs import Line, StrictInput
 from shared.numbers import PeopleCount, PositiveQuantity
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
 
-class ItemIn(BaseModel):
+class ItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=200)
@@ -28,7 +29,7 @@ class ItemIn(BaseModel):
     unit: str = Field(min_length=1, max_length=50)
 
 
-class AffectedPopulationIn(AffectedPopulation):
+class AffectedPopulationIn(AffectedPopulation, StrictInput):
     """People affected, each count within what one report can count (and what the event and
     the `affected_total` integer column hold)."""
 
@@ -56,10 +57,12 @@ class AidRequestIn(StorableInput):
     description: str | None = Field(None, max_length=10_000)
     items: list[ItemIn] = Field(default_factory=list, max_length=100)
     affected_population: AffectedPopulationIn
-    vulnerability: list[VulnerabilityFactor] = Field(default_factory=list)
+    vulnerability: list[VulnerabilityFactor] = Field(
+        default_factory=list, max_length=len(VulnerabilityFactor)
+    )
     location: LocationIn
-    access_constraints: list[str] = Field(default_factory=list, max_length=20)
-    security_constraints: list[str] = Field(default_factory=list, max_length=20)
+    access_constraints: list[Line] = Field(default_factory=list, max_length=20)
+    security_constraints: list[Line] = Field(default_factory=list, max_length=20)
     contact: str | None = Field(None, max_length=300)
     sensitivity: Sensitivity = Sensitivity.internal
 
@@ -94,9 +97,9 @@ class LinkIn(StorableInput):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DeliveryItemIn(BaseModel):
+class DeliveryItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
-    item: str
+    item: str = Field(min_length=1, max_length=200)
     delivered_quantity: PositiveQuantity
 
 

@@ -12,6 +12,7 @@ key.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,13 @@ class Replay:
 
 
 def request_hash(body: Any) -> str:
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        encoded = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # An integer past 64 bits (a raw batch item may hold anything): the standard
+        # encoder takes it; the items themselves are refused one by one later.
+        encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def scope_of(principal: Principal, endpoint: str) -> str:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.errors import Unprocessable
 from shared.events.schemas.humanitarian_requests import Location
 from shared.gazetteer import gazetteer
+from shared.inputs import StrictInput
 
 
-class LocationIn(BaseModel):
+class LocationIn(StrictInput):
     """A point, and optionally the P-code the unit believes it is in (else the nearest county)."""
 
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude")
     lon: float = Field(ge=-180, le=180, description="WGS84 longitude")
-    pcode: str | None = Field(None, description="OCHA P-code of the area (county or state)")
+    pcode: str | None = Field(
+        None, max_length=20, description="OCHA P-code of the area (county or state)"
+    )
 
 
 def resolve_location(location: LocationIn) -> Location:

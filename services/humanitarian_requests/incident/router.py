@@ -18,14 +18,15 @@ from services.humanitarian_requests.common.principals import actor_of, reporting
 from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
-from shared.auth import Principal, Role, require_roles
-from shared.deps import CurrentPrincipal, DbSession
+from shared.auth import Principal, Role, Tenant, policy
+from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.errors import NotFound
+from shared.ratelimit import rate_limit
 
 router = APIRouter(
     prefix="/incidents",
     tags=["incidents"],
-    dependencies=[require_roles(Role.field_unit, Role.ops_centre, Role.admin)],
+    dependencies=[policy(Role.field_unit, Role.ops_centre, Role.admin, tenant=Tenant.own_unit)],
 )
 IdempotencyKey = Annotated[
     str | None,
@@ -35,6 +36,14 @@ IdempotencyKey = Annotated[
 
 def view(row: Incident) -> dict[str, Any]:
     return service.incident_state(row).model_dump(mode="json")
+
+
+async def view_for(session: DbSession, principal: Principal, row: Incident) -> dict[str, Any]:
+    """What this principal may see of the incident (links to another unit's restricted
+    incident hidden from field units)."""
+    unit = None if principal.is_staff else principal.unit_id
+    state = await service.state_for(session, row, unit=unit)
+    return state.model_dump(mode="json")
 
 
 async def _visible(
@@ -49,7 +58,7 @@ async def _visible(
     return row
 
 
-@router.post("", status_code=201, response_model=IncidentView)
+@router.post("", status_code=201, response_model=IncidentView, dependencies=[rate_limit("intake")])
 async def report_incident(
     body: IncidentIn,
     session: DbSession,
@@ -69,7 +78,7 @@ async def report_incident(
             settings=settings,
             now=datetime.now(UTC),
         )
-        return (201 if intake.created else 200), view(intake.incident)
+        return (201 if intake.created else 200), await view_for(session, principal, intake.incident)
 
     return await run_idempotent(
         session,
@@ -86,12 +95,12 @@ async def list_incidents(
     session: DbSession,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JSONResponse:
     """Incidents: a field unit's own, or all for the ops centre; newest first."""
     unit = None if principal.is_staff else principal.unit_id
     rows = await service.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
-    return JSONResponse([view(r) for r in rows])
+    return JSONResponse([await view_for(session, principal, r) for r in rows])
 
 
 @router.get("/{incident_id}", response_model=IncidentView)
@@ -99,7 +108,8 @@ async def get_incident(
     incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> JSONResponse:
     """One incident (its unit or the ops centre; 404 for anyone else)."""
-    return JSONResponse(view(await _visible(session, principal, incident_id)))
+    row = await _visible(session, principal, incident_id)
+    return JSONResponse(await view_for(session, principal, row))
 
 
 @router.get("/{incident_id}/history", response_model=list[HistoryView])
@@ -117,7 +127,7 @@ async def incident_history(
 @router.post(
     "/{incident_id}/link",
     response_model=IncidentView,
-    dependencies=[require_roles(Role.ops_centre, Role.admin)],
+    dependencies=[policy(Role.ops_centre, Role.admin)],
 )
 async def link_incident(
     incident_id: uuid.UUID,

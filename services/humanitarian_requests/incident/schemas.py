@@ -15,11 +15,12 @@ from shared.events.schemas.humanitarian_requests import (
     IncidentType,
     Severity,
 )
+from shared.inputs import StrictInput
 from shared.numbers import PeopleCount
 from shared.vocabulary import Sensitivity
 
 
-class CasualtiesIn(Casualties):
+class CasualtiesIn(Casualties, StrictInput):
     """Casualties, each count within what one report can count."""
 
     killed: PeopleCount = 0

@@ -61,6 +61,23 @@ def incident_state(row: Incident) -> IncidentState:
     )
 
 
+async def state_for(session: AsyncSession, row: Incident, *, unit: str | None) -> IncidentState:
+    """The incident as `unit` may see it (None: mission staff, who see everything). A field
+    unit's report that was clustered with another unit's restricted incident shows no link:
+    its `cluster_id` is its own id and `duplicate_of` empty, so neither the restricted
+    report's id nor the fact that one exists nearby is revealed."""
+    state = incident_state(row)
+    if unit is None:
+        return state
+    for target_id in {row.cluster_id, row.duplicate_of} - {None, row.id}:
+        target = await session.get(Incident, target_id)
+        if target is None or (
+            target.reporting_unit != unit and target.sensitivity == Sensitivity.restricted
+        ):
+            return state.model_copy(update={"cluster_id": row.id, "duplicate_of": None})
+    return state
+
+
 def sensitivity_for(data: IncidentIn) -> Sensitivity:
     if data.incident_type in PROTECTION_INCIDENT_TYPES:
         return Sensitivity.restricted  # never downgraded by the reporter

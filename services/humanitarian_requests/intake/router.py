@@ -27,10 +27,11 @@ from services.humanitarian_requests.common.text import has_nul
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.incident.schemas import IncidentIn
 from services.humanitarian_requests.incident.service import report_incident
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import ConcordError, PayloadTooLarge
 from shared.logging import get_logger
+from shared.ratelimit import rate_limit
 
 log = get_logger(__name__)
 
@@ -53,9 +54,13 @@ class ItemHeader(BaseModel):
 
 
 class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     items: list[Any] = Field(
+        # A hard ceiling for the schema; `HUMANITARIAN_REQUESTS_BATCH_MAX_ITEMS` (1000) is the
+        # operative bound, answered with 413.
+        max_length=100_000,
         description="Queued reports, each with `kind`, "
-        "`client_id` and `observed_at` plus the report fields"
+        "`client_id` and `observed_at` plus the report fields",
     )
 
 
@@ -159,7 +164,10 @@ async def _store_item(
 @router.post(
     "/batch",
     response_model=BatchOut,
-    dependencies=[require_roles(Role.field_unit, Role.ops_centre, Role.admin)],
+    dependencies=[
+        policy(Role.field_unit, Role.ops_centre, Role.admin, tenant=Tenant.own_unit),
+        rate_limit("intake"),
+    ],
 )
 async def upload_batch(
     body: BatchIn,

@@ -18,7 +18,7 @@ from services.humanitarian_requests.common.principals import actor_of, is_ngo
 from services.humanitarian_requests.common.text import StorableInput
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
 from services.humanitarian_requests.matching import service
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import OfferState, OfferStatus
@@ -29,7 +29,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
-ANSWERERS = require_roles(Role.ngo, Role.ops_centre, Role.admin)
+ANSWERERS = policy(Role.ngo, Role.ops_centre, Role.admin, tenant=Tenant.own_ngo)
 
 
 class RankedCandidate(BaseModel):

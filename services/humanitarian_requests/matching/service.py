@@ -159,8 +159,8 @@ async def _answerable(
     if found is None:
         raise NotFound(f"No offer {offer_id}")
     if ngo_id is not None and found.ngo_id != ngo_id:
-        # Nothing about the offer is revealed beyond the fact it is not the caller's to answer.
-        raise Conflict("This offer is addressed to another NGO")
+        # Another NGO's offer answers exactly like one that does not exist.
+        raise NotFound(f"No offer {offer_id}")
     request = await lock_request(session, found.request_id)
     offer = await lock_offer(session, offer_id)
     assert request is not None and offer is not None  # rows are never deleted

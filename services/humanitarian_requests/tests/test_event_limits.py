@@ -11,19 +11,29 @@ import httpx
 import pytest
 
 from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     fetch,
     incident_body,
     unique_unit,
 )
-from shared.events.outbox import MAX_MESSAGE_BYTES
 from shared.testing import bearer, problem_of
 
 pytestmark = pytest.mark.integration
 
-# Twenty constraints of 60,000 characters: within the 2 MB body limit, over the event limit.
-OVERSIZED_CONSTRAINTS = ["x" * 60_000] * 20
+# Every field of a report is bounded now, so no report reaches the broker's 1 MB: the guard
+# is proved against a lowered limit (`small_event_limit`); twenty constraints of 2,000
+# characters are within the input bounds and over it.
+OVERSIZED_CONSTRAINTS = ["x" * 2_000] * 20
+SMALL_EVENT_LIMIT = 30_000
+
+
+@pytest.fixture
+def small_event_limit(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(outbox, "max_message_bytes", SMALL_EVENT_LIMIT)
+    return SMALL_EVENT_LIMIT
+
 
 OUT_OF_RANGE: list[tuple[str, dict[str, Any], str]] = [
     ("aid_request", {"items": [{"item": "water", "quantity": 1e20, "unit": "l"}]}, "quantity"),
@@ -75,7 +85,7 @@ async def test_numbers_an_event_cannot_carry_are_422_naming_the_field(
 
 
 async def test_an_event_over_the_broker_limit_is_413_and_nothing_is_written(
-    client: httpx.AsyncClient, settings: Settings, database_url: str
+    client: httpx.AsyncClient, settings: Settings, database_url: str, small_event_limit: int
 ) -> None:
     unit = unique_unit()
     headers = {**bearer(settings, "field_unit", unit_id=unit), "Idempotency-Key": uuid.uuid4().hex}
@@ -87,7 +97,7 @@ async def test_an_event_over_the_broker_limit_is_413_and_nothing_is_written(
         response = await client.post("/aid-requests", json=body, headers=headers)
         assert response.status_code == 413, response.text[:500]
         problem = problem_of(response)
-        assert problem["max_event_bytes"] == MAX_MESSAGE_BYTES
+        assert problem["max_event_bytes"] == small_event_limit
         assert "Idempotent-Replayed" not in response.headers
     assert await _rows_of_unit(database_url, unit) == 0
     assert await _outbox_rows_titled(database_url, title) == 0
@@ -100,7 +110,7 @@ async def test_an_event_over_the_broker_limit_is_413_and_nothing_is_written(
 
 
 async def test_a_batch_rejects_out_of_range_and_oversized_items_one_by_one(
-    client: httpx.AsyncClient, settings: Settings, database_url: str
+    client: httpx.AsyncClient, settings: Settings, database_url: str, small_event_limit: int
 ) -> None:
     unit = unique_unit()
     headers = bearer(settings, "field_unit", unit_id=unit)

@@ -61,8 +61,9 @@ async def test_request_goes_through_the_whole_lifecycle(
     assert "description" not in first["request"] and "contact" not in first["request"]
 
     foreign = await client.post(f"/offers/{first['offer_id']}/accept", headers=as_far)
-    assert foreign.status_code == 409
-    assert "another NGO" in problem_of(foreign)["detail"]
+    # Another NGO's offer is a 404, exactly like one that does not exist: never a 409.
+    assert foreign.status_code == 404
+    assert problem_of(foreign)["detail"] == f"No offer {first['offer_id']}"
     assert (await client.get(f"/offers/{first['offer_id']}", headers=as_far)).status_code == 404
 
     declined = await client.post(
@@ -86,6 +87,10 @@ async def test_request_goes_through_the_whole_lifecycle(
     assert started.json()["assigned_to_you"] is True
     not_theirs = await client.post(f"/aid-requests/{request_id}/start", headers=as_near)
     assert not_theirs.status_code == 404
+    # The NGO that declined saw the request while its offer stood; now that it is another
+    # NGO's assignment, it is a 404 to it, not visible for good.
+    gone = await client.get(f"/aid-requests/{request_id}", headers=as_near)
+    assert gone.status_code == 404, gone.text
 
     partial = await client.post(
         f"/aid-requests/{request_id}/deliveries",

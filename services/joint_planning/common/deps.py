@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from services.joint_planning.config import Settings
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 
 
 def _settings(request: Request) -> Settings:
@@ -17,10 +17,12 @@ def _settings(request: Request) -> Settings:
 
 AppSettings = Annotated[Settings, Depends(_settings)]
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
 """Mission staff who manage operations, meetings and the mission's side of notifications."""
 
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
 """Staff, or an NGO reading what concerns it (the domain hides the rest behind 404)."""
 
 IfMatch = Annotated[str | None, Header()]

@@ -54,5 +54,12 @@ def check_polygon(rings: list[list[Position]]) -> list[list[Position]]:
     return rings
 
 
-PolygonIn = Annotated[list[list[Position]], AfterValidator(check_polygon)]
+MAX_RINGS = 50
+
+PolygonIn = Annotated[
+    # Schema bounds, loose enough that `check_polygon` gives the precise reason first.
+    list[Annotated[list[Position], Field(max_length=2 * MAX_VERTICES)]],
+    Field(max_length=MAX_RINGS),
+    AfterValidator(check_polygon),
+]
 """One polygon as the API takes it."""

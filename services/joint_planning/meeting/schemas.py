@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from services.joint_planning.common.text import StrictInput
 from shared.events.schemas.joint_planning import MeetingState, TaskPriority
+from shared.inputs import Line
 
 
 class AttendeeIn(StrictInput):
@@ -40,8 +41,8 @@ class MeetingCreate(StrictInput):
     title: str = Field(min_length=1, max_length=500)
     held_at: AwareDatetime
     attendees: list[AttendeeIn] = Field(default_factory=list, max_length=300)
-    agenda: list[str] = Field(default_factory=list, max_length=100)
-    decisions: list[str] = Field(default_factory=list, max_length=100)
+    agenda: list[Line] = Field(default_factory=list, max_length=100)
+    decisions: list[Line] = Field(default_factory=list, max_length=100)
     action_items: list[ActionItemIn] = Field(default_factory=list, max_length=100)
 
     _agenda = field_validator("agenda", "decisions")(_lines)
@@ -54,8 +55,8 @@ class MeetingUpdate(StrictInput):
     title: str | None = Field(None, min_length=1, max_length=500)
     held_at: AwareDatetime | None = None
     attendees: list[AttendeeIn] | None = Field(None, max_length=300)
-    agenda: list[str] | None = Field(None, max_length=100)
-    decisions: list[str] | None = Field(None, max_length=100)
+    agenda: list[Line] | None = Field(None, max_length=100)
+    decisions: list[Line] | None = Field(None, max_length=100)
     action_items: list[ActionItemIn] | None = Field(None, max_length=100)
 
     _agenda = field_validator("agenda", "decisions")(_lines)

@@ -17,7 +17,7 @@ from services.joint_planning.notification.schemas import (
     NotificationPage,
     NotificationUpdate,
 )
-from shared.deps import DbSession
+from shared.deps import MAX_OFFSET, DbSession
 from shared.events.schemas.joint_planning import NotificationStatus
 from shared.http import etag
 
@@ -51,7 +51,7 @@ async def list_notifications(
     principal: StaffOrNgo,
     status: NotificationStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> NotificationPage:
     """Notifications, latest first: all for staff, its own for an NGO."""
     return await service.list_notifications(

@@ -19,7 +19,7 @@ from services.joint_planning.operation.schemas import (
     OperationUpdate,
     StatusChange,
 )
-from shared.deps import DbSession
+from shared.deps import MAX_OFFSET, DbSession
 from shared.events.schemas.joint_planning import OperationStatus
 from shared.http import etag
 
@@ -47,7 +47,7 @@ async def list_operations(
     principal: StaffOrNgo,
     status: OperationStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> OperationPage:
     """Operations, latest start first: all for staff, those it takes part in for an NGO."""
     return await service.list_operations(

@@ -16,6 +16,7 @@ from shared.events.schemas.joint_planning import (
     ParticipantKind,
     ParticipantRole,
 )
+from shared.inputs import Code, Line
 from shared.vocabulary import Sector
 
 Text = Field(min_length=1, max_length=2000)
@@ -30,7 +31,7 @@ class ParticipantIn(StrictInput):
     component: MissionComponent | None = None
     name: str | None = Field(None, min_length=1, max_length=300)
     role: ParticipantRole
-    responsibilities: list[str] = Field(default_factory=list, max_length=50)
+    responsibilities: list[Line] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> ParticipantIn:
@@ -61,9 +62,9 @@ class OperationCreate(_Window):
 
     operation_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
     title: str = Field(min_length=1, max_length=500)
-    objectives: list[str] = Field(default_factory=list, max_length=50)
+    objectives: list[Line] = Field(default_factory=list, max_length=50)
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
-    areas: list[str] = Field(default_factory=list, max_length=100)
+    areas: list[Code] = Field(default_factory=list, max_length=100)
     polygons: list[PolygonIn] = Field(default_factory=list, max_length=MAX_POLYGONS)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
@@ -82,9 +83,9 @@ class OperationUpdate(_Window):
     """Changes; only the fields sent change. Send `If-Match` with the ETag you read."""
 
     title: str | None = Field(None, min_length=1, max_length=500)
-    objectives: list[str] | None = Field(None, max_length=50)
+    objectives: list[Line] | None = Field(None, max_length=50)
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
-    areas: list[str] | None = Field(None, max_length=100)
+    areas: list[Code] | None = Field(None, max_length=100)
     polygons: list[PolygonIn] | None = Field(None, max_length=MAX_POLYGONS)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

@@ -23,7 +23,9 @@ async def search_events(
     actor: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before: Annotated[int | None, Query(description="Page: positions below this")] = None,
+    before: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Page: positions below this")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Audited events, newest first, filtered by entity, actor and time of the event."""

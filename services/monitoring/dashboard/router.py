@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from shared.auth import public_route
+
 STATIC_DIR = Path(__file__).parent / "static"
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], dependencies=[public_route()])
 
 
 @router.get("/", summary="The operations dashboard", include_in_schema=False)

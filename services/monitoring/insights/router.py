@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
-from services.monitoring.access import Staff, require_staff, sees_restricted
+from services.monitoring.access import STAFF_POLICY, Staff, require_staff, sees_restricted
 from services.monitoring.config import Settings
 from services.monitoring.insights import drilldown, partners, queries
 from services.monitoring.live import Broadcaster
@@ -133,6 +133,9 @@ async def _ticket_holder(
     ticket: Annotated[str | None, Query(description="From POST /api/live/tickets")] = None,
 ) -> Principal:
     return require_staff(await redeem_ticket(session, ticket))
+
+
+_ticket_holder.policy = STAFF_POLICY  # type: ignore[attr-defined]
 
 
 class LiveStream(EventSourceResponse):

@@ -12,9 +12,10 @@ from services.monitoring.access import Staff, sees_restricted
 from services.monitoring.reports import html, service
 from shared.deps import DbSession
 from shared.errors import Unprocessable
+from shared.ratelimit import rate_limit
 from shared.runtime import ServiceRuntime
 
-router = APIRouter(prefix="/api/reports", tags=["reports"])
+router = APIRouter(prefix="/api/reports", tags=["reports"], dependencies=[rate_limit("export")])
 
 MAX_PERIOD = timedelta(days=3660)
 
@@ -31,7 +32,25 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     return start, end
 
 
-@router.get("/sitrep", summary="Situation report for a period", response_model=None)
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The CSV (UTF-8, HXL hashtags in the second row)",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get(
+    "/sitrep",
+    summary="Situation report for a period",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The report (JSON, or a printable page with `format=html`)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def sitrep(
     session: DbSession,
     principal: Staff,
@@ -56,7 +75,9 @@ def _csv(request: Request, body: Any, name: str) -> StreamingResponse:
     )
 
 
-@router.get("/3w.csv", summary="3W / coverage export (CSV with HXL hashtags)")
+@router.get(
+    "/3w.csv", summary="3W / coverage export (CSV with HXL hashtags)", responses=CSV_RESPONSE
+)
 async def three_w(
     request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
 ) -> StreamingResponse:
@@ -67,7 +88,11 @@ async def three_w(
     return _csv(request, service.stream_three_w(runtime.sessionmaker, start, end), "3w.csv")
 
 
-@router.get("/requests.csv", summary="Every request of a period (CSV with HXL, streamed)")
+@router.get(
+    "/requests.csv",
+    summary="Every request of a period (CSV with HXL, streamed)",
+    responses=CSV_RESPONSE,
+)
 async def requests_csv(
     request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
 ) -> StreamingResponse:

@@ -74,10 +74,25 @@ REQUESTS_HXL = [
 ]
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR (a formula, or
+    the start of one, to Excel, LibreOffice and Sheets) gets a leading `'`. Numbers stay."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def _csv_line(values: Iterable[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
-    return buffer.getvalue()
+    # Written with CRLF so that a cell holding a bare CR is quoted too (the writer quotes the
+    # terminator's characters only), then ended with the LF the exports use.
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in values])
+    return buffer.getvalue().removesuffix("\r\n") + "\n"
 
 
 async def stream_three_w(

@@ -14,15 +14,17 @@ from services.ngo_registry.agreement.schemas import (
     AgreementTermination,
     AgreementUpdate,
 )
-from shared.auth import Principal, Role, require_roles
-from shared.deps import DbSession
+from shared.auth import Principal, Role, Tenant, policy
+from shared.deps import MAX_OFFSET, DbSession
 from shared.events.schemas.ngo_registry import AgreementStatus
 from shared.http import etag
 
 router = APIRouter(tags=["agreements"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
 IfMatch = Annotated[str | None, Header()]
 
 
@@ -45,7 +47,7 @@ async def list_agreements(
     principal: StaffOrNgo,
     status: AgreementStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AgreementOut]:
     """Agreements, newest first: all of them for staff, those it is party to for an NGO."""
     return await service.list_agreements(

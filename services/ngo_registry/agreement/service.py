@@ -10,6 +10,7 @@ re-derives the parties' eligibility and emits it, in the same transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -89,7 +90,9 @@ async def _emit(
     )
 
 
-async def _check_parties(session: AsyncSession, parties: list[AgreementParty]) -> list[uuid.UUID]:
+async def _check_parties(
+    session: AsyncSession, parties: Sequence[AgreementParty]
+) -> list[uuid.UUID]:
     ngo_ids = [p.ngo_id for p in parties]
     if len(set(ngo_ids)) != len(ngo_ids):
         raise Unprocessable("parties: an NGO is listed twice", field="parties")

@@ -9,17 +9,19 @@ from fastapi import APIRouter, Header, Query, Response
 
 from services.ngo_registry.ngo import service
 from services.ngo_registry.ngo.schemas import NgoCreate, NgoPage, NgoPrivate, NgoPublic, NgoUpdate
-from shared.auth import Principal, Role, require_roles
-from shared.deps import DbSession
+from shared.auth import Principal, Role, Tenant, policy
+from shared.deps import MAX_OFFSET, DbSession
 from shared.events.schemas.ngo_registry import VettingStatus
 from shared.http import etag
 from shared.vocabulary import Sector
 
 router = APIRouter(tags=["ngos"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
-Anyone = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo, Role.field_unit)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
+Anyone = Annotated[Principal, policy(Role.ops_centre, Role.admin, Role.ngo, Role.field_unit)]
 
 
 @router.post("/ngos", status_code=201, response_model=NgoPrivate)
@@ -77,7 +79,7 @@ async def list_directory(
     ] = None,
     status: VettingStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> NgoPage:
     """The public directory: every NGO's public state, no confidential fields."""
     return await service.list_directory(

@@ -13,25 +13,28 @@ from shared.events.schemas.ngo_registry import (
     NgoType,
     OperatingPoint,
 )
+from shared.inputs import Code, StrictInput
 from shared.numbers import Quantity, RadiusKm
 from shared.vocabulary import Sector
 
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 
 
-class CapacityIn(Capacity):
+class CapacityIn(Capacity, StrictInput):
     """A capacity as officers send it: a finite quantity within what one NGO can hold."""
 
+    resource: str = Field(min_length=1, max_length=200)
     quantity: Quantity
+    unit: str = Field(min_length=1, max_length=50)
 
 
-class OperatingPointIn(OperatingPoint):
+class OperatingPointIn(OperatingPoint, StrictInput):
     """A point and a finite radius around it (no circle on Earth is wider than 20,000 km)."""
 
     radius_km: RadiusKm
 
 
-class Contact(BaseModel):
+class Contact(StrictInput):
     """A contact person: confidential, never in events or the public directory."""
 
     model_config = ConfigDict(extra="forbid")
@@ -42,7 +45,7 @@ class Contact(BaseModel):
     phone: str | None = Field(None, max_length=50)
 
 
-class RegistrationIn(BaseModel):
+class RegistrationIn(StrictInput):
     """A national registration in one country of operation."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +67,7 @@ class RegistrationOut(RegistrationIn):
     pass
 
 
-class _ProfileFields(BaseModel):
+class _ProfileFields(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=300)
@@ -76,11 +79,11 @@ class _ProfileFields(BaseModel):
     registrations: list[RegistrationIn] = Field(default_factory=list, max_length=50)
     sectors: list[Sector] = Field(min_length=1, max_length=len(Sector))
     capacities: list[CapacityIn] = Field(default_factory=list, max_length=100)
-    operating_areas: list[str] = Field(
+    operating_areas: list[Code] = Field(
         default_factory=list, max_length=200, description="P-codes from the mission gazetteer"
     )
     operating_points: list[OperatingPointIn] = Field(default_factory=list, max_length=100)
-    languages: list[str] = Field(default_factory=list, max_length=50)
+    languages: list[Code] = Field(default_factory=list, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
 
@@ -90,7 +93,7 @@ class NgoCreate(_ProfileFields):
     ngo_id: uuid.UUID | None = Field(None, description="Supply your own id to retry safely")
 
 
-class NgoUpdate(BaseModel):
+class NgoUpdate(StrictInput):
     """A partial update: only the fields sent change. Send `If-Match` with the ETag read."""
 
     model_config = ConfigDict(extra="forbid")
@@ -104,9 +107,9 @@ class NgoUpdate(BaseModel):
     registrations: list[RegistrationIn] | None = Field(None, max_length=50)
     sectors: list[Sector] | None = Field(None, min_length=1, max_length=len(Sector))
     capacities: list[CapacityIn] | None = Field(None, max_length=100)
-    operating_areas: list[str] | None = Field(None, max_length=200)
+    operating_areas: list[Code] | None = Field(None, max_length=200)
     operating_points: list[OperatingPointIn] | None = Field(None, max_length=100)
-    languages: list[str] | None = Field(None, max_length=50)
+    languages: list[Code] | None = Field(None, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
 
 

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Response
 
 from services.ngo_registry.report import service
 from services.ngo_registry.report.schemas import ReportOut, ReportSubmit
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import DbSession
 
 router = APIRouter(tags=["agreements"])
 
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
 
 
 @router.post(

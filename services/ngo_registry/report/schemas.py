@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.events.schemas.ngo_registry import ReportSubmission
+from shared.inputs import StrictInput
 
 
-class ReportSubmit(BaseModel):
+class ReportSubmit(StrictInput):
     """A report submitted under one of the agreement's reporting obligations."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query
 
 from services.ngo_registry.search import service
 from services.ngo_registry.search.schemas import SearchResponse
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, policy
 from shared.deps import DbSession
 from shared.vocabulary import Sector
 
 router = APIRouter(tags=["search"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
 
 
 @router.get("/search/ngos", response_model=SearchResponse)

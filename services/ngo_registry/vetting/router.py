@@ -12,14 +12,16 @@ from services.ngo_registry.ngo import service as ngos
 from services.ngo_registry.ngo.schemas import NgoPrivate
 from services.ngo_registry.vetting import service
 from services.ngo_registry.vetting.schemas import VettingAction, VettingDecisionOut
-from shared.auth import Principal, Role, require_roles
+from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import DbSession
 from shared.http import etag
 
 router = APIRouter(tags=["vetting"])
 
-Staff = Annotated[Principal, require_roles(Role.ops_centre, Role.admin)]
-StaffOrNgo = Annotated[Principal, require_roles(Role.ops_centre, Role.admin, Role.ngo)]
+Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
+StaffOrNgo = Annotated[
+    Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
+]
 
 
 @router.post("/ngos/{ngo_id}/vetting", response_model=NgoPrivate)

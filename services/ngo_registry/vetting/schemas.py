@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.schemas.ngo_registry import VettingStatus
+from shared.inputs import StrictInput
 
 
 class VettingActionName(StrEnum):
@@ -21,14 +22,14 @@ class VettingActionName(StrEnum):
     resubmit = "resubmit"
 
 
-class CheckResult(BaseModel):
+class CheckResult(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
     passed: bool
     note: str | None = Field(None, max_length=2000)
 
 
-class ReviewChecks(BaseModel):
+class ReviewChecks(StrictInput):
     """What the reviewer verified. Sanctions screening is run by the registry itself."""
 
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +40,7 @@ class ReviewChecks(BaseModel):
     references: CheckResult
 
 
-class VettingAction(BaseModel):
+class VettingAction(StrictInput):
     """One step of the vetting workflow.
 
     `vet` needs `checks` (all passed) and a future `vetted_until`; `reject`, `suspend` and
