@@ -43,6 +43,8 @@ def request_state(row: AidRequest) -> AidRequestState:
             sector=row.sector,
             urgency=row.urgency,
             sensitivity=row.sensitivity,
+            sensitivity_floor=row.sensitivity_floor,
+            sensitivity_reasons=row.sensitivity_reasons or [],
             title=row.title,
             description=row.description,
             items=row.items,

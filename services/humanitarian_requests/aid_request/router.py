@@ -96,7 +96,10 @@ async def submit_aid_request(
             settings=settings,
             now=datetime.now(UTC),
         )
-        return (201 if intake.created else 200), full_view(intake.request)
+        response = full_view(intake.request)
+        if intake.raised_from is not None:
+            response["sensitivity_raised_from"] = intake.raised_from.value
+        return (201 if intake.created else 200), response
 
     return await run_idempotent(
         session,

@@ -61,11 +61,22 @@ class AidRequestIn(StorableInput):
     access_constraints: list[str] = Field(default_factory=list, max_length=20)
     security_constraints: list[str] = Field(default_factory=list, max_length=20)
     contact: str | None = Field(None, max_length=300)
-    sensitivity: Sensitivity = Sensitivity.internal
+    sensitivity: Sensitivity | None = Field(
+        None,
+        description="The reporter's class; raised to the derived minimum if lower "
+        "(`sensitivity_raised_from` in the response says so). Omitted: the higher of the "
+        "minimum and internal",
+    )
+    names_survivor: bool = Field(False, description="The report names or identifies a survivor")
+    involves_child: bool = Field(False, description="The report concerns an identifiable child")
 
 
 class AidRequestView(AidRequestState):
     """The full request (its unit and the ops centre)."""
+
+    sensitivity_raised_from: Sensitivity | None = Field(
+        None, description="At intake: the lower class the reporter asked for, if it was raised"
+    )
 
 
 class NgoRequestView(OpenRequestSummary):

@@ -69,7 +69,10 @@ async def report_incident(
             settings=settings,
             now=datetime.now(UTC),
         )
-        return (201 if intake.created else 200), view(intake.incident)
+        response = view(intake.incident)
+        if intake.raised_from is not None:
+            response["sensitivity_raised_from"] = intake.raised_from.value
+        return (201 if intake.created else 200), response
 
     return await run_idempotent(
         session,

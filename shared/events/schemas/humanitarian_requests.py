@@ -165,6 +165,9 @@ class AidRequestState(BaseModel):
     sector: Sector
     urgency: Urgency
     sensitivity: Sensitivity
+    # The derived minimum and why (shared.classification); absent on events before it existed.
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
     title: str
     description: str | None
     items: list[RequestItem]
@@ -352,6 +355,8 @@ class IncidentState(BaseModel):
     incident_type: IncidentType
     severity: Severity
     sensitivity: Sensitivity
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
     casualties: Casualties
     occurred_at: datetime
     observed_at: datetime

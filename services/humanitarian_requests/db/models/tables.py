@@ -29,6 +29,10 @@ class AidRequest(Base):
     sector: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(Text)
     sensitivity: Mapped[str] = mapped_column(Text)
+    # The derived minimum (shared.classification) and its reasons: a reclassification may not
+    # go below it. NULL on rows from before migration 0004.
+    sensitivity_floor: Mapped[str | None] = mapped_column(Text)
+    sensitivity_reasons: Mapped[list[str] | None] = mapped_column(JSONB)
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
@@ -96,6 +100,10 @@ class Incident(Base):
     incident_type: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(Text)
     sensitivity: Mapped[str] = mapped_column(Text)
+    # The derived minimum (shared.classification) and its reasons: a reclassification may not
+    # go below it. NULL on rows from before migration 0004.
+    sensitivity_floor: Mapped[str | None] = mapped_column(Text)
+    sensitivity_reasons: Mapped[list[str] | None] = mapped_column(JSONB)
     casualties: Mapped[dict[str, int]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
