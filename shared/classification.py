@@ -147,3 +147,19 @@ def classify(requested: Sensitivity | None, floor: Floor) -> Classification:
     if is_below(requested, floor.sensitivity):
         return Classification(floor.sensitivity, floor.sensitivity, floor.reasons, requested)
     return Classification(requested, floor.sensitivity, floor.reasons, None)
+
+
+def reclassification_error(
+    new: Sensitivity, *, current: Sensitivity, floor: Sensitivity
+) -> str | None:
+    """Why staff may not reclassify a record from `current` to `new`, or `None` if they may.
+    Unlike intake (which raises a lower class silently), a reclassification below the floor is
+    refused: staff asked for something the data does not allow, and must be told."""
+    if new == current:
+        return f"The record is already {current.value}"
+    if is_below(new, floor):
+        return (
+            f"{new.value} is below this record's derived minimum ({floor.value}): "
+            "a record can be raised above what it is, never lowered below it"
+        )
+    return None

@@ -23,16 +23,18 @@ from services.humanitarian_requests.aid_request.schemas import (
     NgoRequestPage,
     NgoRequestView,
     PriorityOverrideIn,
+    ReclassifyIn,
 )
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
+from services.humanitarian_requests.common.need_to_know import withhold
 from services.humanitarian_requests.common.principals import (
     actor_of,
     is_ngo,
     reporting_unit_of,
 )
 from services.humanitarian_requests.db.models.tables import AidRequest
-from shared.auth import Principal, Role, require_roles
+from shared.auth import RECLASSIFY_ROLES, Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import RequestStatus
@@ -45,11 +47,14 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
 STAFF = require_roles(Role.ops_centre, Role.admin)
+RECLASSIFIERS = require_roles(*RECLASSIFY_ROLES)
 REPORTERS = require_roles(Role.field_unit, Role.ops_centre, Role.admin)
 
 
-def full_view(row: AidRequest) -> dict[str, Any]:
-    return AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
+def full_view(row: AidRequest, principal: Principal) -> dict[str, Any]:
+    """The full state, coarsened for staff not entitled to a restricted request's details."""
+    state = AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
+    return withhold(principal, state)
 
 
 def ngo_view(row: AidRequest, ngo_id: uuid.UUID | None) -> NgoRequestView:
@@ -96,7 +101,7 @@ async def submit_aid_request(
             settings=settings,
             now=datetime.now(UTC),
         )
-        response = full_view(intake.request)
+        response = full_view(intake.request, principal)
         if intake.raised_from is not None:
             response["sensitivity_raised_from"] = intake.raised_from.value
         return (201 if intake.created else 200), response
@@ -133,7 +138,9 @@ async def list_aid_requests(
             session, reporting_unit=unit, status=status, sector=sector, limit=limit, offset=offset
         )
     )
-    return AidRequestPage(items=[AidRequestView.model_validate(full_view(r)) for r in rows])
+    return AidRequestPage(
+        items=[AidRequestView.model_validate(full_view(r, principal)) for r in rows]
+    )
 
 
 @router.get("/{request_id}", response_model=AidRequestView | NgoRequestView)
@@ -144,7 +151,7 @@ async def get_aid_request(
     row = await _visible(session, principal, request_id)
     if is_ngo(principal):
         return ngo_view(row, principal.ngo_id)
-    return AidRequestView.model_validate(full_view(row))
+    return AidRequestView.model_validate(full_view(row, principal))
 
 
 @router.get("/{request_id}/history", response_model=list[HistoryView])
@@ -190,7 +197,7 @@ async def _transition(
         return 200, (
             ngo_view(row, principal.ngo_id).model_dump(mode="json")
             if is_ngo(principal)
-            else full_view(row)
+            else full_view(row, principal)
         )
 
     return await run_idempotent(
@@ -263,6 +270,49 @@ async def override_priority(
         principal,
         request_id,
         endpoint="priority",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        change=change,
+        who="staff",
+    )
+
+
+@router.post(
+    "/{request_id}/classification",
+    response_model=AidRequestView,
+    dependencies=[RECLASSIFIERS],
+    responses={
+        403: {"description": "Not ops_centre, admin or protection_officer"},
+        404: {"description": "No such request"},
+        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
+    },
+)
+async def reclassify_aid_request(
+    request_id: uuid.UUID,
+    body: ReclassifyIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff: change the request's sensitivity with a reason (an `aid_request.reclassified`
+    event is the audit). Never below the derived minimum (422). To `restricted`, a request
+    listed for NGOs is retracted (`open_request.retracted`) and leaves their listings."""
+
+    async def change(row: AidRequest, now: datetime) -> None:
+        await service.reclassify(
+            session,
+            row,
+            sensitivity=body.sensitivity,
+            reason=body.reason,
+            actor=actor_of(principal),
+            now=now,
+        )
+
+    return await _transition(
+        session,
+        principal,
+        request_id,
+        endpoint="classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
         change=change,

@@ -77,6 +77,9 @@ class AidRequestView(AidRequestState):
     sensitivity_raised_from: Sensitivity | None = Field(
         None, description="At intake: the lower class the reporter asked for, if it was raised"
     )
+    details_withheld: bool = Field(
+        False, description="Restricted and coarsened for a role without need to know"
+    )
 
 
 class NgoRequestView(OpenRequestSummary):
@@ -94,6 +97,14 @@ class CancelIn(StorableInput):
 class PriorityOverrideIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     priority_score: float = Field(ge=0, le=100)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReclassifyIn(StorableInput):
+    """Staff: a new sensitivity for a request or an incident, and why (audited)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sensitivity: Sensitivity
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -28,7 +28,12 @@ from services.humanitarian_requests.matching.service import (
     offer_next,
     withdraw_pending_offer,
 )
-from shared.classification import Classification, aid_request_floor, classify
+from shared.classification import (
+    Classification,
+    aid_request_floor,
+    classify,
+    reclassification_error,
+)
 from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.humanitarian_requests import (
     AidRequestCancelled,
@@ -38,6 +43,7 @@ from shared.events.schemas.humanitarian_requests import (
     AidRequestInProgress,
     AidRequestPartiallyFulfilled,
     AidRequestPriorityOverridden,
+    AidRequestReclassified,
     AidRequestSubmitted,
     AidRequestTriaged,
     Fulfilment,
@@ -313,6 +319,49 @@ async def override_priority(
     touch(row, now)
     await record_transition(
         session, row, AidRequestPriorityOverridden, actor=actor, previous_priority_score=previous
+    )
+
+
+def floor_of(row: AidRequest) -> Sensitivity:
+    """The stored derived minimum; for a row from before it was stored, derived again."""
+    if row.sensitivity_floor is not None:
+        return Sensitivity(row.sensitivity_floor)
+    texts = [row.title, row.description, *(str(i.get("item")) for i in row.items)]
+    return aid_request_floor(row.sector, vulnerability=row.vulnerability, texts=texts).sensitivity
+
+
+async def reclassify(
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Staff reclassification with a reason (the event is the audit). To restricted, a listed
+    request is retracted from the NGO-readable topic (`record_transition`) and leaves the NGO
+    listings, which only show non-restricted requests."""
+    previous = Sensitivity(row.sensitivity)
+    refusal = reclassification_error(sensitivity, current=previous, floor=floor_of(row))
+    if refusal is not None:
+        raise Unprocessable(refusal)
+    row.sensitivity = sensitivity
+    touch(row, now)
+    await record_transition(
+        session,
+        row,
+        AidRequestReclassified,
+        actor=actor,
+        detail={"reason": reason},
+        previous_sensitivity=previous,
+        reason=reason,
+    )
+    log.info(
+        "aid_request.reclassified",
+        request_id=str(row.id),
+        sensitivity=sensitivity.value,
+        previous=previous.value,
     )
 
 

@@ -11,21 +11,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.humanitarian_requests.aid_request.repository import history_of
-from services.humanitarian_requests.aid_request.schemas import HistoryView
+from services.humanitarian_requests.aid_request.schemas import HistoryView, ReclassifyIn
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
+from services.humanitarian_requests.common.need_to_know import withhold
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
-from shared.auth import Principal, Role, require_roles
+from shared.auth import RECLASSIFY_ROLES, Principal, Role, require_roles
 from shared.deps import CurrentPrincipal, DbSession
 from shared.errors import NotFound
 
 router = APIRouter(
     prefix="/incidents",
     tags=["incidents"],
-    dependencies=[require_roles(Role.field_unit, Role.ops_centre, Role.admin)],
+    dependencies=[
+        require_roles(Role.field_unit, Role.ops_centre, Role.admin, Role.protection_officer)
+    ],
 )
 IdempotencyKey = Annotated[
     str | None,
@@ -33,8 +36,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-def view(row: Incident) -> dict[str, Any]:
-    return service.incident_state(row).model_dump(mode="json")
+def view(row: Incident, principal: Principal) -> dict[str, Any]:
+    """The incident, coarsened for staff not entitled to a restricted one's details."""
+    return withhold(principal, service.incident_state(row).model_dump(mode="json"))
 
 
 async def _visible(
@@ -69,7 +73,7 @@ async def report_incident(
             settings=settings,
             now=datetime.now(UTC),
         )
-        response = view(intake.incident)
+        response = view(intake.incident, principal)
         if intake.raised_from is not None:
             response["sensitivity_raised_from"] = intake.raised_from.value
         return (201 if intake.created else 200), response
@@ -94,7 +98,7 @@ async def list_incidents(
     """Incidents: a field unit's own, or all for the ops centre; newest first."""
     unit = None if principal.is_staff else principal.unit_id
     rows = await service.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
-    return JSONResponse([view(r) for r in rows])
+    return JSONResponse([view(r, principal) for r in rows])
 
 
 @router.get("/{incident_id}", response_model=IncidentView)
@@ -102,7 +106,7 @@ async def get_incident(
     incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> JSONResponse:
     """One incident (its unit or the ops centre; 404 for anyone else)."""
-    return JSONResponse(view(await _visible(session, principal, incident_id)))
+    return JSONResponse(view(await _visible(session, principal, incident_id), principal))
 
 
 @router.get("/{incident_id}/history", response_model=list[HistoryView])
@@ -141,12 +145,54 @@ async def link_incident(
             actor=actor_of(principal),
             now=datetime.now(UTC),
         )
-        return 200, view(row)
+        return 200, view(row, principal)
 
     return await run_idempotent(
         session,
         principal=principal,
         endpoint=f"incidents/{incident_id}/link",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        work=work,
+    )
+
+
+@router.post(
+    "/{incident_id}/classification",
+    response_model=IncidentView,
+    dependencies=[require_roles(*RECLASSIFY_ROLES)],
+    responses={
+        403: {"description": "Not ops_centre, admin or protection_officer"},
+        404: {"description": "No such incident"},
+        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
+    },
+)
+async def reclassify_incident(
+    incident_id: uuid.UUID,
+    body: ReclassifyIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff: change the incident's sensitivity with a reason (an `incident.updated` event
+    with `change="reclassified"` is the audit). Never below the derived minimum (422)."""
+
+    async def work() -> tuple[int, Any]:
+        row = await _visible(session, principal, incident_id, lock=True)
+        await service.reclassify(
+            session,
+            row,
+            sensitivity=body.sensitivity,
+            reason=body.reason,
+            actor=actor_of(principal),
+            now=datetime.now(UTC),
+        )
+        return 200, view(row, principal)
+
+    return await run_idempotent(
+        session,
+        principal=principal,
+        endpoint=f"incidents/{incident_id}/classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
         work=work,

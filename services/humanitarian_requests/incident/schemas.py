@@ -55,6 +55,9 @@ class IncidentView(IncidentState):
     sensitivity_raised_from: Sensitivity | None = Field(
         None, description="At intake: the lower class the reporter asked for, if it was raised"
     )
+    details_withheld: bool = Field(
+        False, description="Restricted and coarsened for a role without need to know"
+    )
 
 
 class IncidentLinkIn(StorableInput):

@@ -18,7 +18,12 @@ from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
 from services.humanitarian_requests.incident.schemas import IncidentIn
-from shared.classification import Classification, classify, incident_floor
+from shared.classification import (
+    Classification,
+    classify,
+    incident_floor,
+    reclassification_error,
+)
 from shared.errors import Unprocessable
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
@@ -189,6 +194,41 @@ async def set_link(
     change = "duplicate_linked" if duplicate_of is not None else "duplicate_unlinked"
     event = IncidentUpdated(**incident_state(row).model_dump(), change=change, actor=actor)
     await _record(session, row, event, actor, {"change": change, "reason": reason})
+
+
+async def reclassify(
+    session: AsyncSession,
+    row: Incident,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Staff reclassification with a reason: an `incident.updated` event with
+    `change="reclassified"` (its consumers keep their replicas' class in step) and a history
+    row with the reason and the previous class."""
+    previous = Sensitivity(row.sensitivity)
+    floor = (
+        Sensitivity(row.sensitivity_floor)
+        if row.sensitivity_floor is not None
+        else incident_floor(row.incident_type, texts=[row.description]).sensitivity
+    )
+    refusal = reclassification_error(sensitivity, current=previous, floor=floor)
+    if refusal is not None:
+        raise Unprocessable(refusal)
+    row.sensitivity = sensitivity
+    row.version += 1
+    row.updated_at = now
+    event = IncidentUpdated(**incident_state(row).model_dump(), change="reclassified", actor=actor)
+    await _record(
+        session,
+        row,
+        event,
+        actor,
+        {"change": "reclassified", "reason": reason, "previous": previous},
+    )
+    log.info("incident.reclassified", incident_id=str(row.id), sensitivity=sensitivity.value)
 
 
 async def list_incidents(

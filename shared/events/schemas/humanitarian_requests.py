@@ -341,6 +341,16 @@ class AidRequestDuplicateLinked(AidRequestEvent):
     reason: str | None
 
 
+@CATALOG.event(
+    "concord.humanitarian_requests.aid_request.reclassified.v1",
+    AID_REQUEST_TOPIC,
+    "Staff changed the request's sensitivity (never below its derived minimum), with a reason",
+)
+class AidRequestReclassified(AidRequestEvent):
+    previous_sensitivity: Sensitivity
+    reason: str
+
+
 class Casualties(BaseModel):
     killed: int = Field(default=0, ge=0)
     injured: int = Field(default=0, ge=0)
@@ -445,6 +455,23 @@ class OpenRequestUpdated(OpenAidRequest):
 )
 class OpenRequestClosed(OpenAidRequest):
     pass
+
+
+class RetractionReason(StrEnum):
+    reclassified_restricted = "reclassified_restricted"
+
+
+@CATALOG.event(
+    "concord.humanitarian_requests.open_request.retracted.v1",
+    OPEN_REQUEST_TOPIC,
+    "Withdrawn: a listed request became restricted. A tombstone: NGO systems delete what they "
+    "hold of it (its earlier listings included); nothing else about it is said",
+)
+class OpenRequestRetracted(BaseModel):
+    request_id: uuid.UUID
+    reason: RetractionReason
+    version: int
+    retracted_at: datetime
 
 
 class RankingFactor(BaseModel):
