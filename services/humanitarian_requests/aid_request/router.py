@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
+from services.humanitarian_requests.access.service import record_restricted_reads
 from services.humanitarian_requests.aid_request import repository, service
 from services.humanitarian_requests.aid_request.events import request_state, request_summary
 from services.humanitarian_requests.aid_request.schemas import (
@@ -27,7 +28,7 @@ from services.humanitarian_requests.aid_request.schemas import (
 )
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.need_to_know import withhold
+from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
 from services.humanitarian_requests.common.principals import (
     actor_of,
     is_ngo,
@@ -51,10 +52,41 @@ RECLASSIFIERS = require_roles(*RECLASSIFY_ROLES)
 REPORTERS = require_roles(Role.field_unit, Role.ops_centre, Role.admin)
 
 
-def full_view(row: AidRequest, principal: Principal) -> dict[str, Any]:
+def full_view(
+    row: AidRequest, principal: Principal, *, purpose_given: bool = True
+) -> dict[str, Any]:
     """The full state, coarsened for staff not entitled to a restricted request's details."""
     state = AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
-    return withhold(principal, state)
+    return withhold(principal, state, purpose_given=purpose_given)
+
+
+Purpose = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=500,
+        description="Why you read restricted records: recorded in the access log; a list "
+        "serves restricted records in full only with it",
+    ),
+]
+
+
+async def _audited(
+    session: DbSession,
+    principal: Principal,
+    views: list[dict[str, Any]],
+    route: str,
+    purpose: str | None,
+) -> None:
+    await record_restricted_reads(
+        session,
+        principal,
+        entity_type="aid_request",
+        entity_ids=[uuid.UUID(v["request_id"]) for v in views if served_in_full(principal, v)],
+        route=route,
+        purpose=purpose,
+        now=datetime.now(UTC),
+    )
 
 
 def ngo_view(row: AidRequest, ngo_id: uuid.UUID | None) -> NgoRequestView:
@@ -124,6 +156,7 @@ async def list_aid_requests(
     sector: Sector | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    purpose: Purpose = None,
 ) -> AidRequestPage | NgoRequestPage:
     """List requests: a field unit sees its own; an NGO its assignments and the open,
     non-restricted requests in its sectors and areas (coarsened); the ops centre everything."""
@@ -138,20 +171,26 @@ async def list_aid_requests(
             session, reporting_unit=unit, status=status, sector=sector, limit=limit, offset=offset
         )
     )
-    return AidRequestPage(
-        items=[AidRequestView.model_validate(full_view(r, principal)) for r in rows]
-    )
+    views = [full_view(r, principal, purpose_given=purpose is not None) for r in rows]
+    await _audited(session, principal, views, "GET /aid-requests", purpose)
+    return AidRequestPage(items=[AidRequestView.model_validate(v) for v in views])
 
 
 @router.get("/{request_id}", response_model=AidRequestView | NgoRequestView)
 async def get_aid_request(
-    request_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+    request_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: Purpose = None,
 ) -> AidRequestView | NgoRequestView:
-    """One request. NGOs get the coarsened view, and only of what they may see."""
+    """One request. NGOs get the coarsened view, and only of what they may see. A restricted
+    one read in full is recorded in the access log (with the `purpose`, if given)."""
     row = await _visible(session, principal, request_id)
     if is_ngo(principal):
         return ngo_view(row, principal.ngo_id)
-    return AidRequestView.model_validate(full_view(row, principal))
+    shown = full_view(row, principal)
+    await _audited(session, principal, [shown], "GET /aid-requests/{request_id}", purpose)
+    return AidRequestView.model_validate(shown)
 
 
 @router.get("/{request_id}/history", response_model=list[HistoryView])

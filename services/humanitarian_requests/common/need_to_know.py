@@ -26,13 +26,27 @@ def own_report(principal: Principal, reporting_unit: str) -> bool:
     return reporting_unit == f"ops:{principal.subject}"
 
 
-def withhold(principal: Principal, view: dict[str, Any]) -> dict[str, Any]:
-    """`view` (a request's or incident's JSON state) as this principal may see it."""
+def served_in_full(principal: Principal, view: dict[str, Any]) -> bool:
+    """A restricted record shown in full to someone other than its reporter: an access to
+    record in the access log."""
+    return (
+        view.get("sensitivity") == Sensitivity.restricted.value
+        and view.get("details_withheld") is False
+        and not own_report(principal, str(view.get("reporting_unit")))
+    )
+
+
+def withhold(
+    principal: Principal, view: dict[str, Any], *, purpose_given: bool = True
+) -> dict[str, Any]:
+    """`view` (a request's or incident's JSON state) as this principal may see it. A list
+    serves restricted records in full only with a `purpose` (`purpose_given`): an entitled
+    reader browsing without one gets them coarsened like everyone else."""
     restricted = view.get("sensitivity") == Sensitivity.restricted.value
     if (
         not restricted
-        or principal.sees_restricted
         or own_report(principal, str(view.get("reporting_unit")))
+        or (principal.sees_restricted and purpose_given)
     ):
         return {**view, "details_withheld": False}
     coarse = dict(view)

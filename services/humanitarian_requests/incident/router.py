@@ -10,11 +10,12 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from services.humanitarian_requests.access.service import record_restricted_reads
 from services.humanitarian_requests.aid_request.repository import history_of
 from services.humanitarian_requests.aid_request.schemas import HistoryView, ReclassifyIn
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.need_to_know import withhold
+from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
@@ -36,9 +37,39 @@ IdempotencyKey = Annotated[
 ]
 
 
-def view(row: Incident, principal: Principal) -> dict[str, Any]:
+def view(row: Incident, principal: Principal, *, purpose_given: bool = True) -> dict[str, Any]:
     """The incident, coarsened for staff not entitled to a restricted one's details."""
-    return withhold(principal, service.incident_state(row).model_dump(mode="json"))
+    state = service.incident_state(row).model_dump(mode="json")
+    return withhold(principal, state, purpose_given=purpose_given)
+
+
+Purpose = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=500,
+        description="Why you read restricted records: recorded in the access log; a list "
+        "serves restricted records in full only with it",
+    ),
+]
+
+
+async def _audited(
+    session: DbSession,
+    principal: Principal,
+    views: list[dict[str, Any]],
+    route: str,
+    purpose: str | None,
+) -> None:
+    await record_restricted_reads(
+        session,
+        principal,
+        entity_type="incident",
+        entity_ids=[uuid.UUID(v["incident_id"]) for v in views if served_in_full(principal, v)],
+        route=route,
+        purpose=purpose,
+        now=datetime.now(UTC),
+    )
 
 
 async def _visible(
@@ -94,19 +125,29 @@ async def list_incidents(
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    purpose: Purpose = None,
 ) -> JSONResponse:
-    """Incidents: a field unit's own, or all for the ops centre; newest first."""
+    """Incidents: a field unit's own, or all for the ops centre; newest first. Restricted
+    ones in full only for entitled roles that give a `purpose` (each read is logged)."""
     unit = None if principal.is_staff else principal.unit_id
     rows = await service.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
-    return JSONResponse([view(r, principal) for r in rows])
+    views = [view(r, principal, purpose_given=purpose is not None) for r in rows]
+    await _audited(session, principal, views, "GET /incidents", purpose)
+    return JSONResponse(views)
 
 
 @router.get("/{incident_id}", response_model=IncidentView)
 async def get_incident(
-    incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
+    incident_id: uuid.UUID,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    purpose: Purpose = None,
 ) -> JSONResponse:
-    """One incident (its unit or the ops centre; 404 for anyone else)."""
-    return JSONResponse(view(await _visible(session, principal, incident_id), principal))
+    """One incident (its unit or the ops centre; 404 for anyone else). A restricted one
+    read in full is recorded in the access log (with the `purpose`, if given)."""
+    shown = view(await _visible(session, principal, incident_id), principal)
+    await _audited(session, principal, [shown], "GET /incidents/{incident_id}", purpose)
+    return JSONResponse(shown)
 
 
 @router.get("/{incident_id}/history", response_model=list[HistoryView])

@@ -48,6 +48,10 @@ OPEN_REQUEST_TOPIC = Topic(
     "Open, non-restricted aid requests NGOs may respond to, location coarsened to admin area",
     audience=Audience.ngo,
 )
+ACCESS_TOPIC = Topic(
+    "concord.humanitarian_requests.access.v1",
+    "Reads of restricted records served in full: who, what, when, why (the access audit)",
+)
 OFFER_TOPIC = Topic(
     "concord.humanitarian_requests.offer.v1",
     "Offers of aid requests to NGOs and their outcome (accepted, declined, expired, withdrawn)",
@@ -541,4 +545,26 @@ class OfferExpired(OfferState):
     "The offer was withdrawn (the request was cancelled or reassigned by the ops centre)",
 )
 class OfferWithdrawn(OfferState):
+    pass
+
+
+class RestrictedRead(BaseModel):
+    """A restricted record was served in full to a principal entitled to it."""
+
+    access_id: uuid.UUID
+    subject: str  # the reader's token subject
+    roles: list[str]
+    entity_type: str  # aid_request or incident
+    entity_id: uuid.UUID
+    route: str
+    purpose: str | None
+    at: datetime
+
+
+@CATALOG.event(
+    "concord.humanitarian_requests.access.restricted_read.v1",
+    ACCESS_TOPIC,
+    "A restricted request or incident was read in full (API detail, or a list with a purpose)",
+)
+class RestrictedReadRecorded(RestrictedRead):
     pass
