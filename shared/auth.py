@@ -48,6 +48,18 @@ class Role(StrEnum):
     ngo = "ngo"
     ops_centre = "ops_centre"
     admin = "admin"
+    protection_officer = "protection_officer"
+
+
+RESTRICTED_GRANT = "restricted"
+"""The `grants` claim value that lets an `ops_centre` principal see restricted details."""
+
+RESTRICTED_DETAIL_ROLES = frozenset({Role.protection_officer, Role.admin})
+"""Roles that see restricted records in full; `ops_centre` sees them coarsened unless its
+token carries the `restricted` grant (docs/data-responsibility.md, "Who sees what")."""
+
+RECLASSIFY_ROLES = (Role.ops_centre, Role.admin, Role.protection_officer)
+"""Roles that may reclassify a request or an incident (with a reason)."""
 
 
 class Principal(BaseModel):
@@ -57,6 +69,7 @@ class Principal(BaseModel):
     roles: frozenset[Role]
     unit_id: str | None = None
     ngo_id: uuid.UUID | None = None
+    grants: frozenset[str] = frozenset()
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -64,7 +77,15 @@ class Principal(BaseModel):
     @property
     def is_staff(self) -> bool:
         """Mission staff who may see everything: operations centres and administrators."""
-        return self.has_any(Role.ops_centre, Role.admin)
+        return self.has_any(Role.ops_centre, Role.admin, Role.protection_officer)
+
+    @property
+    def sees_restricted(self) -> bool:
+        """Need to know: protection officers and administrators see restricted details;
+        an operations centre only with the `restricted` grant in its token."""
+        if self.has_any(*RESTRICTED_DETAIL_ROLES):
+            return True
+        return Role.ops_centre in self.roles and RESTRICTED_GRANT in self.grants
 
 
 def issue_token(
@@ -76,6 +97,7 @@ def issue_token(
     ngo_id: uuid.UUID | str | None = None,
     ttl: timedelta | None = None,
     signing_key: Any = None,
+    grants: list[str] | None = None,
 ) -> str:
     """Sign a token the way the configured verifier expects it (dev, tests, the demo's
     simulator). HS* signs with `CONCORD_JWT_SECRET`; any other algorithm needs the private
@@ -103,6 +125,8 @@ def issue_token(
         claims["unit_id"] = unit_id
     if ngo_id is not None:
         claims["ngo_id"] = str(ngo_id)
+    if grants:
+        claims["grants"] = list(grants)
     return jwt.encode(claims, signing_key, algorithm=settings.jwt_algorithm)
 
 
@@ -199,6 +223,7 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
             roles=frozenset(claims.get("roles") or []),
             unit_id=claims.get("unit_id"),
             ngo_id=claims.get("ngo_id"),
+            grants=frozenset(claims.get("grants") or []),
         )
     except (ValidationError, TypeError) as exc:
         raise InvalidToken(f"The token is not valid: {exc}") from None

@@ -101,8 +101,9 @@ def bearer(
     unit_id: str | None = None,
     ngo_id: uuid.UUID | str | None = None,
     subject: str | None = None,
+    grants: list[str] | None = None,
 ) -> dict[str, str]:
-    """An Authorization header for a principal with one role."""
+    """An Authorization header for a principal with one role (and `grants`, if any)."""
     role = Role(role)
     if role is Role.field_unit and unit_id is None:
         unit_id = "unit-test"
@@ -112,6 +113,7 @@ def bearer(
         roles=[role],
         unit_id=unit_id,
         ngo_id=ngo_id,
+        grants=grants,
     )
     return {"Authorization": f"Bearer {token}"}
 

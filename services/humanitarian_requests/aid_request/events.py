@@ -24,9 +24,11 @@ from shared.events.schemas.humanitarian_requests import (
     OpenAidRequest,
     OpenRequestClosed,
     OpenRequestOpened,
+    OpenRequestRetracted,
     OpenRequestSummary,
     OpenRequestUpdated,
     RequestStatus,
+    RetractionReason,
 )
 from shared.vocabulary import Sensitivity
 
@@ -43,6 +45,8 @@ def request_state(row: AidRequest) -> AidRequestState:
             sector=row.sector,
             urgency=row.urgency,
             sensitivity=row.sensitivity,
+            sensitivity_floor=row.sensitivity_floor,
+            sensitivity_reasons=row.sensitivity_reasons or [],
             title=row.title,
             description=row.description,
             items=row.items,
@@ -146,6 +150,17 @@ async def record_transition(
 async def _sync_open_listing(session: AsyncSession, row: AidRequest) -> None:
     now_open = is_open(row)
     if not now_open and not row.ngo_visible:
+        return
+    if not now_open and row.sensitivity == Sensitivity.restricted:
+        # Reclassified to restricted while listed: a tombstone, not a last listing.
+        row.ngo_visible = False
+        retraction = OpenRequestRetracted(
+            request_id=row.id,
+            reason=RetractionReason.reclassified_restricted,
+            version=row.version,
+            retracted_at=row.updated_at,
+        )
+        await outbox.add(session, retraction, subject=row.id)
         return
     listing = OpenAidRequest(
         **request_summary(row).model_dump(),

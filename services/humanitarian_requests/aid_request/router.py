@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
+from services.humanitarian_requests.access.service import record_restricted_reads
 from services.humanitarian_requests.aid_request import repository, service
 from services.humanitarian_requests.aid_request.events import request_state, request_summary
 from services.humanitarian_requests.aid_request.schemas import (
@@ -23,16 +24,18 @@ from services.humanitarian_requests.aid_request.schemas import (
     NgoRequestPage,
     NgoRequestView,
     PriorityOverrideIn,
+    ReclassifyIn,
 )
 from services.humanitarian_requests.common.deps import AppSettings
 from services.humanitarian_requests.common.idempotency import run_idempotent
+from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
 from services.humanitarian_requests.common.principals import (
     actor_of,
     is_ngo,
     reporting_unit_of,
 )
 from services.humanitarian_requests.db.models.tables import AidRequest
-from shared.auth import Principal, Role, Tenant, policy
+from shared.auth import RECLASSIFY_ROLES, Principal, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.errors import NotFound
 from shared.events.schemas.humanitarian_requests import RequestStatus
@@ -46,16 +49,58 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
 ]
 STAFF = policy(Role.ops_centre, Role.admin)
+RECLASSIFIERS = policy(*RECLASSIFY_ROLES)
 REPORTERS = policy(Role.field_unit, Role.ops_centre, Role.admin, tenant=Tenant.own_unit)
 ANSWERING_NGO = policy(Role.ngo, Role.ops_centre, tenant=Tenant.own_ngo)
 Readers = Annotated[
-    Principal, policy(Role.field_unit, Role.ngo, Role.ops_centre, Role.admin, tenant=Tenant.own)
+    Principal,
+    policy(
+        Role.field_unit,
+        Role.ngo,
+        Role.ops_centre,
+        Role.admin,
+        Role.protection_officer,
+        tenant=Tenant.own,
+    ),
 ]
 Reporters = Annotated[Principal, REPORTERS]
 
 
-def full_view(row: AidRequest) -> dict[str, Any]:
-    return AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
+def full_view(
+    row: AidRequest, principal: Principal, *, purpose_given: bool = True
+) -> dict[str, Any]:
+    """The full state, coarsened for staff not entitled to a restricted request's details."""
+    state = AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
+    return withhold(principal, state, purpose_given=purpose_given)
+
+
+Purpose = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=500,
+        description="Why you read restricted records: recorded in the access log; a list "
+        "serves restricted records in full only with it",
+    ),
+]
+
+
+async def _audited(
+    session: DbSession,
+    principal: Principal,
+    views: list[dict[str, Any]],
+    route: str,
+    purpose: str | None,
+) -> None:
+    await record_restricted_reads(
+        session,
+        principal,
+        entity_type="aid_request",
+        entity_ids=[uuid.UUID(v["request_id"]) for v in views if served_in_full(principal, v)],
+        route=route,
+        purpose=purpose,
+        now=datetime.now(UTC),
+    )
 
 
 def ngo_view(row: AidRequest, ngo_id: uuid.UUID | None) -> NgoRequestView:
@@ -107,7 +152,10 @@ async def submit_aid_request(
             settings=settings,
             now=datetime.now(UTC),
         )
-        return (201 if intake.created else 200), full_view(intake.request)
+        response = full_view(intake.request, principal)
+        if intake.raised_from is not None:
+            response["sensitivity_raised_from"] = intake.raised_from.value
+        return (201 if intake.created else 200), response
 
     return await run_idempotent(
         session,
@@ -127,6 +175,7 @@ async def list_aid_requests(
     sector: Sector | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    purpose: Purpose = None,
 ) -> AidRequestPage | NgoRequestPage:
     """List requests: a field unit sees its own; an NGO its assignments and the open,
     non-restricted requests in its sectors and areas (coarsened); the ops centre everything."""
@@ -141,18 +190,26 @@ async def list_aid_requests(
             session, reporting_unit=unit, status=status, sector=sector, limit=limit, offset=offset
         )
     )
-    return AidRequestPage(items=[AidRequestView.model_validate(full_view(r)) for r in rows])
+    views = [full_view(r, principal, purpose_given=purpose is not None) for r in rows]
+    await _audited(session, principal, views, "GET /aid-requests", purpose)
+    return AidRequestPage(items=[AidRequestView.model_validate(v) for v in views])
 
 
 @router.get("/{request_id}", response_model=AidRequestView | NgoRequestView)
 async def get_aid_request(
-    request_id: uuid.UUID, session: DbSession, principal: Readers
+    request_id: uuid.UUID,
+    session: DbSession,
+    principal: Readers,
+    purpose: Purpose = None,
 ) -> AidRequestView | NgoRequestView:
-    """One request. NGOs get the coarsened view, and only of what they may see."""
+    """One request. NGOs get the coarsened view, and only of what they may see. A restricted
+    one read in full is recorded in the access log (with the `purpose`, if given)."""
     row = await _visible(session, principal, request_id)
     if is_ngo(principal):
         return ngo_view(row, principal.ngo_id)
-    return AidRequestView.model_validate(full_view(row))
+    shown = full_view(row, principal)
+    await _audited(session, principal, [shown], "GET /aid-requests/{request_id}", purpose)
+    return AidRequestView.model_validate(shown)
 
 
 @router.get("/{request_id}/history", response_model=list[HistoryView])
@@ -198,7 +255,7 @@ async def _transition(
         return 200, (
             ngo_view(row, principal.ngo_id).model_dump(mode="json")
             if is_ngo(principal)
-            else full_view(row)
+            else full_view(row, principal)
         )
 
     return await run_idempotent(
@@ -271,6 +328,49 @@ async def override_priority(
         principal,
         request_id,
         endpoint="priority",
+        key=idempotency_key,
+        body=body.model_dump(mode="json"),
+        change=change,
+        who="staff",
+    )
+
+
+@router.post(
+    "/{request_id}/classification",
+    response_model=AidRequestView,
+    dependencies=[RECLASSIFIERS],
+    responses={
+        403: {"description": "Not ops_centre, admin or protection_officer"},
+        404: {"description": "No such request"},
+        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
+    },
+)
+async def reclassify_aid_request(
+    request_id: uuid.UUID,
+    body: ReclassifyIn,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Staff: change the request's sensitivity with a reason (an `aid_request.reclassified`
+    event is the audit). Never below the derived minimum (422). To `restricted`, a request
+    listed for NGOs is retracted (`open_request.retracted`) and leaves their listings."""
+
+    async def change(row: AidRequest, now: datetime) -> None:
+        await service.reclassify(
+            session,
+            row,
+            sensitivity=body.sensitivity,
+            reason=body.reason,
+            actor=actor_of(principal),
+            now=now,
+        )
+
+    return await _transition(
+        session,
+        principal,
+        request_id,
+        endpoint="classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
         change=change,

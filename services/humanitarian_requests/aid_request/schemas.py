@@ -64,11 +64,25 @@ class AidRequestIn(StorableInput):
     access_constraints: list[Line] = Field(default_factory=list, max_length=20)
     security_constraints: list[Line] = Field(default_factory=list, max_length=20)
     contact: str | None = Field(None, max_length=300)
-    sensitivity: Sensitivity = Sensitivity.internal
+    sensitivity: Sensitivity | None = Field(
+        None,
+        description="The reporter's class; raised to the derived minimum if lower "
+        "(`sensitivity_raised_from` in the response says so). Omitted: the higher of the "
+        "minimum and internal",
+    )
+    names_survivor: bool = Field(False, description="The report names or identifies a survivor")
+    involves_child: bool = Field(False, description="The report concerns an identifiable child")
 
 
 class AidRequestView(AidRequestState):
     """The full request (its unit and the ops centre)."""
+
+    sensitivity_raised_from: Sensitivity | None = Field(
+        None, description="At intake: the lower class the reporter asked for, if it was raised"
+    )
+    details_withheld: bool = Field(
+        False, description="Restricted and coarsened for a role without need to know"
+    )
 
 
 class NgoRequestView(OpenRequestSummary):
@@ -86,6 +100,14 @@ class CancelIn(StorableInput):
 class PriorityOverrideIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     priority_score: float = Field(ge=0, le=100)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReclassifyIn(StorableInput):
+    """Staff: a new sensitivity for a request or an incident, and why (audited)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sensitivity: Sensitivity
     reason: str = Field(min_length=1, max_length=2000)
 
 

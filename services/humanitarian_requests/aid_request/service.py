@@ -28,6 +28,12 @@ from services.humanitarian_requests.matching.service import (
     offer_next,
     withdraw_pending_offer,
 )
+from shared.classification import (
+    Classification,
+    aid_request_floor,
+    classify,
+    reclassification_error,
+)
 from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.humanitarian_requests import (
     AidRequestCancelled,
@@ -37,12 +43,14 @@ from shared.events.schemas.humanitarian_requests import (
     AidRequestInProgress,
     AidRequestPartiallyFulfilled,
     AidRequestPriorityOverridden,
+    AidRequestReclassified,
     AidRequestSubmitted,
     AidRequestTriaged,
     Fulfilment,
     RequestStatus,
 )
 from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
 
 log = get_logger(__name__)
 
@@ -51,6 +59,19 @@ log = get_logger(__name__)
 class Intake:
     request: AidRequest
     created: bool  # False: the unit's client_id already existed (a duplicate submission)
+    raised_from: Sensitivity | None = None  # the lower class the reporter asked for
+
+
+def classification_of(data: AidRequestIn) -> Classification:
+    """The request's class under the raise-only rule (shared.classification)."""
+    floor = aid_request_floor(
+        data.sector,
+        names_survivor=data.names_survivor,
+        involves_child=data.involves_child,
+        vulnerability=[v.value for v in data.vulnerability],
+        texts=[data.title, data.description, *(i.item for i in data.items)],
+    )
+    return classify(data.sensitivity, floor)
 
 
 def response_window(settings: Settings) -> timedelta:
@@ -84,6 +105,7 @@ async def submit_request(
         existing = await find_by_client_id(session, reporting_unit, data.client_id)
         if existing is not None:
             return Intake(existing, created=False)
+    classification = classification_of(data)
     row = AidRequest(
         id=uuid.uuid4(),
         client_id=data.client_id,
@@ -91,7 +113,9 @@ async def submit_request(
         status=RequestStatus.submitted,
         sector=data.sector,
         urgency=data.urgency,
-        sensitivity=data.sensitivity,
+        sensitivity=classification.sensitivity,
+        sensitivity_floor=classification.floor,
+        sensitivity_reasons=list(classification.reasons),
         title=data.title,
         description=data.description,
         items=[{**i.model_dump(), "delivered_quantity": 0.0} for i in data.items],
@@ -133,8 +157,13 @@ async def submit_request(
             return Intake(existing, created=False)
     await record_transition(session, row, AidRequestSubmitted, actor=actor)
     await triage(session, row, settings=settings, now=now)
-    log.info("aid_request.submitted", request_id=str(row.id), unit=reporting_unit)
-    return Intake(row, created=True)
+    log.info(
+        "aid_request.submitted",
+        request_id=str(row.id),
+        unit=reporting_unit,
+        sensitivity=row.sensitivity,
+    )
+    return Intake(row, created=True, raised_from=classification.raised_from)
 
 
 async def triage(
@@ -290,6 +319,49 @@ async def override_priority(
     touch(row, now)
     await record_transition(
         session, row, AidRequestPriorityOverridden, actor=actor, previous_priority_score=previous
+    )
+
+
+def floor_of(row: AidRequest) -> Sensitivity:
+    """The stored derived minimum; for a row from before it was stored, derived again."""
+    if row.sensitivity_floor is not None:
+        return Sensitivity(row.sensitivity_floor)
+    texts = [row.title, row.description, *(str(i.get("item")) for i in row.items)]
+    return aid_request_floor(row.sector, vulnerability=row.vulnerability, texts=texts).sensitivity
+
+
+async def reclassify(
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Staff reclassification with a reason (the event is the audit). To restricted, a listed
+    request is retracted from the NGO-readable topic (`record_transition`) and leaves the NGO
+    listings, which only show non-restricted requests."""
+    previous = Sensitivity(row.sensitivity)
+    refusal = reclassification_error(sensitivity, current=previous, floor=floor_of(row))
+    if refusal is not None:
+        raise Unprocessable(refusal)
+    row.sensitivity = sensitivity
+    touch(row, now)
+    await record_transition(
+        session,
+        row,
+        AidRequestReclassified,
+        actor=actor,
+        detail={"reason": reason},
+        previous_sensitivity=previous,
+        reason=reason,
+    )
+    log.info(
+        "aid_request.reclassified",
+        request_id=str(row.id),
+        sensitivity=sensitivity.value,
+        previous=previous.value,
     )
 
 

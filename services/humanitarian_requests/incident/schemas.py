@@ -43,12 +43,22 @@ class IncidentIn(StorableInput):
     location: LocationIn
     description: str | None = Field(None, max_length=10_000)
     sensitivity: Sensitivity | None = Field(
-        None, description="Defaults to restricted for protection incidents, else internal"
+        None,
+        description="The reporter's class; raised to the derived minimum if lower "
+        "(`sensitivity_raised_from` in the response says so). Omitted: restricted for "
+        "protection incidents, else internal",
     )
+    names_survivor: bool = Field(False, description="The report names or identifies a survivor")
+    involves_child: bool = Field(False, description="The report concerns an identifiable child")
 
 
 class IncidentView(IncidentState):
-    pass
+    sensitivity_raised_from: Sensitivity | None = Field(
+        None, description="At intake: the lower class the reporter asked for, if it was raised"
+    )
+    details_withheld: bool = Field(
+        False, description="Restricted and coarsened for a role without need to know"
+    )
 
 
 class IncidentLinkIn(StorableInput):

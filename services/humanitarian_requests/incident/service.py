@@ -18,10 +18,15 @@ from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
 from services.humanitarian_requests.incident.schemas import IncidentIn
+from shared.classification import (
+    Classification,
+    classify,
+    incident_floor,
+    reclassification_error,
+)
 from shared.errors import Unprocessable
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
-    PROTECTION_INCIDENT_TYPES,
     IncidentReported,
     IncidentState,
     IncidentUpdated,
@@ -36,6 +41,7 @@ log = get_logger(__name__)
 class IncidentIntake:
     incident: Incident
     created: bool
+    raised_from: Sensitivity | None = None  # the lower class the reporter asked for
 
 
 def incident_state(row: Incident) -> IncidentState:
@@ -46,6 +52,8 @@ def incident_state(row: Incident) -> IncidentState:
             "incident_type": row.incident_type,
             "severity": row.severity,
             "sensitivity": row.sensitivity,
+            "sensitivity_floor": row.sensitivity_floor,
+            "sensitivity_reasons": row.sensitivity_reasons or [],
             "casualties": row.casualties,
             "occurred_at": row.occurred_at,
             "observed_at": row.observed_at,
@@ -78,10 +86,16 @@ async def state_for(session: AsyncSession, row: Incident, *, unit: str | None) -
     return state
 
 
-def sensitivity_for(data: IncidentIn) -> Sensitivity:
-    if data.incident_type in PROTECTION_INCIDENT_TYPES:
-        return Sensitivity.restricted  # never downgraded by the reporter
-    return data.sensitivity or Sensitivity.internal
+def classification_of(data: IncidentIn) -> Classification:
+    """The incident's class under the raise-only rule: protection incidents and reports
+    naming a survivor or a child are never below restricted (shared.classification)."""
+    floor = incident_floor(
+        data.incident_type,
+        names_survivor=data.names_survivor,
+        involves_child=data.involves_child,
+        texts=[data.description],
+    )
+    return classify(data.sensitivity, floor)
 
 
 async def _record(
@@ -124,13 +138,16 @@ async def report_incident(
         existing = await find_by_client_id(session, reporting_unit, data.client_id)
         if existing is not None:
             return IncidentIntake(existing, created=False)
+    classification = classification_of(data)
     row = Incident(
         id=uuid.uuid4(),
         client_id=data.client_id,
         reporting_unit=reporting_unit,
         incident_type=data.incident_type,
         severity=data.severity,
-        sensitivity=sensitivity_for(data),
+        sensitivity=classification.sensitivity,
+        sensitivity_floor=classification.floor,
+        sensitivity_reasons=list(classification.reasons),
         casualties=data.casualties.model_dump(),
         occurred_at=data.occurred_at,
         observed_at=data.observed_at or now,
@@ -167,7 +184,7 @@ async def report_incident(
             session, row, duplicate.cluster_id, reason="same type nearby", actor="system", now=now
         )
     log.info("incident.reported", incident_id=str(row.id), unit=reporting_unit)
-    return IncidentIntake(row, created=True)
+    return IncidentIntake(row, created=True, raised_from=classification.raised_from)
 
 
 async def set_link(
@@ -194,6 +211,41 @@ async def set_link(
     change = "duplicate_linked" if duplicate_of is not None else "duplicate_unlinked"
     event = IncidentUpdated(**incident_state(row).model_dump(), change=change, actor=actor)
     await _record(session, row, event, actor, {"change": change, "reason": reason})
+
+
+async def reclassify(
+    session: AsyncSession,
+    row: Incident,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Staff reclassification with a reason: an `incident.updated` event with
+    `change="reclassified"` (its consumers keep their replicas' class in step) and a history
+    row with the reason and the previous class."""
+    previous = Sensitivity(row.sensitivity)
+    floor = (
+        Sensitivity(row.sensitivity_floor)
+        if row.sensitivity_floor is not None
+        else incident_floor(row.incident_type, texts=[row.description]).sensitivity
+    )
+    refusal = reclassification_error(sensitivity, current=previous, floor=floor)
+    if refusal is not None:
+        raise Unprocessable(refusal)
+    row.sensitivity = sensitivity
+    row.version += 1
+    row.updated_at = now
+    event = IncidentUpdated(**incident_state(row).model_dump(), change="reclassified", actor=actor)
+    await _record(
+        session,
+        row,
+        event,
+        actor,
+        {"change": "reclassified", "reason": reason, "previous": previous},
+    )
+    log.info("incident.reclassified", incident_id=str(row.id), sensitivity=sensitivity.value)
 
 
 async def list_incidents(

@@ -39,6 +39,7 @@ from shared.events.schemas.humanitarian_requests import (
     AidRequestOfferExpired,
     AidRequestPartiallyFulfilled,
     AidRequestPriorityOverridden,
+    AidRequestReclassified,
     AidRequestSubmitted,
     AidRequestTriaged,
     Fulfilment,
@@ -65,6 +66,7 @@ REQUEST_EVENTS = (
     AidRequestEscalated,
     AidRequestPriorityOverridden,
     AidRequestDuplicateLinked,
+    AidRequestReclassified,
 )
 OFFER_EVENTS = (OfferMade, OfferAccepted, OfferDeclined, OfferExpired, OfferWithdrawn)
 

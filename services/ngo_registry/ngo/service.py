@@ -205,7 +205,7 @@ async def update_ngo(
             ngo,
             NgoVettingChanged,
             previous_status=VettingStatus.vetted,
-            decided_by=principal.subject,
+            decided_by="ngo",  # the NGO's own change; its user's name stays in the history
             reason=reason,
         )
     else:

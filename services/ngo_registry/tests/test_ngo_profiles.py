@@ -189,7 +189,7 @@ async def test_vetted_ngo_changing_its_areas_goes_back_to_review(
     last = (await outbox_events(app, ngo["ngo_id"]))[-1]
     assert last["type"] == "concord.ngo_registry.ngo.vetting_changed.v1"
     assert last["data"]["previous_status"] == "vetted"
-    assert last["data"]["decided_by"] == "ngo-user-1"
+    assert last["data"]["decided_by"] == "ngo"  # no person's name on the NGO topic
     assert last["data"]["eligible"] is False
 
 

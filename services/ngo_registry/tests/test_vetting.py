@@ -58,8 +58,11 @@ async def test_submitted_reviewed_vetted_suspended_reinstated(
         ("vetted", "suspended"),
         ("suspended", "vetted"),
     ]
-    assert events[2]["data"]["reason"] == "audit finding"
-    assert events[2]["data"]["decided_by"] == "officer-amina"
+    # The NGO topic names no staff member and carries no reason they typed (data
+    # responsibility); the vetting history below keeps both for staff.
+    assert events[2]["data"]["reason"] is None
+    assert all(e["data"]["decided_by"] == "mission:vetting" for e in events)
+    assert all("officer-amina" not in str(e) and "audit finding" not in str(e) for e in events)
     assert all("CONFIDENTIAL-NOTE" not in str(e) for e in events)
     assert all("checks" not in e["data"] for e in events)
 

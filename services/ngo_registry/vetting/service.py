@@ -41,6 +41,8 @@ log = get_logger(__name__)
 
 S = VettingStatus
 SYSTEM = "system:expiry-sweep"
+NGO_FACING_DECIDER = "mission:vetting"
+"""Who decided, as the NGO-readable topic says it: the mission's vetting, never a person."""
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,10 @@ async def apply_action(
         NgoVettingChanged,
         today=today,
         previous_status=current,
-        decided_by=principal.subject,
-        reason=body.reason,
+        # The NGO topic is read by every NGO: no staff identity and no reason a vetting
+        # officer typed; both stay in the vetting history (staff only, GET .../vetting).
+        decided_by=NGO_FACING_DECIDER,
+        reason=None,
     )
     log.info(
         "vetting.decided",

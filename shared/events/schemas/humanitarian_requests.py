@@ -48,6 +48,10 @@ OPEN_REQUEST_TOPIC = Topic(
     "Open, non-restricted aid requests NGOs may respond to, location coarsened to admin area",
     audience=Audience.ngo,
 )
+ACCESS_TOPIC = Topic(
+    "concord.humanitarian_requests.access.v1",
+    "Reads of restricted records served in full: who, what, when, why (the access audit)",
+)
 OFFER_TOPIC = Topic(
     "concord.humanitarian_requests.offer.v1",
     "Offers of aid requests to NGOs and their outcome (accepted, declined, expired, withdrawn)",
@@ -165,6 +169,9 @@ class AidRequestState(BaseModel):
     sector: Sector
     urgency: Urgency
     sensitivity: Sensitivity
+    # The derived minimum and why (shared.classification); absent on events before it existed.
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
     title: str
     description: str | None
     items: list[RequestItem]
@@ -338,6 +345,16 @@ class AidRequestDuplicateLinked(AidRequestEvent):
     reason: str | None
 
 
+@CATALOG.event(
+    "concord.humanitarian_requests.aid_request.reclassified.v1",
+    AID_REQUEST_TOPIC,
+    "Staff changed the request's sensitivity (never below its derived minimum), with a reason",
+)
+class AidRequestReclassified(AidRequestEvent):
+    previous_sensitivity: Sensitivity
+    reason: str
+
+
 class Casualties(BaseModel):
     killed: int = Field(default=0, ge=0)
     injured: int = Field(default=0, ge=0)
@@ -352,6 +369,8 @@ class IncidentState(BaseModel):
     incident_type: IncidentType
     severity: Severity
     sensitivity: Sensitivity
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
     casualties: Casualties
     occurred_at: datetime
     observed_at: datetime
@@ -442,6 +461,23 @@ class OpenRequestClosed(OpenAidRequest):
     pass
 
 
+class RetractionReason(StrEnum):
+    reclassified_restricted = "reclassified_restricted"
+
+
+@CATALOG.event(
+    "concord.humanitarian_requests.open_request.retracted.v1",
+    OPEN_REQUEST_TOPIC,
+    "Withdrawn: a listed request became restricted. A tombstone: NGO systems delete what they "
+    "hold of it (its earlier listings included); nothing else about it is said",
+)
+class OpenRequestRetracted(BaseModel):
+    request_id: uuid.UUID
+    reason: RetractionReason
+    version: int
+    retracted_at: datetime
+
+
 class RankingFactor(BaseModel):
     """One term of a candidate's score, so the ranking is explainable."""
 
@@ -509,4 +545,26 @@ class OfferExpired(OfferState):
     "The offer was withdrawn (the request was cancelled or reassigned by the ops centre)",
 )
 class OfferWithdrawn(OfferState):
+    pass
+
+
+class RestrictedRead(BaseModel):
+    """A restricted record was served in full to a principal entitled to it."""
+
+    access_id: uuid.UUID
+    subject: str  # the reader's token subject
+    roles: list[str]
+    entity_type: str  # aid_request or incident
+    entity_id: uuid.UUID
+    route: str
+    purpose: str | None
+    at: datetime
+
+
+@CATALOG.event(
+    "concord.humanitarian_requests.access.restricted_read.v1",
+    ACCESS_TOPIC,
+    "A restricted request or incident was read in full (API detail, or a list with a purpose)",
+)
+class RestrictedReadRecorded(RestrictedRead):
     pass

@@ -29,6 +29,10 @@ class AidRequest(Base):
     sector: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(Text)
     sensitivity: Mapped[str] = mapped_column(Text)
+    # The derived minimum (shared.classification) and its reasons: a reclassification may not
+    # go below it. NULL on rows from before migration 0004.
+    sensitivity_floor: Mapped[str | None] = mapped_column(Text)
+    sensitivity_reasons: Mapped[list[str] | None] = mapped_column(JSONB)
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
@@ -96,6 +100,10 @@ class Incident(Base):
     incident_type: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(Text)
     sensitivity: Mapped[str] = mapped_column(Text)
+    # The derived minimum (shared.classification) and its reasons: a reclassification may not
+    # go below it. NULL on rows from before migration 0004.
+    sensitivity_floor: Mapped[str | None] = mapped_column(Text)
+    sensitivity_reasons: Mapped[list[str] | None] = mapped_column(JSONB)
     casualties: Mapped[dict[str, int]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -207,3 +215,22 @@ class NgoReplica(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_ngo_replica_eligible", "eligible"),)
+
+
+class AccessLogEntry(Base):
+    """One row per restricted record served in full: who read what, when and why. Written in
+    the read's own transaction, with an `access.restricted_read` event through the outbox so
+    monitoring's audit chain has it too."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(JSONB)
+    entity_type: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    route: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_access_log_entity", "entity_id", "at"),)
