@@ -41,8 +41,8 @@ from shared.vocabulary import Sector
 pytestmark = pytest.mark.integration
 
 NGO_TOPICS = sorted(t.name for t in CATALOG.topics() if t.audience is Audience.ngo)
-STATE = "SS02"  # one of shared.testing.SHARED_TEST_STATES
-COUNTY = "SS0203"
+STATE = "SS03"  # one of shared.testing.SHARED_TEST_STATES
+COUNTY = "SS0302"
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ async def test_reclassifying_a_listed_request_to_restricted_retracts_it(
 ) -> None:
     # Points kept apart: a near-duplicate would be linked, and a linked one is never listed.
     request = await _submit(
-        client, settings, sector=Sector.shelter_nfi, location=point_apart("SS0203", index)
+        client, settings, sector=Sector.shelter_nfi, location=point_apart("SS0303", index)
     )
     request_id = request["request_id"]
     (listed,) = await fetch(
