@@ -54,8 +54,10 @@ ACCESS_TOPIC = Topic(
 )
 OFFER_TOPIC = Topic(
     "concord.humanitarian_requests.offer.v1",
-    "Offers of aid requests to NGOs and their outcome (accepted, declined, expired, withdrawn)",
-    audience=Audience.ngo,
+    "Offers of aid requests to NGOs and their outcome (accepted, declined, expired, withdrawn). "
+    "Internal: each offer is addressed to one NGO (its ranking factors, its decline reason), so "
+    "no NGO reads this topic; an NGO reaches its own offers through the API (GET /offers) or "
+    "its webhooks",
 )
 
 
