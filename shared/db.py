@@ -72,6 +72,8 @@ def create_engine(
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_timeout=pool_timeout,
+        # No bound values in exception texts: they reach logs (shared.logscrub scrubs too).
+        hide_parameters=True,
         connect_args={
             "timeout": connect_timeout,
             "command_timeout": command_timeout,

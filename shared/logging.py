@@ -2,16 +2,22 @@
 
 Log events are named `"<domain>.<action>"` with keyword fields:
 `log.info("outbox.published", count=12)`. The standard library's loggers (uvicorn, aiokafka,
-sqlalchemy) go through the same renderer, so one line is one JSON object whoever wrote it.
+sqlalchemy) go through the same renderer, so one line is one JSON object whoever wrote it,
+and through the scrubber (`shared.logscrub`), so no line carries personal data or SQL
+parameters whoever wrote it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
+
+from shared.logscrub import scrub_processor
 
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
@@ -44,11 +50,14 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            # Last before rendering, so the traceback text is scrubbed too (shared.logscrub).
+            scrub_processor,
             renderer,
         ],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -56,6 +65,37 @@ def configure_logging(*, service: str, level: str = "INFO", json: bool = True) -
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     structlog.contextvars.bind_contextvars(service=service)
+
+
+HANDLER_NAME = "concord"
+
+
+class _LineList(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.extend(self.format(record).splitlines())
+
+
+@contextlib.contextmanager
+def capture_log_lines() -> Iterator[list[str]]:
+    """Every line the process logs meanwhile, rendered exactly as `configure_logging`'s
+    handler renders it (scrubber included): what a log scan reads. The list fills as lines
+    are logged."""
+    root = logging.getLogger()
+    ours = next((h for h in root.handlers if h.get_name() == HANDLER_NAME), None)
+    if ours is None or ours.formatter is None:
+        raise RuntimeError("configure_logging has not run in this process")
+    lines: list[str] = []
+    capture = _LineList(lines)
+    capture.setFormatter(ours.formatter)
+    root.addHandler(capture)
+    try:
+        yield lines
+    finally:
+        root.removeHandler(capture)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

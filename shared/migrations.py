@@ -132,6 +132,7 @@ def run_migrations(target_metadata: MetaData) -> None:
         engine = create_async_engine(
             asyncpg_url(url),
             poolclass=pool.NullPool,
+            hide_parameters=True,
             connect_args={"server_settings": {"search_path": schema}},
         )
         async with engine.connect() as connection:

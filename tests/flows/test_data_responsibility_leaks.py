@@ -4,14 +4,14 @@ topic or in any NGO-role API response, nor in what an ops centre without the gra
 positive control runs the same scan over the internal topics and a protection officer's
 responses and must find every plant, so the scan can fail.
 
-Log-line scanning is the log scrubber's part (issue 13, "purge"): `find_leaks` and
-`Plants.strings` are the hook a log scan calls with the captured log lines.
+The same scan reads the service's log lines of the flow (as its handler renders them, the
+scrubber of `shared.logscrub` included), with its own positive control.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -35,6 +35,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC, INCIDENT_TOPIC
 from shared.gazetteer import gazetteer
+from shared.logging import capture_log_lines, get_logger
 from shared.testing import bearer, read_events, serve_in_process
 from shared.vocabulary import Sector
 
@@ -97,12 +98,23 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield running
 
 
+@pytest.fixture
+def log_lines(client: httpx.AsyncClient) -> Iterator[list[str]]:
+    """The service's log output during the test, as its handler renders it."""
+    with capture_log_lines() as lines:
+        yield lines
+
+
 def _text(events: Iterable[CloudEvent]) -> list[str]:
     return [e.model_dump_json() for e in events]
 
 
 async def test_nothing_planted_in_restricted_records_reaches_ngos(
-    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+    client: httpx.AsyncClient,
+    settings: Settings,
+    kafka_bootstrap: str,
+    database_url: str,
+    log_lines: list[str],
 ) -> None:
     plants = make_plants()
     ngo = ngo_state(name="GBV partner", sector=Sector.gbv, pcodes=[STATE], near=COUNTY)
@@ -221,3 +233,16 @@ async def test_nothing_planted_in_restricted_records_reaches_ngos(
     ):
         entitled = [(await client.get(url, headers=headers)).text for url in urls]
         assert {plant for plant, _ in find_leaks(entitled, plants)} == set(plants.strings)
+
+    # Nothing planted reaches the service's log lines either (the scrubber, shared.logscrub),
+    # although the flow failed on bad input too; the control proves the scan reads them.
+    bad = await client.post(
+        "/aid-requests",
+        json={**aid_request_body(description=story, contact=plants.contact), "urgency": 7},
+        headers=as_unit,
+    )
+    assert bad.status_code == 422
+    assert log_lines, "the flow logged nothing: the scan would prove nothing"
+    assert not find_leaks(log_lines, plants)
+    get_logger("leak.control").warning("leak.control", note=plants.name)
+    assert [plant for plant, _ in find_leaks(log_lines, plants)] == [plants.name]
