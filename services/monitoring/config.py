@@ -74,6 +74,13 @@ class Settings(ServiceSettings):
         200, ge=1, le=100_000, validation_alias="MONITORING_LIVE_MAX_SUBSCRIBERS"
     )
 
+    # Small-cell suppression in the 3W export and the situation report: in a sensitive sector
+    # (protection, GBV, child protection) a count below this is not shown, and 3W rows of those
+    # sectors stop at admin level 1 (docs/data-responsibility.md).
+    small_cell_threshold: int = Field(
+        5, ge=1, le=1000, validation_alias="MONITORING_SMALL_CELL_THRESHOLD"
+    )
+
     def sla_target(self, urgency: str, stage: str) -> float:
         """Seconds allowed for `stage` of a request of `urgency`."""
         override = self.sla_targets.get(urgency, {})

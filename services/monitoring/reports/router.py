@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.config import Settings
 from services.monitoring.reports import html, service
 from shared.deps import DbSession
 from shared.errors import Unprocessable
@@ -52,6 +53,7 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     },
 )
 async def sitrep(
+    request: Request,
     session: DbSession,
     principal: Staff,
     start: datetime | None = None,
@@ -61,7 +63,10 @@ async def sitrep(
     """Requests, fulfilment, incidents and alerts of the period (default: the last 7 days),
     with where things stand now; `format=html` gives a readable, printable page."""
     start, end = _period(start, end)
-    report = await service.situation_report(session, start, end)
+    settings: Settings = request.app.state.settings
+    report = await service.situation_report(
+        session, start, end, small_cell_threshold=settings.small_cell_threshold
+    )
     if format == "html":
         return HTMLResponse(html.render(report))
     return report
@@ -85,7 +90,11 @@ async def three_w(
     and status with people affected and reached; the second row holds HXL hashtags."""
     start, end = _period(start, end)
     runtime: ServiceRuntime = request.app.state.runtime
-    return _csv(request, service.stream_three_w(runtime.sessionmaker, start, end), "3w.csv")
+    settings: Settings = request.app.state.settings
+    body = service.stream_three_w(
+        runtime.sessionmaker, start, end, small_cell_threshold=settings.small_cell_threshold
+    )
+    return _csv(request, body, "3w.csv")
 
 
 @router.get(

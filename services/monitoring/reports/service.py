@@ -2,6 +2,11 @@
 
 Exports stream: rows come from a server-side cursor (`stream`, `yield_per`) and go out as
 they are read, so a year of requests is never held in memory and the response starts at once.
+
+Small cells: in a sensitive sector (`shared.classification.RESTRICTED_SECTORS`) a handful of
+requests in one place can point at the people behind them. So 3W rows of those sectors stop at
+admin level 1, and a count below the threshold (`MONITORING_SMALL_CELL_THRESHOLD`, default 5)
+is shown as `<5` with its people figures left empty, in the 3W export and the situation report.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.monitoring.db.models.read_models import (
@@ -22,7 +27,10 @@ from services.monitoring.db.models.read_models import (
     requests,
 )
 from services.monitoring.insights import partners, queries
+from shared.classification import RESTRICTED_SECTORS
 from shared.gazetteer import gazetteer
+
+SENSITIVE_SECTORS = sorted(str(sector) for sector in RESTRICTED_SECTORS)
 
 THREE_W_HEADER = [
     "Organisation",
@@ -95,20 +103,38 @@ def _csv_line(values: Iterable[Any]) -> str:
     return buffer.getvalue().removesuffix("\r\n") + "\n"
 
 
+def suppressed(threshold: int) -> str:
+    """What a count too small to show is written as."""
+    return f"<{threshold}"
+
+
+def is_small_cell(sector: str, count: int, threshold: int) -> bool:
+    return sector in SENSITIVE_SECTORS and count < threshold
+
+
 async def stream_three_w(
-    sessionmaker: async_sessionmaker[AsyncSession], start: datetime, end: datetime
+    sessionmaker: async_sessionmaker[AsyncSession],
+    start: datetime,
+    end: datetime,
+    *,
+    small_cell_threshold: int,
 ) -> AsyncIterator[str]:
-    """Who does what where: requests of the period per organisation, sector, area, status."""
+    """Who does what where: requests of the period per organisation, sector, area, status;
+    sensitive sectors at admin level 1 with small cells suppressed."""
     yield _csv_line(THREE_W_HEADER)
     yield _csv_line(THREE_W_HXL)
     gaz = gazetteer()
     org = func.coalesce(ngos.c.name, "(unassigned)")
+    pcode = case(
+        (requests.c.sector.in_(SENSITIVE_SECTORS), literal(None, String)),
+        else_=requests.c.pcode,
+    ).label("pcode")
     query = (
         select(
             org.label("org"),
             requests.c.sector,
             requests.c.adm1,
-            requests.c.pcode,
+            pcode,
             requests.c.status,
             func.count().label("n"),
             func.sum(requests.c.people_affected).label("affected"),
@@ -116,13 +142,14 @@ async def stream_three_w(
         )
         .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
         .where(requests.c.created_at >= start, requests.c.created_at < end)
-        .group_by(org, requests.c.sector, requests.c.adm1, requests.c.pcode, requests.c.status)
-        .order_by(org, requests.c.sector, requests.c.pcode, requests.c.status)
+        .group_by(org, requests.c.sector, requests.c.adm1, pcode, requests.c.status)
+        .order_by(org, requests.c.sector, requests.c.adm1, pcode, requests.c.status)
         .execution_options(yield_per=1000)
     )
     async with sessionmaker() as session, session.begin():
         async for row in await session.stream(query):
-            area = gaz.get(row.pcode)
+            area = gaz.get(row.pcode) if row.pcode else None
+            small = is_small_cell(row.sector, row.n, small_cell_threshold)
             yield _csv_line(
                 [
                     row.org,
@@ -131,9 +158,9 @@ async def stream_three_w(
                     row.pcode,
                     area.name if area else "",
                     row.status,
-                    row.n,
-                    row.affected,
-                    row.reached,
+                    suppressed(small_cell_threshold) if small else row.n,
+                    None if small else row.affected,
+                    None if small else row.reached,
                 ]
             )
 
@@ -188,8 +215,11 @@ async def stream_requests(
             )
 
 
-async def situation_report(session: AsyncSession, start: datetime, end: datetime) -> dict[str, Any]:
-    """What happened in a period, and where things stand now."""
+async def situation_report(
+    session: AsyncSession, start: datetime, end: datetime, *, small_cell_threshold: int
+) -> dict[str, Any]:
+    """What happened in a period, and where things stand now (small cells of sensitive
+    sectors suppressed: `requests` is then `"<5"`, the other figures null)."""
     in_period = (requests.c.created_at >= start) & (requests.c.created_at < end)
     by_sector = (
         await session.execute(
@@ -227,10 +257,20 @@ async def situation_report(session: AsyncSession, start: datetime, end: datetime
         "requests_by_sector": [
             {
                 "sector": r.sector,
+                "requests": suppressed(small_cell_threshold),
+                "fulfilled": None,
+                "people_affected": None,
+                "people_reached": None,
+                "suppressed": True,
+            }
+            if is_small_cell(r.sector, r.requests, small_cell_threshold)
+            else {
+                "sector": r.sector,
                 "requests": r.requests,
                 "fulfilled": r.fulfilled,
                 "people_affected": int(r.affected or 0),
                 "people_reached": int(r.reached or 0),
+                "suppressed": False,
             }
             for r in by_sector
         ],

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import hxl
@@ -31,8 +32,8 @@ from services.monitoring.config import Settings
 from services.monitoring.reports.service import THREE_W_HEADER, THREE_W_HXL
 from services.monitoring.tests.factories import aid_request, envelope, eventually, ngo, now, publish
 from shared.events.schemas import humanitarian_requests as hr
-from shared.testing import bearer
-from shared.vocabulary import Sector
+from shared.testing import bearer, serve_in_process
+from shared.vocabulary import Sector, Sensitivity
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +173,86 @@ async def test_three_w_is_hxl_and_the_cli_writes_exactly_what_the_api_returns(
         code, stdout, stderr = await concord(*args, "--output", str(output), port=port)
         assert code == 0, stderr
         assert output.read_bytes() == body and stdout == b""
+
+
+async def test_small_cells_of_sensitive_sectors_are_suppressed(
+    stack: LocalStack, kafka_bootstrap: str
+) -> None:
+    """Two GBV requests in one county are a small cell: the 3W shows them at admin level 1 as
+    `<5` without people figures, and so does the situation report; seven GBV requests, and
+    any count of a non-sensitive sector, are shown as they are."""
+    settings = Settings()
+    staff = bearer(settings, "ops_centre")
+    marker = uuid.uuid4()
+    t0 = now() - timedelta(days=800, minutes=marker.int % 1000)
+    period = {
+        "start": (t0 - timedelta(minutes=1)).isoformat(),
+        "end": (t0 + timedelta(minutes=1)).isoformat(),
+    }
+
+    def submitted(sector: Sector, pcode: str, admin1: str) -> Any:
+        request_id = uuid.uuid4()
+        return envelope(
+            aid_request(
+                request_id=request_id,
+                version=1,
+                status=hr.RequestStatus.submitted,
+                submitted_at=t0,
+                sector=sector,
+                pcode=pcode,
+                admin1=admin1,
+                people=30,
+                sensitivity=Sensitivity.restricted
+                if sector is Sector.gbv
+                else Sensitivity.internal,
+            ),
+            subject=request_id,
+        )
+
+    events = (
+        [submitted(Sector.gbv, "SS0201", "SS02") for _ in range(2)]
+        + [submitted(Sector.gbv, "SS0101", "SS01") for _ in range(4)]
+        + [submitted(Sector.gbv, "SS0102", "SS01") for _ in range(3)]
+        + [submitted(Sector.wash, "SS0201", "SS02") for _ in range(2)]
+    )
+    async with serve_in_process(create_app(settings)) as client:
+        await publish(kafka_bootstrap, events)
+
+        async def all_counted() -> dict[str, Any] | None:
+            report = await client.get("/api/reports/sitrep", params=period, headers=staff)
+            assert report.status_code == 200, report.text
+            by_sector = {r["sector"]: r for r in report.json()["requests_by_sector"]}
+            counts = {sector: r["requests"] for sector, r in by_sector.items()}
+            return by_sector if counts == {"gbv": 9, "wash": 2} else None
+
+        by_sector = await eventually(all_counted)
+        assert (
+            by_sector["gbv"]["suppressed"] is False and by_sector["gbv"]["people_affected"] == 270
+        )
+        response = await client.get("/api/reports/3w.csv", params=period, headers=staff)
+        rows = list(csv.reader(io.StringIO(response.text)))[2:]
+        by_key = {(r[1], r[2], r[3]): r for r in rows}
+        # GBV: admin level 1 only; SS02's 2 are suppressed, SS01's 4 + 3 = 7 are shown.
+        assert by_key[("gbv", "SS02", "")][4:] == ["", "submitted", "<5", "", ""]
+        assert by_key[("gbv", "SS01", "")][6:] == ["7", "210", "0"]
+        # Not sensitive: by county, a count of 2 as it is.
+        assert by_key[("wash", "SS02", "SS0201")][6:8] == ["2", "60"]
+        assert len(rows) == 3, rows
+
+    # A stricter threshold turns the whole GBV sector of the period into a small cell.
+    strict = Settings(small_cell_threshold=10)
+    async with serve_in_process(create_app(strict)) as client:
+        report = await client.get("/api/reports/sitrep", params=period, headers=staff)
+        gbv = next(r for r in report.json()["requests_by_sector"] if r["sector"] == "gbv")
+        assert gbv == {
+            "sector": "gbv",
+            "requests": "<10",
+            "fulfilled": None,
+            "people_affected": None,
+            "people_reached": None,
+            "suppressed": True,
+        }
+        page = await client.get(
+            "/api/reports/sitrep", params=period | {"format": "html"}, headers=staff
+        )
+        assert "&lt;10" in page.text
