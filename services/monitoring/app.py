@@ -16,6 +16,7 @@ from services.monitoring.insights.router import router as insights_router
 from services.monitoring.live import Broadcaster
 from services.monitoring.planning.router import router as planning_router
 from services.monitoring.reports.router import router as reports_router
+from services.monitoring.retention.tasks import RetentionSweep
 from services.monitoring.sla.engine import SlaSweep
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
@@ -37,7 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox=outbox,
         inbox=inbox,
         consumes=consumer_groups(settings),
-        background=[SlaSweep(settings), broadcaster.run, DeadLetterRecorder()],
+        background=[
+            SlaSweep(settings),
+            broadcaster.run,
+            DeadLetterRecorder(),
+            RetentionSweep(settings),
+        ],
     )
     app = create_service_app(
         title="Concord Monitoring",

@@ -81,6 +81,16 @@ class Settings(ServiceSettings):
         5, ge=1, le=1000, validation_alias="MONITORING_SMALL_CELL_THRESHOLD"
     )
 
+    # Retention (docs/data-responsibility.md): restricted data older than this many days is
+    # purged from monitoring's stores (audit payloads, exact coordinates and titles in the read
+    # models); the job looks every `retention_sweep_interval_seconds`.
+    retention_restricted_days: int = Field(
+        365, ge=1, le=36500, validation_alias="MONITORING_RETENTION_RESTRICTED_DAYS"
+    )
+    retention_sweep_interval_seconds: float = Field(
+        3600.0, gt=0, validation_alias="MONITORING_RETENTION_SWEEP_INTERVAL"
+    )
+
     def sla_target(self, urgency: str, stage: str) -> float:
         """Seconds allowed for `stage` of a request of `urgency`."""
         override = self.sla_targets.get(urgency, {})

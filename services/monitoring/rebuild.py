@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,6 +28,7 @@ from services.monitoring.config import Settings
 from services.monitoring.consumers import READ_MODEL_GROUP, build_read_model_router
 from services.monitoring.db.models import inbox
 from services.monitoring.db.models.read_models import READ_MODEL_TABLES
+from services.monitoring.retention.service import purge_read_models
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import dead_letter_topic
 from shared.events.inbox import InboxConsumer
@@ -114,6 +116,13 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                 if await consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
                     consumer.pause(tp)
+        # What retention purged must not come back with the replay.
+        async with sessionmaker() as session, session.begin():
+            purged = await purge_read_models(
+                session,
+                cutoff=datetime.now(UTC) - timedelta(days=settings.retention_restricted_days),
+            )
+        outcomes["purged"] = purged.requests + purged.incidents
         async with engine.connect() as conn:
             outcomes["applied"] = int(
                 await conn.scalar(select(func.count()).where(inbox.table.c.consumer_group == group))

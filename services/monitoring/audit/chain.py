@@ -1,13 +1,20 @@
 """The tamper-evident audit log: an append-only hash chain over every consumed event.
 
-Each row stores the event in canonical form (CloudEvent JSON with sorted keys, no spaces) and
-`hash = sha256(prev_hash || canonical)`, where `prev_hash` is the previous row's hash (a fixed
-genesis value for the first row). Changing any row's event, or deleting or reordering rows,
-breaks the chain from that row on; `verify_chain` walks it and names the first broken link.
-The indexed columns (subject, actor, type, time) are copies taken from the canonical text, so
-verification also checks them: an edited actor column is caught like an edited event.
-Re-hashing cannot see an event that never made it into the chain; `audit.gaps` records the
-audit group's dead letters so that verification names those too.
+The chain runs over digests, so that a payload can be purged and the chain still verifies
+(issue 13, retention). Each row keeps the event in canonical form (CloudEvent JSON with sorted
+keys, no spaces) in `canonical`, its digest `payload_digest = sha256(canonical)`, and
+
+    hash = sha256(prev_hash || header)
+
+where `header` is the canonical JSON of the row's own columns (event id, type, topic, subject,
+actor, time, sensitivity) with the payload digest, and `prev_hash` is the previous row's hash
+(a fixed genesis value for the first row). Changing any column, the event, or deleting or
+reordering rows breaks the chain from that row on; `verify_chain` walks it and names the first
+broken link. While the payload is there, verification also checks it against its digest and
+the columns against the payload. Purging (`purge_payloads`) removes the payload and stamps
+`purged_at`; the digest stays, so the links still verify, and a payload missing without a
+purge stamp is a broken link. Re-hashing cannot see an event that never made it into the
+chain; `audit.gaps` records the audit group's dead letters so that verification names those too.
 
 Why an advisory lock: two replicas appending at once would both read the same last hash and
 fork the chain. A transaction-scoped lock makes appends strictly one after another; it is
@@ -21,11 +28,11 @@ import hashlib
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, insert, select, text
+from sqlalchemy import Row, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.monitoring.db.models.audit import audit_log
@@ -44,8 +51,42 @@ def canonical(event: CloudEvent) -> str:
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def link_hash(prev_hash: str, canonical_text: str) -> str:
-    return hashlib.sha256((prev_hash + canonical_text).encode()).hexdigest()
+def payload_digest(canonical_text: str) -> str:
+    return hashlib.sha256(canonical_text.encode()).hexdigest()
+
+
+def link_hash(prev_hash: str, header: dict[str, Any]) -> str:
+    """The row's hash from the previous one and its own columns (the payload by digest)."""
+    text_ = orjson.dumps(header, option=orjson.OPT_SORT_KEYS).decode()
+    return hashlib.sha256((prev_hash + text_).encode()).hexdigest()
+
+
+def header_of(
+    *,
+    event_id: Any,
+    event_type: str,
+    topic: str,
+    subject: str,
+    actor: str | None,
+    occurred_at: datetime,
+    sensitivity: str | None,
+    digest: str,
+) -> dict[str, Any]:
+    return {
+        "event_id": str(event_id),
+        "event_type": event_type,
+        "topic": topic,
+        "subject": subject,
+        "actor": actor,
+        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
+        "sensitivity": sensitivity,
+        "payload_digest": digest,
+    }
+
+
+def sensitivity_of(data: dict[str, Any]) -> str | None:
+    value = data.get("sensitivity")
+    return value if isinstance(value, str) else None
 
 
 def actor_of(data: dict[str, Any]) -> str | None:
@@ -64,21 +105,40 @@ async def append(session: AsyncSession, event: CloudEvent, *, topic: str) -> str
     )
     prev_hash = prev or GENESIS_HASH
     body = canonical(event)
-    digest = link_hash(prev_hash, body)
+    columns: dict[str, Any] = {
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": topic,
+        "subject": event.subject,
+        "actor": actor_of(event.data),
+        "occurred_at": event.time,
+        "sensitivity": sensitivity_of(event.data),
+    }
+    digest = payload_digest(body)
+    hash_ = link_hash(prev_hash, header_of(**columns, digest=digest))
     await session.execute(
         insert(audit_log).values(
-            event_id=event.id,
-            event_type=event.type,
-            topic=topic,
-            subject=event.subject,
-            actor=actor_of(event.data),
-            occurred_at=event.time,
-            canonical=body,
-            prev_hash=prev_hash,
-            hash=digest,
+            **columns, canonical=body, payload_digest=digest, prev_hash=prev_hash, hash=hash_
         )
     )
-    return digest
+    return hash_
+
+
+async def purge_payloads(
+    session: AsyncSession, *, sensitivity: str, occurred_before: datetime
+) -> int:
+    """Remove the payloads of the chain's `sensitivity` events older than the cut-off (the
+    digests stay, so the chain still verifies); returns how many were purged."""
+    result = await session.execute(
+        update(audit_log)
+        .where(
+            audit_log.c.sensitivity == sensitivity,
+            audit_log.c.occurred_at < occurred_before,
+            audit_log.c.canonical.is_not(None),
+        )
+        .values(canonical=None, purged_at=func.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)
@@ -168,22 +228,38 @@ def _check_row(row: Row[Any], expected_prev: str) -> str | None:
     """Why this row breaks the chain, or None when it is sound."""
     if row.prev_hash != expected_prev:
         return "prev_hash does not match the previous row's hash (a row was removed or reordered)"
-    if link_hash(row.prev_hash, row.canonical) != row.hash:
-        return "hash does not match the stored event (the event text was altered)"
-    try:
-        event = CloudEvent.model_validate_json(row.canonical)
-    except ValueError:
-        return "the stored event is not a CloudEvent"
-    copies: dict[str, tuple[object, object]] = {
-        "event_id": (row.event_id, event.id),
-        "event_type": (row.event_type, event.type),
-        "subject": (row.subject, event.subject),
-        "actor": (row.actor, actor_of(event.data)),
-        "occurred_at": (_instant(row.occurred_at), _instant(event.time)),
-    }
-    for column, (stored, derived) in copies.items():
-        if stored != derived:
-            return f"column {column} differs from the hashed event"
+    if row.canonical is not None:
+        if payload_digest(row.canonical) != row.payload_digest:
+            return "the stored event does not match its digest (the event text was altered)"
+        try:
+            event = CloudEvent.model_validate_json(row.canonical)
+        except ValueError:
+            return "the stored event is not a CloudEvent"
+        copies: dict[str, tuple[object, object]] = {
+            "event_id": (row.event_id, event.id),
+            "event_type": (row.event_type, event.type),
+            "subject": (row.subject, event.subject),
+            "actor": (row.actor, actor_of(event.data)),
+            "occurred_at": (_instant(row.occurred_at), _instant(event.time)),
+            "sensitivity": (row.sensitivity, sensitivity_of(event.data)),
+        }
+        for column, (stored, derived) in copies.items():
+            if stored != derived:
+                return f"column {column} differs from the hashed event"
+    elif row.purged_at is None:
+        return "the payload is gone without a purge"
+    header = header_of(
+        event_id=row.event_id,
+        event_type=row.event_type,
+        topic=row.topic,
+        subject=row.subject,
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+        sensitivity=row.sensitivity,
+        digest=row.payload_digest,
+    )
+    if link_hash(row.prev_hash, header) != row.hash:
+        return "hash does not match the row (a column or the payload digest was altered)"
     return None
 
 

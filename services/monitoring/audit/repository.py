@@ -46,7 +46,11 @@ async def search(
             "recorded_at": row.recorded_at.isoformat(),
             "hash": row.hash,
             "prev_hash": row.prev_hash,
-            "event": orjson.loads(row.canonical),
+            "sensitivity": row.sensitivity,
+            "payload_digest": row.payload_digest,
+            # Purged by retention: the digest stays in the chain, the event is gone.
+            "event": orjson.loads(row.canonical) if row.canonical is not None else None,
+            "purged_at": row.purged_at.isoformat() if row.purged_at else None,
         }
         for row in rows
     ]

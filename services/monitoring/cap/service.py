@@ -47,7 +47,8 @@ async def list_messages(
     )
     query = (
         select(audit_log, has_earlier.label("has_earlier"))
-        .where(audit_log.c.topic.in_(topics))
+        # A purged payload (retention) is no longer a message anyone can be sent.
+        .where(audit_log.c.topic.in_(topics), audit_log.c.canonical.is_not(None))
         .order_by(audit_log.c.position.desc())
         .limit(limit)
     )
@@ -79,7 +80,9 @@ async def alert_event(session: AsyncSession, event_id: uuid.UUID) -> AlertEvent 
     row = (
         await session.execute(
             select(audit_log).where(
-                audit_log.c.event_id == event_id, audit_log.c.topic.in_(TOPICS.values())
+                audit_log.c.event_id == event_id,
+                audit_log.c.topic.in_(TOPICS.values()),
+                audit_log.c.canonical.is_not(None),
             )
         )
     ).first()

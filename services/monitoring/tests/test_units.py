@@ -5,11 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from services.monitoring.aid_request.timing import bucket_of, percentile
-from services.monitoring.audit.chain import GENESIS_HASH, canonical, link_hash
+from services.monitoring.audit.chain import (
+    GENESIS_HASH,
+    canonical,
+    header_of,
+    link_hash,
+    payload_digest,
+)
 from services.monitoring.config import Settings
 from services.monitoring.insights.drilldown import coarsen
 from services.monitoring.sla.engine import level_at
@@ -61,15 +68,29 @@ def test_sla_targets_are_configurable_per_urgency_and_stage() -> None:
     assert settings.sla_target("routine", "triage") == 24 * 3600
 
 
-def test_chain_hash_covers_every_byte_of_the_event() -> None:
+def test_chain_links_every_column_and_the_payload_by_its_digest() -> None:
     event = CloudEvent(
         source="/t", type="concord.t.x.v1", subject="s", data={"b": 1, "a": 2}, id=uuid.uuid4()
     )
     text = canonical(event)
     assert text.index('"a"') < text.index('"b"')  # sorted keys: one form per event
-    first = link_hash(GENESIS_HASH, text)
-    assert first != link_hash(GENESIS_HASH, text.replace('"b":1', '"b":2'))
-    assert first != link_hash("1" * 64, text)
+    assert payload_digest(text) != payload_digest(text.replace('"b":1', '"b":2'))
+    columns: dict[str, Any] = {
+        "event_id": event.id,
+        "event_type": event.type,
+        "topic": "t",
+        "subject": "s",
+        "actor": None,
+        "occurred_at": event.time,
+        "sensitivity": "restricted",
+    }
+    first = link_hash(GENESIS_HASH, header_of(**columns, digest=payload_digest(text)))
+    assert first != link_hash("1" * 64, header_of(**columns, digest=payload_digest(text)))
+    for column, other in (("topic", "u"), ("actor", "x"), ("sensitivity", None)):
+        changed = header_of(**(columns | {column: other}), digest=payload_digest(text))
+        assert link_hash(GENESIS_HASH, changed) != first, column
+    altered = header_of(**columns, digest=payload_digest(text.replace('"b":1', '"b":2')))
+    assert link_hash(GENESIS_HASH, altered) != first
 
 
 def test_restricted_rows_are_coarsened_for_roles_not_allowed() -> None:

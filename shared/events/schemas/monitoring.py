@@ -1,4 +1,5 @@
-"""Events of the monitoring service: SLA warnings, breaches, escalations and their clearing.
+"""Events of the monitoring service: SLA warnings, breaches, escalations and their clearing,
+and what its retention job purged.
 
 (The monitoring service owns this contract.)
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 
 from shared.events.catalog import Audience, Topic
 from shared.events.schemas import CATALOG
-from shared.vocabulary import Sector, Urgency
+from shared.vocabulary import Sector, Sensitivity, Urgency
 
 SLA_TOPIC = Topic(
     "concord.monitoring.sla.v1",
@@ -90,3 +91,26 @@ class SlaBreached(SlaAlertState):
 )
 class SlaCleared(SlaAlertState):
     pass
+
+
+RETENTION_TOPIC = Topic(
+    "concord.monitoring.retention.v1",
+    "What monitoring's retention job purged: counts per store and the cut-off, never the data "
+    "(internal: the audit trail chains it)",
+)
+
+
+@CATALOG.event(
+    "concord.monitoring.retention.purged.v1",
+    RETENTION_TOPIC,
+    "Data of a sensitivity class past its retention was purged from monitoring's stores",
+)
+class RetentionPurged(BaseModel):
+    purge_id: uuid.UUID
+    sensitivity: Sensitivity
+    retention_days: int
+    cutoff: datetime
+    audit_payloads: int  # audit rows whose payload was removed (their digests stay chained)
+    requests: int  # request read-model rows anonymised (title, exact coordinates)
+    incidents: int  # incident read-model rows anonymised (exact coordinates)
+    purged_at: datetime

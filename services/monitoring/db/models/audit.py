@@ -28,13 +28,19 @@ audit_log = Table(
     Column("actor", Text, nullable=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # The event exactly as hashed (sorted keys, compact JSON): verification re-hashes this text.
-    Column("canonical", Text, nullable=False),
+    # The event's `data.sensitivity`, when it has one: what retention purges by.
+    Column("sensitivity", Text, nullable=True),
+    # The event in canonical form (sorted keys, compact JSON); null once purged.
+    Column("canonical", Text, nullable=True),
+    # sha256 of `canonical`: the chain links this digest, so a purged payload keeps it sound.
+    Column("payload_digest", Text, nullable=False),
+    Column("purged_at", DateTime(timezone=True), nullable=True),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Index("ix_audit_log_subject_position", "subject", "position"),
     Index("ix_audit_log_actor_position", "actor", "position"),
     Index("ix_audit_log_occurred_at", "occurred_at"),
+    Index("ix_audit_log_sensitivity_occurred_at", "sensitivity", "occurred_at"),
 )
 
 # A hole in the trail: a message the audit group dead-lettered instead of chaining. Keyed by
