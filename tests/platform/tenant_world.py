@@ -1,13 +1,14 @@
 """Real objects of two tenants, made through the services' own APIs, for the authorization
 matrix (`tests/platform/test_authorization_matrix.py`).
 
-Tenant A owns one of everything a path parameter can name: an NGO that the registry vetted
-and made eligible by an active agreement, that agreement, an aid request of field unit A
-offered to NGO A (so the offer, too), an incident of unit A, an operation NGO A implements
-with a task it owns and a meeting, and a movement notification NGO A submitted. Tenant B is
-a second real NGO (registered and vetted, with no agreement) and a second field unit. The
-registry's events reach the other services the real way: its outbox relay publishes them
-and the replica consumers of joint planning and humanitarian requests apply them.
+Each of two tenants, A and B, owns one of everything a path parameter can name: an NGO that
+the registry vetted and made eligible by an active agreement, that agreement, an aid request
+of the tenant's field unit offered to the tenant's NGO (so the offer, too), an incident of
+the unit, an operation the NGO implements with a task it owns, a milestone and a meeting,
+and a movement notification the NGO submitted. The registry's events reach the other
+services the real way: its outbox relay publishes them and the replica consumers of joint
+planning and humanitarian requests apply them. The matrix calls every route on A's objects
+as B (and the lists as both, each seeing its own objects and never the other's).
 
 `FACTORIES` says which object each path parameter names; a route under a tenant rule whose
 parameter has no entry there fails the matrix, so a new route cannot slip past it.
@@ -30,8 +31,9 @@ from shared.config import ServiceSettings
 from shared.gazetteer import gazetteer
 
 # No other test grants human rights anywhere, nor works in Twic East (a county of the shared
-# test states, where requests and incidents may go): the request made here is offered to
-# NGO A alone, and NGO A never takes another test's request.
+# test states, where requests and incidents may go) or in the planning counties handed out by
+# `fresh_county()`: each request made here is offered to its own tenant's NGO alone, and
+# neither NGO ever takes another test's request.
 SECTOR = "human_rights"
 COUNTY = "SS0310"
 TODAY = date.today()
@@ -66,22 +68,32 @@ READ_ROUTES: dict[str, tuple[str, str]] = {
 
 @dataclass
 class Tenant:
+    name: str
     ngo_id: uuid.UUID
     unit_id: str
+    request_county: str
+    """Where the tenant's unit asks for help (its NGO alone is eligible there)."""
+    planning_county: str
+    """Where the tenant's NGO implements an operation and moves."""
+    ids: dict[str, str] = field(default_factory=dict)
+    """kind → id of this tenant's object of that kind."""
 
 
 @dataclass
 class World:
     a: Tenant
     b: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
-    """kind → id of tenant A's object."""
+
+    @property
+    def ids(self) -> dict[str, str]:
+        """kind → id of tenant A's object: what every route is called on."""
+        return self.a.ids
 
 
 def headers(settings: ServiceSettings, role: Role, tenant: Tenant | None = None) -> dict[str, str]:
     token = issue_token(
         settings,
-        subject=f"tenant-world-{role.value}",
+        subject=f"tenant-world-{tenant.name if tenant else 'staff'}-{role.value}",
         roles=[role],
         unit_id=tenant.unit_id if tenant and role is Role.field_unit else None,
         ngo_id=tenant.ngo_id if tenant and role is Role.ngo else None,
@@ -161,30 +173,18 @@ async def _wait_for(app: FastAPI, sql: str, **params: Any) -> None:
             await asyncio.sleep(0.2)
 
 
-async def build_world(
-    apps: dict[str, FastAPI],
-    clients: dict[str, httpx.AsyncClient],
-    settings: dict[str, ServiceSettings],
-    planning_county: str,
-) -> World:
-    """Tenant A's objects and tenant B's principals, through the services' APIs."""
-    registry, planning, requests = (
-        clients["ngo_registry"],
-        clients["joint_planning"],
-        clients["humanitarian_requests"],
-    )
-    staff = headers(settings["ngo_registry"], Role.ops_centre)
-
-    ngo_a = await _registered_ngo(registry, staff, "Tenant A Monitors", [COUNTY])
-    ngo_b = await _registered_ngo(registry, staff, "Tenant B Monitors", [COUNTY])
+async def _registry_objects(
+    client: httpx.AsyncClient, staff: dict[str, str], tenant: Tenant
+) -> None:
+    """The agreement that makes the tenant's NGO eligible where it works, activated."""
     agreement = _ok(
-        await registry.post(
+        await client.post(
             "/agreements",
             json={
-                "title": "Human rights monitoring MoU",
-                "parties": [{"ngo_id": ngo_a, "role": "implementing partner"}],
+                "title": f"Human rights monitoring MoU {tenant.name}",
+                "parties": [{"ngo_id": str(tenant.ngo_id), "role": "implementing partner"}],
                 "sectors": [SECTOR],
-                "pcodes": [COUNTY, planning_county],
+                "pcodes": sorted({tenant.request_county, tenant.planning_county}),
                 "reporting_obligations": [{"what": "activity report", "frequency_days": 30}],
                 "starts_on": str(TODAY - timedelta(days=40)),
                 "ends_on": str(TODAY + timedelta(days=200)),
@@ -195,76 +195,73 @@ async def build_world(
         201,
     )
     agreement_id = str(agreement["agreement_id"])
-    _ok(await registry.post(f"/agreements/{agreement_id}/activate", headers=staff))
-    a = Tenant(ngo_id=uuid.UUID(ngo_a), unit_id=f"unit-a-{uuid.uuid4().hex[:8]}")
-    b = Tenant(ngo_id=uuid.UUID(ngo_b), unit_id=f"unit-b-{uuid.uuid4().hex[:8]}")
-    world = World(a=a, b=b)
-    world.ids.update(ngo=ngo_a, agreement=agreement_id)
+    _ok(await client.post(f"/agreements/{agreement_id}/activate", headers=staff))
+    tenant.ids.update(ngo=str(tenant.ngo_id), agreement=agreement_id)
 
-    # The registry's relay publishes; both replicas take NGO A as eligible, B as known.
-    eligible = "SELECT 1 FROM {table} WHERE ngo_id = :id AND eligible"
-    known = "SELECT 1 FROM {table} WHERE ngo_id = :id"
-    await _wait_for(
-        apps["humanitarian_requests"], eligible.format(table="ngo_replica"), id=a.ngo_id
-    )
-    await _wait_for(apps["joint_planning"], eligible.format(table="ngo_eligibility"), id=a.ngo_id)
-    await _wait_for(apps["joint_planning"], known.format(table="ngo_eligibility"), id=b.ngo_id)
 
-    hr = settings["humanitarian_requests"]
+async def _request_objects(
+    client: httpx.AsyncClient, settings: ServiceSettings, tenant: Tenant
+) -> None:
+    unit = headers(settings, Role.field_unit, tenant)
     request = _ok(
-        await requests.post(
+        await client.post(
             "/aid-requests",
             json={
                 "client_id": f"tenant-matrix-{uuid.uuid4().hex[:8]}",
                 "sector": SECTOR,
                 "urgency": "urgent",
-                "title": "Monitoring visit to the detention site",
+                "title": f"Monitoring visit to the detention site ({tenant.name})",
                 "description": "Reports of arbitrary detention at the county HQ",
                 "items": [{"item": "monitoring_visit", "quantity": 2, "unit": "visits"}],
                 "affected_population": {"total": 40},
                 "vulnerability": ["displaced"],
-                "location": _point(COUNTY),
+                "location": _point(tenant.request_county),
                 "access_constraints": [],
                 "security_constraints": [],
                 "contact": "Capt. A. Example +211 900 000 000",
                 "sensitivity": "internal",
             },
-            headers=headers(hr, Role.field_unit, a),
+            headers=unit,
         ),
         201,
     )
-    assert request["offered_ngo_id"] == ngo_a, request
+    assert request["offered_ngo_id"] == str(tenant.ngo_id), request
+    offset = 0.2 if tenant.name == "A" else 0.25
     incident = _ok(
-        await requests.post(
+        await client.post(
             "/incidents",
             json={
                 "incident_type": "access_denial",
                 "severity": "low",
                 "casualties": {},
                 "occurred_at": (NOW - timedelta(hours=3)).isoformat(),
-                "location": _point(COUNTY, d_lat=0.2),
-                "description": "Checkpoint refused passage to the monitoring team",
+                "location": _point(COUNTY, d_lat=offset),
+                "description": f"Checkpoint refused passage to monitoring team {tenant.name}",
             },
-            headers=headers(hr, Role.field_unit, a),
+            headers=unit,
         ),
         201,
     )
-    world.ids.update(
+    tenant.ids.update(
         aid_request=str(request["request_id"]),
         offer=str(request["current_offer_id"]),
         incident=str(incident["incident_id"]),
     )
 
-    jp = settings["joint_planning"]
-    jp_staff = headers(jp, Role.ops_centre)
+
+async def _planning_objects(
+    client: httpx.AsyncClient, settings: ServiceSettings, tenant: Tenant
+) -> None:
+    staff = headers(settings, Role.ops_centre)
+    county = tenant.planning_county
     operation = _ok(
-        await planning.post(
+        await client.post(
             "/operations",
             json={
-                "title": "Human rights monitoring round",
+                "title": f"Human rights monitoring round ({tenant.name})",
                 "objectives": ["visit detention sites"],
                 "sectors": [SECTOR],
-                "areas": [planning_county],
+                "areas": [county],
                 "starts_at": (NOW + timedelta(days=1)).isoformat(),
                 "ends_at": (NOW + timedelta(days=10)).isoformat(),
                 "participants": [
@@ -274,17 +271,17 @@ async def build_world(
                         "name": "Civil Affairs",
                         "role": "lead",
                     },
-                    {"kind": "ngo", "ngo_id": ngo_a, "role": "implementing"},
+                    {"kind": "ngo", "ngo_id": str(tenant.ngo_id), "role": "implementing"},
                 ],
             },
-            headers=jp_staff,
+            headers=staff,
         ),
         201,
     )
     operation_id = str(operation["operation_id"])
-    owner = next(p for p in operation["participants"] if p.get("ngo_id") == ngo_a)
+    owner = next(p for p in operation["participants"] if p.get("ngo_id") == str(tenant.ngo_id))
     task = _ok(
-        await planning.post(
+        await client.post(
             f"/operations/{operation_id}/tasks",
             json={
                 "title": "Visit the county detention site",
@@ -292,54 +289,102 @@ async def build_world(
                 "due_at": (NOW + timedelta(days=5)).isoformat(),
                 "priority": "high",
             },
-            headers=jp_staff,
+            headers=staff,
         ),
         201,
     )
     _ok(
-        await planning.post(
+        await client.post(
             f"/operations/{operation_id}/milestones",
             json={"title": "First round done", "due_at": (NOW + timedelta(days=6)).isoformat()},
-            headers=jp_staff,
+            headers=staff,
         ),
         201,
     )
     meeting = _ok(
-        await planning.post(
+        await client.post(
             "/meetings",
             json={
                 "operation_id": operation_id,
-                "title": "Monitoring coordination",
+                "title": f"Monitoring coordination ({tenant.name})",
                 "held_at": NOW.isoformat(),
                 "attendees": [{"name": "Amina", "organisation": "OHCHR"}],
                 "agenda": ["access"],
                 "decisions": ["visit weekly"],
                 "action_items": [],
             },
-            headers=jp_staff,
+            headers=staff,
         ),
         201,
     )
     start = NOW + timedelta(days=2)
     notification = _ok(
-        await planning.post(
+        await client.post(
             "/notifications",
             json={
                 "kind": "movement",
-                "waypoints": [_latlon(planning_county), _latlon(planning_county, d_lat=0.05)],
+                "waypoints": [_latlon(county), _latlon(county, d_lat=0.05)],
                 "starts_at": start.isoformat(),
                 "ends_at": (start + timedelta(hours=6)).isoformat(),
                 "vehicles": [{"vehicle_type": "land cruiser", "count": 1}],
                 "contact": {"name": "Field coordinator", "phone": "+211 900 000 001"},
             },
-            headers=headers(jp, Role.ngo, a),
+            headers=headers(settings, Role.ngo, tenant),
         ),
         201,
     )
-    world.ids.update(
+    tenant.ids.update(
         operation=operation_id,
         task=str(task["task_id"]),
         meeting=str(meeting["meeting_id"]),
         notification=str(notification["notification_id"]),
     )
+
+
+async def build_world(
+    apps: dict[str, FastAPI],
+    clients: dict[str, httpx.AsyncClient],
+    settings: dict[str, ServiceSettings],
+    planning_counties: tuple[str, str, str],
+) -> World:
+    """Both tenants' objects, through the services' APIs. `planning_counties`: three
+    counties no other test works in (B asks for help in the third)."""
+    registry = clients["ngo_registry"]
+    staff = headers(settings["ngo_registry"], Role.ops_centre)
+    tenants = []
+    for name, request_county, planning_county in (
+        ("A", COUNTY, planning_counties[0]),
+        ("B", planning_counties[2], planning_counties[1]),
+    ):
+        ngo_id = await _registered_ngo(
+            registry, staff, f"Tenant {name} Monitors", sorted({request_county, planning_county})
+        )
+        tenants.append(
+            Tenant(
+                name=name,
+                ngo_id=uuid.UUID(ngo_id),
+                unit_id=f"unit-{name.lower()}-{uuid.uuid4().hex[:8]}",
+                request_county=request_county,
+                planning_county=planning_county,
+            )
+        )
+    world = World(*tenants)
+    for tenant in tenants:
+        await _registry_objects(registry, staff, tenant)
+    # The registry's relay publishes; both replicas take both NGOs as eligible.
+    for tenant in tenants:
+        for service, table in (
+            ("humanitarian_requests", "ngo_replica"),
+            ("joint_planning", "ngo_eligibility"),
+        ):
+            await _wait_for(
+                apps[service],
+                f"SELECT 1 FROM {table} WHERE ngo_id = :id AND eligible",
+                id=tenant.ngo_id,
+            )
+    for tenant in tenants:
+        await _request_objects(
+            clients["humanitarian_requests"], settings["humanitarian_requests"], tenant
+        )
+        await _planning_objects(clients["joint_planning"], settings["joint_planning"], tenant)
     return world

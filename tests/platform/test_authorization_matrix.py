@@ -376,9 +376,8 @@ def test_a_tenant_route_without_a_factory_fails_the_check() -> None:
 @pytest.fixture(scope="module")
 async def world(running: Running) -> tenant_world.World:
     settings = {spec.name: spec.settings_class() for spec in SERVICES}
-    return await tenant_world.build_world(
-        running.apps, running.clients, settings, planning_county=fresh_county()
-    )
+    counties = (fresh_county(), fresh_county(), fresh_county())
+    return await tenant_world.build_world(running.apps, running.clients, settings, counties)
 
 
 async def _if_match(
@@ -411,9 +410,9 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
     world: tenant_world.World,
 ) -> None:
     """Every route under a tenant rule x every role it admits, on tenant A's real objects:
-    tenant B's principal of the same role gets 404 (on a list, does not see A's object),
-    tenant A's is neither 403 nor 404 (on a list, sees it), mission staff are never 403,
-    404 or 5xx."""
+    tenant B's principal of the same role gets 404, tenant A's is neither 403 nor 404,
+    mission staff are never 403, 404 or 5xx; on a list, A and B each see their own object
+    and never the other's."""
     cases, missing = _tenant_cases(apps)
     assert missing == []
     failures: list[str] = []
@@ -442,16 +441,18 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
             status = response.status_code
             where = f"{who} {role.value} {case}: {status} {response.text[:300]}"
             assert case.kind is not None
-            own_id = world.ids[case.kind]
             if status >= 500:
                 failures.append("server error — " + where)
             elif case.is_list:
                 if status != 200:
                     failures.append("a list must answer 200 — " + where)
-                elif who == "B" and own_id in response.text:
-                    failures.append(f"tenant B sees A's {case.kind} {own_id} — " + where)
-                elif who == "A" and own_id not in response.text:
-                    failures.append(f"tenant A does not see its {case.kind} {own_id} — " + where)
+                elif tenant is not None:
+                    # Each tenant's list holds its own object and never the other's.
+                    other = world.b if tenant is world.a else world.a
+                    if other.ids[case.kind] in response.text:
+                        failures.append(f"{who} sees {other.name}'s {case.kind} — " + where)
+                    if tenant.ids[case.kind] not in response.text:
+                        failures.append(f"{who} does not see its own {case.kind} — " + where)
             elif who == "B":
                 if status != 404:
                     failures.append("another tenant's object must be 404 — " + where)
