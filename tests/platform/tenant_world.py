@@ -186,7 +186,7 @@ async def _registry_objects(
                 "sectors": [SECTOR],
                 "pcodes": sorted({tenant.request_county, tenant.planning_county}),
                 "reporting_obligations": [{"what": "activity report", "frequency_days": 30}],
-                "starts_on": str(TODAY - timedelta(days=40)),
+                "starts_on": str(TODAY - timedelta(days=10)),
                 "ends_on": str(TODAY + timedelta(days=200)),
                 "signatories": ["Head of Mission", "Country Director"],
             },
