@@ -17,6 +17,7 @@ fails `test_every_tenant_route_has_an_object_and_a_recipe` (proved able to fail 
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -403,6 +404,26 @@ def _concrete(endpoint: Endpoint, world: tenant_world.World) -> str:
     return url
 
 
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _nobodys(endpoint: Endpoint) -> str:
+    """The endpoint with fresh ids that name no object at all."""
+    url = endpoint.path
+    for param in endpoint.route.dependant.path_params:
+        url = url.replace("{" + param.name + "}", str(uuid.uuid4()))
+    return url
+
+
+def _said(problem: dict[str, Any]) -> dict[str, Any]:
+    """What a problem tells the caller, ids aside (`instance` is the path it was asked)."""
+    return {
+        key: UUID.sub("<id>", value) if isinstance(value, str) else value
+        for key, value in problem.items()
+        if key != "instance"
+    }
+
+
 @pytest.mark.integration
 async def test_another_tenants_real_object_is_404_to_every_tenant_role(
     apps: dict[str, FastAPI],
@@ -410,7 +431,8 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
     world: tenant_world.World,
 ) -> None:
     """Every route under a tenant rule x every role it admits, on tenant A's real objects:
-    tenant B's principal of the same role gets 404, tenant A's is neither 403 nor 404,
+    tenant B's principal of the same role gets the 404 an id naming nothing gets, word for
+    word (ids aside), tenant A's is neither 403 nor 404,
     mission staff are never 403, 404 or 5xx; on a list, A and B each see their own object
     and never the other's."""
     cases, missing = _tenant_cases(apps)
@@ -456,8 +478,19 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
             elif who == "B":
                 if status != 404:
                     failures.append("another tenant's object must be 404 — " + where)
-                else:
-                    problem_of(response)
+                    continue
+                # ... and a 404 that says no more than the one for an id naming nothing.
+                absent = await clients[case.service].request(
+                    case.method,
+                    _nobodys(case.endpoint),
+                    headers={**tenant_world.headers(settings, role, tenant), **extra},
+                    json=case.recipe.body if case.recipe else None,
+                )
+                if _said(problem_of(response)) != _said(problem_of(absent)):
+                    failures.append(
+                        f"another tenant's 404 differs from a missing object's ({absent.text}) — "
+                        + where
+                    )
             elif status in {403, 404}:
                 failures.append(f"{who} refused its own (or any) object — " + where)
     assert not failures, "\n".join(failures)
