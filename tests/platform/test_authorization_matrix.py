@@ -381,10 +381,10 @@ async def world(running: Running) -> tenant_world.World:
     return await tenant_world.build_world(running.apps, running.clients, settings, counties)
 
 
-async def _if_match(
+async def _read_as_staff(
     clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
-) -> dict[str, str]:
-    """Tenant A's object's current version, as mission staff read it."""
+) -> httpx.Response:
+    """Tenant A's object of `kind`, as mission staff read it."""
     service, template = tenant_world.READ_ROUTES[kind]
     param = template[template.index("{") + 1 : template.index("}")]
     settings = SERVICES_BY_NAME[service].settings_class()
@@ -393,8 +393,25 @@ async def _if_match(
         headers=tenant_world.headers(settings, Role.admin),
     )
     assert response.status_code == 200, f"{kind}: {response.status_code} {response.text[:300]}"
-    etag = response.headers.get("ETag")
+    return response
+
+
+async def _if_match(
+    clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
+) -> dict[str, str]:
+    """Tenant A's object's current version, for `If-Match`."""
+    etag = (await _read_as_staff(clients, world, kind)).headers.get("ETag")
     return {"If-Match": etag} if etag else {}
+
+
+async def _state(
+    clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
+) -> tuple[object, ...]:
+    """What a change to tenant A's object would move: its ETag, version, status, time."""
+    response = await _read_as_staff(clients, world, kind)
+    body = response.json()
+    fields = tuple(body.get(name) for name in ("version", "status", "updated_at"))
+    return (response.headers.get("ETag"), *fields)
 
 
 def _concrete(endpoint: Endpoint, world: tenant_world.World) -> str:
@@ -432,7 +449,8 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
 ) -> None:
     """Every route under a tenant rule x every role it admits, on tenant A's real objects:
     tenant B's principal of the same role gets the 404 an id naming nothing gets, word for
-    word (ids aside), tenant A's is neither 403 nor 404,
+    word (ids aside), with no ETag, and a refused change leaves A's object at its version;
+    tenant A's is neither 403 nor 404,
     mission staff are never 403, 404 or 5xx; on a list, A and B each see their own object
     and never the other's."""
     cases, missing = _tenant_cases(apps)
@@ -450,9 +468,11 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
         plan += [(role, world.a, "A") for role in sorted(tenant_roles)]
         plan += [(role, None, "staff") for role in others]
         for role, tenant, who in plan:
-            extra = {}
+            extra: dict[str, str] = {}
+            before: tuple[object, ...] = ()
             if case.method != "GET" and case.kind is not None:
                 extra = await _if_match(clients, world, case.kind)
+                before = await _state(clients, world, case.kind)
             response = await clients[case.service].request(
                 case.method,
                 url,
@@ -479,6 +499,10 @@ async def test_another_tenants_real_object_is_404_to_every_tenant_role(
                 if status != 404:
                     failures.append("another tenant's object must be 404 — " + where)
                     continue
+                if "etag" in response.headers or "location" in response.headers:
+                    failures.append("another tenant's 404 names a version or place — " + where)
+                if before and await _state(clients, world, case.kind) != before:
+                    failures.append("a refused change moved A's object all the same — " + where)
                 # ... and a 404 that says no more than the one for an id naming nothing.
                 absent = await clients[case.service].request(
                     case.method,
