@@ -31,7 +31,10 @@ and the operations-centre dashboard.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    broadcaster = Broadcaster(max_subscribers=settings.live_max_subscribers)
+    broadcaster = Broadcaster(
+        max_subscribers=settings.live_max_subscribers,
+        max_per_principal=settings.live_max_subscribers_per_principal,
+    )
     runtime = ServiceRuntime(
         settings=settings,
         catalog=CATALOG,

@@ -73,6 +73,10 @@ class Settings(ServiceSettings):
     live_max_subscribers: int = Field(
         200, ge=1, le=100_000, validation_alias="MONITORING_LIVE_MAX_SUBSCRIBERS"
     )
+    # ... and at most this many of them by one principal (a token's subject): a 429 past it.
+    live_max_subscribers_per_principal: int = Field(
+        5, ge=1, le=1000, validation_alias="MONITORING_LIVE_MAX_SUBSCRIBERS_PER_PRINCIPAL"
+    )
 
     # Small-cell suppression in the 3W export and the situation report: in a sensitive sector
     # (protection, GBV, child protection) a count below this is not shown, and 3W rows of those

@@ -5,14 +5,17 @@ Postgres delivers the notification only if that transaction commits, so the dash
 hears of a change that rolled back. One listener connection per process (a runtime
 background task) fans notifications out to every open SSE stream through bounded queues: a
 slow browser drops messages instead of slowing the others. The number of streams is bounded
-too (`MONITORING_LIVE_MAX_SUBSCRIBERS`): one more is refused with 503 and `Retry-After`
-rather than letting open connections grow without limit.
+too, per principal (`MONITORING_LIVE_MAX_SUBSCRIBERS_PER_PRINCIPAL`: one more of the same
+principal is a 429) and overall (`MONITORING_LIVE_MAX_SUBSCRIBERS`: one more is a 503), both
+with `Retry-After`, rather than letting open connections grow without limit or one
+principal's tabs take every slot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import plain_dsn
-from shared.errors import Unavailable
+from shared.errors import TooManyRequests, Unavailable
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
@@ -46,31 +49,52 @@ SUBSCRIBERS_RETRY_AFTER_SECONDS = 10
 
 
 class Broadcaster:
-    def __init__(self, queue_size: int = 200, max_subscribers: int = 200) -> None:
+    def __init__(
+        self, queue_size: int = 200, max_subscribers: int = 200, max_per_principal: int = 5
+    ) -> None:
         self.queue_size = queue_size
         self.max_subscribers = max_subscribers
-        self._subscribers: set[asyncio.Queue[str]] = set()
+        self.max_per_principal = max_per_principal
+        self._subscribers: dict[asyncio.Queue[str], str | None] = {}
+        self._per_principal: Counter[str] = Counter()
         self.listening = asyncio.Event()
 
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
 
-    def add_subscriber(self) -> asyncio.Queue[str]:
-        """A queue of its own for one more stream, or `Unavailable` (503) when the bound is
-        reached. Synchronous on purpose: check and add happen with no await between them,
-        so concurrent requests cannot overshoot the bound."""
+    def add_subscriber(self, principal: str | None = None) -> asyncio.Queue[str]:
+        """A queue of its own for one more stream of `principal` (a token's subject), or
+        `TooManyRequests` (429) when that principal already holds its share of streams, or
+        `Unavailable` (503) when the overall bound is reached. Synchronous on purpose: check
+        and add happen with no await between them, so concurrent requests cannot overshoot
+        either bound."""
+        if principal is not None and self._per_principal[principal] >= self.max_per_principal:
+            raise TooManyRequests(
+                f"You already have {self.max_per_principal} live streams open; close one "
+                "or retry later",
+                retry_after=SUBSCRIBERS_RETRY_AFTER_SECONDS,
+            )
         if len(self._subscribers) >= self.max_subscribers:
             raise Unavailable(
                 f"The live stream already has {self.max_subscribers} subscribers; retry later",
                 retry_after=SUBSCRIBERS_RETRY_AFTER_SECONDS,
             )
         queue: asyncio.Queue[str] = asyncio.Queue(self.queue_size)
-        self._subscribers.add(queue)
+        self._subscribers[queue] = principal
+        if principal is not None:
+            self._per_principal[principal] += 1
         return queue
 
     def remove_subscriber(self, queue: asyncio.Queue[str]) -> None:
-        self._subscribers.discard(queue)
+        """Give the stream's slots back; a second call for the same queue does nothing."""
+        if queue not in self._subscribers:
+            return
+        principal = self._subscribers.pop(queue)
+        if principal is not None:
+            self._per_principal[principal] -= 1
+            if self._per_principal[principal] <= 0:
+                del self._per_principal[principal]
 
     def publish(self, message: str) -> None:
         for queue in list(self._subscribers):
@@ -78,8 +102,8 @@ class Broadcaster:
                 queue.put_nowait(message)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
-        queue = self.add_subscriber()
+    async def subscribe(self, principal: str | None = None) -> AsyncIterator[asyncio.Queue[str]]:
+        queue = self.add_subscriber(principal)
         try:
             yield queue
         finally:

@@ -6,15 +6,23 @@ as every role: a role the policy does not admit is a 403 problem before the rout
 admitted role is never refused for its role, and, under a tenant rule, an object that is not
 the caller's own is a 404 exactly like one that does not exist. A route that declares no
 policy fails `test_every_route_declares_a_policy`, which is itself proved able to fail.
+
+Own vs other tenant is checked with real objects too: `tenant_world` makes one of each kind
+of object tenant A owns through the services' APIs, and every route under a tenant rule is
+called on it as every role it admits, as tenant B (404), as tenant A (neither 403 nor 404)
+and as mission staff. A route under a tenant rule naming a kind of object no factory makes
+fails `test_every_tenant_route_has_an_object_and_a_recipe` (proved able to fail as well).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,18 +31,26 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from deploy.services import SERVICES, ServiceSpec
-from shared.auth import Policy, Role, Tenant, issue_token, route_policy
+from services.joint_planning.tests.helpers import fresh_county
+from shared.auth import Policy, Role, Tenant, issue_token, policy, route_policy
 from shared.testing import problem_of, serve_in_process
+from tests.platform import tenant_world
 
 # Routes that do not take a bearer token although they name roles: the live stream proves
 # its principal with a single-use ticket (`tests` of the monitoring service cover it).
 TICKET_ROUTES = {("monitoring", "/api/live")}
 
 
-def _create_app(spec: ServiceSpec) -> FastAPI:
+# The services whose replicas the tenant matrix needs (the registry's NGOs reach them as
+# events): their consumers run; nothing else does, and no background loop anywhere (an
+# offer must not expire under the matrix).
+CONSUMING = {"humanitarian_requests", "joint_planning"}
+
+
+def _create_app(spec: ServiceSpec, *, consumers: bool = False) -> FastAPI:
     module_name, _, factory = spec.app_factory.partition(":")
     app: FastAPI = getattr(importlib.import_module(module_name), factory)(spec.settings_class())
-    app.state.runtime.run_consumers = False
+    app.state.runtime.run_consumers = consumers
     app.state.runtime.run_background = False
     return app
 
@@ -136,15 +152,28 @@ def _cases(apps: dict[str, FastAPI]) -> list[tuple[str, str, Endpoint, Policy]]:
     return cases
 
 
+@dataclass
+class Running:
+    apps: dict[str, FastAPI]
+    clients: dict[str, httpx.AsyncClient]
+
+
 @pytest.fixture(scope="module")
-async def clients(stack: Any) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    async with AsyncExitStack() as running:
-        served: dict[str, httpx.AsyncClient] = {}
+async def running(stack: Any) -> AsyncIterator[Running]:
+    async with AsyncExitStack() as stack_of_apps:
+        served = Running({}, {})
         for spec in SERVICES:
-            served[spec.name] = await running.enter_async_context(
-                serve_in_process(_create_app(spec))
+            app = _create_app(spec, consumers=spec.name in CONSUMING)
+            served.apps[spec.name] = app
+            served.clients[spec.name] = await stack_of_apps.enter_async_context(
+                serve_in_process(app)
             )
         yield served
+
+
+@pytest.fixture(scope="module")
+def clients(running: Running) -> dict[str, httpx.AsyncClient]:
+    return running.clients
 
 
 @pytest.mark.integration
@@ -188,3 +217,305 @@ async def test_every_endpoint_as_every_role(
 
 
 SERVICES_BY_NAME = {spec.name: spec for spec in SERVICES}
+
+
+# ---------------------------------------------------------------------------------------
+# Own vs other tenant, with real objects.
+#
+# Every route under a tenant rule is called on tenant A's real object (`tenant_world`) as
+# each role its policy admits: a tenant role (an NGO under own_ngo, a field unit under
+# own_unit, both under own) of tenant B gets the 404 a missing object gets, the same role of
+# tenant A is neither refused (403) nor told the object is missing (404), and mission staff
+# reach it too. A list route under a tenant rule never shows B tenant A's object, and shows
+# it to A. Changes carry a valid body and tenant A's current `If-Match`, so no 422, 428 or
+# 412 can stand in for the tenant check.
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to call a changing route on tenant A's object: a valid body, and when (changes
+    run in `order`, after every read, so that a lifecycle can be followed: accept before
+    start, start before deliveries, cancel last)."""
+
+    order: int
+    body: dict[str, Any] | None = None
+
+
+REPORT = {
+    "obligation": "activity report",
+    "period_end": str(tenant_world.TODAY - timedelta(days=5)),
+    "summary": "Two detention sites visited",
+}
+LATER = {
+    "starts_at": (tenant_world.NOW + timedelta(days=3)).isoformat(),
+    "ends_at": (tenant_world.NOW + timedelta(days=3, hours=5)).isoformat(),
+}
+
+RECIPES: dict[tuple[str, str, str], Recipe] = {
+    ("ngo_registry", "PATCH", "/ngos/{ngo_id}"): Recipe(10, {"website": "https://a.example.org"}),
+    ("ngo_registry", "POST", "/ngos/{ngo_id}/vetting"): Recipe(10, {"action": "resubmit"}),
+    ("ngo_registry", "POST", "/agreements/{agreement_id}/reports"): Recipe(10, REPORT),
+    ("joint_planning", "POST", "/tasks/{task_id}/status"): Recipe(10, {"status": "in_progress"}),
+    ("joint_planning", "POST", "/tasks/{task_id}/notes"): Recipe(10, {"text": "site visited"}),
+    ("joint_planning", "PATCH", "/notifications/{notification_id}"): Recipe(10, LATER),
+    ("joint_planning", "POST", "/notifications/{notification_id}/cancel"): Recipe(90),
+    ("humanitarian_requests", "POST", "/offers/{offer_id}/accept"): Recipe(10),
+    ("humanitarian_requests", "POST", "/offers/{offer_id}/decline"): Recipe(
+        20, {"reason": "no monitors free"}
+    ),
+    ("humanitarian_requests", "POST", "/aid-requests/{request_id}/start"): Recipe(30),
+    ("humanitarian_requests", "POST", "/aid-requests/{request_id}/deliveries"): Recipe(
+        40, {"items": [{"item": "monitoring_visit", "delivered_quantity": 1}]}
+    ),
+    ("humanitarian_requests", "POST", "/aid-requests/{request_id}/cancel"): Recipe(
+        90, {"reason": "the site was closed"}
+    ),
+}
+"""Every changing route under a tenant rule that names an object; one without an entry
+fails `test_every_tenant_route_has_an_object_and_a_recipe`."""
+
+TENANT_ROLES = {
+    Tenant.own_ngo: {Role.ngo},
+    Tenant.own_unit: {Role.field_unit},
+    Tenant.own: {Role.ngo, Role.field_unit},
+}
+
+
+@dataclass(frozen=True)
+class TenantCase:
+    service: str
+    method: str
+    endpoint: Endpoint
+    policy: Policy
+    kind: str | None
+    """The kind of object the route names (its path parameter, or its items for a list)."""
+    recipe: Recipe | None
+
+    @property
+    def order(self) -> int:
+        return 0 if self.method == "GET" else self.recipe.order if self.recipe else 0
+
+    @property
+    def is_list(self) -> bool:
+        return not self.endpoint.route.dependant.path_params
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.service}{self.endpoint.path}"
+
+
+def _tenant_cases(apps: dict[str, FastAPI]) -> tuple[list[TenantCase], list[str]]:
+    """The routes under a tenant rule, and what is missing to check one of them: a route
+    whose path parameter names a kind of object the world has no factory for, a list whose
+    items' kind is unknown, a changing route without a recipe."""
+    cases: list[TenantCase] = []
+    missing: list[str] = []
+    for name, app in apps.items():
+        endpoints = api_routes(app)
+        paths = {e.path for e in endpoints}
+        for endpoint in endpoints:
+            declared = endpoint.policy
+            if declared is None or declared.tenant not in TENANT_ROLES:
+                continue
+            params = [p.name for p in endpoint.route.dependant.path_params]
+            for method in sorted(endpoint.methods):
+                where = f"{method} {name}{endpoint.path}"
+                if not params and method != "GET":
+                    # Creating for one's own tenant: no other tenant's object to name.
+                    continue
+                if params:
+                    unknown = [p for p in params if p not in tenant_world.PARAM_KINDS]
+                    if unknown:
+                        missing.append(f"{where}: no object factory for {', '.join(unknown)}")
+                        continue
+                    kind: str | None = tenant_world.PARAM_KINDS[params[-1]]
+                else:
+                    items = [
+                        p
+                        for p in tenant_world.PARAM_KINDS
+                        if endpoint.path.rstrip("/") + "/{" + p + "}" in paths
+                    ]
+                    if not items:
+                        missing.append(f"{where}: a list whose items' kind is unknown")
+                        continue
+                    kind = tenant_world.PARAM_KINDS[items[0]]
+                recipe = RECIPES.get((name, method, endpoint.path))
+                if method != "GET" and recipe is None:
+                    missing.append(f"{where}: no recipe (body, order) in RECIPES")
+                    continue
+                cases.append(TenantCase(name, method, endpoint, declared, kind, recipe))
+    return sorted(cases, key=lambda c: (c.order, str(c))), missing
+
+
+def test_every_tenant_route_has_an_object_and_a_recipe(apps: dict[str, FastAPI]) -> None:
+    cases, missing = _tenant_cases(apps)
+    assert missing == []
+    assert len(cases) >= 30
+    assert {c.kind for c in cases} == set(tenant_world.PARAM_KINDS.values())
+
+
+def test_a_tenant_route_without_a_factory_fails_the_check() -> None:
+    """The check above can fail: a route under a tenant rule naming an object no factory
+    makes (here a webhook of an NGO) is named, and so is a changing route without a recipe."""
+    app = _create_app(SERVICES[0])
+    assert _tenant_cases({"ngo_registry": app})[1] == []
+    tenant_rule = policy(Role.ngo, Role.admin, tenant=Tenant.own_ngo)
+
+    @app.get("/webhooks/{webhook_id}", dependencies=[tenant_rule])
+    async def one_webhook(webhook_id: uuid.UUID) -> dict[str, str]:
+        return {}
+
+    @app.post("/ngos/{ngo_id}/webhooks/rotate", dependencies=[tenant_rule])
+    async def rotate(ngo_id: uuid.UUID) -> dict[str, str]:
+        return {}
+
+    assert _tenant_cases({"ngo_registry": app})[1] == [
+        "GET ngo_registry/webhooks/{webhook_id}: no object factory for webhook_id",
+        "POST ngo_registry/ngos/{ngo_id}/webhooks/rotate: no recipe (body, order) in RECIPES",
+    ]
+
+
+@pytest.fixture(scope="module")
+async def world(running: Running) -> tenant_world.World:
+    settings = {spec.name: spec.settings_class() for spec in SERVICES}
+    counties = (fresh_county(), fresh_county(), fresh_county())
+    return await tenant_world.build_world(running.apps, running.clients, settings, counties)
+
+
+async def _read_as_staff(
+    clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
+) -> httpx.Response:
+    """Tenant A's object of `kind`, as mission staff read it."""
+    service, template = tenant_world.READ_ROUTES[kind]
+    param = template[template.index("{") + 1 : template.index("}")]
+    settings = SERVICES_BY_NAME[service].settings_class()
+    response = await clients[service].get(
+        template.replace("{" + param + "}", world.ids[kind]),
+        headers=tenant_world.headers(settings, Role.admin),
+    )
+    assert response.status_code == 200, f"{kind}: {response.status_code} {response.text[:300]}"
+    return response
+
+
+async def _if_match(
+    clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
+) -> dict[str, str]:
+    """Tenant A's object's current version, for `If-Match`."""
+    etag = (await _read_as_staff(clients, world, kind)).headers.get("ETag")
+    return {"If-Match": etag} if etag else {}
+
+
+async def _state(
+    clients: dict[str, httpx.AsyncClient], world: tenant_world.World, kind: str
+) -> tuple[object, ...]:
+    """What a change to tenant A's object would move: its ETag, version, status, time."""
+    response = await _read_as_staff(clients, world, kind)
+    body = response.json()
+    fields = tuple(body.get(name) for name in ("version", "status", "updated_at"))
+    return (response.headers.get("ETag"), *fields)
+
+
+def _concrete(endpoint: Endpoint, world: tenant_world.World) -> str:
+    url = endpoint.path
+    for param in endpoint.route.dependant.path_params:
+        url = url.replace("{" + param.name + "}", world.ids[tenant_world.PARAM_KINDS[param.name]])
+    return url
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _nobodys(endpoint: Endpoint) -> str:
+    """The endpoint with fresh ids that name no object at all."""
+    url = endpoint.path
+    for param in endpoint.route.dependant.path_params:
+        url = url.replace("{" + param.name + "}", str(uuid.uuid4()))
+    return url
+
+
+def _said(problem: dict[str, Any]) -> dict[str, Any]:
+    """What a problem tells the caller, ids aside (`instance` is the path it was asked)."""
+    return {
+        key: UUID.sub("<id>", value) if isinstance(value, str) else value
+        for key, value in problem.items()
+        if key != "instance"
+    }
+
+
+@pytest.mark.integration
+async def test_another_tenants_real_object_is_404_to_every_tenant_role(
+    apps: dict[str, FastAPI],
+    clients: dict[str, httpx.AsyncClient],
+    world: tenant_world.World,
+) -> None:
+    """Every route under a tenant rule x every role it admits, on tenant A's real objects:
+    tenant B's principal of the same role gets the 404 an id naming nothing gets, word for
+    word (ids aside), with no ETag, and a refused change leaves A's object at its version;
+    tenant A's is neither 403 nor 404,
+    mission staff are never 403, 404 or 5xx; on a list, A and B each see their own object
+    and never the other's."""
+    cases, missing = _tenant_cases(apps)
+    assert missing == []
+    failures: list[str] = []
+    calls = 0
+    for case in cases:
+        settings = SERVICES_BY_NAME[case.service].settings_class()
+        url = _concrete(case.endpoint, world)
+        tenant_roles = TENANT_ROLES[case.policy.tenant] & case.policy.roles
+        others = sorted(case.policy.roles - tenant_roles)
+        # Tenant B first, then A, then staff: a change A or staff make cannot hide a leak.
+        plan: list[tuple[Role, tenant_world.Tenant | None, str]]
+        plan = [(role, world.b, "B") for role in sorted(tenant_roles)]
+        plan += [(role, world.a, "A") for role in sorted(tenant_roles)]
+        plan += [(role, None, "staff") for role in others]
+        for role, tenant, who in plan:
+            extra: dict[str, str] = {}
+            before: tuple[object, ...] = ()
+            if case.method != "GET" and case.kind is not None:
+                extra = await _if_match(clients, world, case.kind)
+                before = await _state(clients, world, case.kind)
+            response = await clients[case.service].request(
+                case.method,
+                url,
+                headers={**tenant_world.headers(settings, role, tenant), **extra},
+                json=case.recipe.body if case.recipe else None,
+            )
+            calls += 1
+            status = response.status_code
+            where = f"{who} {role.value} {case}: {status} {response.text[:300]}"
+            assert case.kind is not None
+            if status >= 500:
+                failures.append("server error — " + where)
+            elif case.is_list:
+                if status != 200:
+                    failures.append("a list must answer 200 — " + where)
+                elif tenant is not None:
+                    # Each tenant's list holds its own object and never the other's.
+                    other = world.b if tenant is world.a else world.a
+                    if other.ids[case.kind] in response.text:
+                        failures.append(f"{who} sees {other.name}'s {case.kind} — " + where)
+                    if tenant.ids[case.kind] not in response.text:
+                        failures.append(f"{who} does not see its own {case.kind} — " + where)
+            elif who == "B":
+                if status != 404:
+                    failures.append("another tenant's object must be 404 — " + where)
+                    continue
+                if "etag" in response.headers or "location" in response.headers:
+                    failures.append("another tenant's 404 names a version or place — " + where)
+                if before and await _state(clients, world, case.kind) != before:
+                    failures.append("a refused change moved A's object all the same — " + where)
+                # ... and a 404 that says no more than the one for an id naming nothing.
+                absent = await clients[case.service].request(
+                    case.method,
+                    _nobodys(case.endpoint),
+                    headers={**tenant_world.headers(settings, role, tenant), **extra},
+                    json=case.recipe.body if case.recipe else None,
+                )
+                if _said(problem_of(response)) != _said(problem_of(absent)):
+                    failures.append(
+                        f"another tenant's 404 differs from a missing object's ({absent.text}) — "
+                        + where
+                    )
+            elif status in {403, 404}:
+                failures.append(f"{who} refused its own (or any) object — " + where)
+    assert not failures, "\n".join(failures)
+    assert calls > 80

@@ -3,6 +3,8 @@ production (the default), and stop a service at start-up when its key cannot ver
 
 from __future__ import annotations
 
+import importlib
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from deploy.services import SERVICES, ServiceSpec
 from services.ngo_registry.app import create_app as create_registry_app
 from services.ngo_registry.config import Settings as RegistrySettings
 from shared.config import DEV_JWT_SECRET
@@ -189,15 +192,13 @@ def test_a_public_key_with_escaped_newlines_is_accepted(production: pytest.Monke
     assert RegistrySettings().jwt_algorithm == "RS256"
 
 
-async def _served_paths(app: FastAPI) -> set[str]:
+async def _served_paths(
+    app: FastAPI, paths: tuple[str, ...] = ("/docs", "/openapi.json", "/metrics", "/healthz")
+) -> set[str]:
     """Which of the operational paths answer (no lifespan needed: none touches the DB)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        return {
-            path
-            for path in ("/docs", "/openapi.json", "/metrics", "/healthz")
-            if (await client.get(path)).status_code == 200
-        }
+        return {path for path in paths if (await client.get(path)).status_code == 200}
 
 
 async def test_docs_and_metrics_are_hidden_in_production_unless_asked_for(
@@ -212,6 +213,33 @@ async def test_docs_and_metrics_are_hidden_in_production_unless_asked_for(
         "/metrics",
         "/healthz",
     }
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda spec: spec.name)
+async def test_no_service_serves_docs_or_metrics_in_production_unless_asked_for(
+    production: pytest.MonkeyPatch, spec: ServiceSpec
+) -> None:
+    """Every one of the four apps, not only the registry: `/docs`, `/redoc`, `/openapi.json`
+    and `/metrics` answer 404 in production by default, and come back when asked for."""
+    production.setenv(f"{spec.settings_class.env_prefix()}DB_PASSWORD", "a-real-password")
+    paths = ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz")
+    assert await _served_paths(_app_of(spec), paths) == {"/healthz"}
+    production.setenv("CONCORD_PUBLIC_DOCS", "true")
+    assert await _served_paths(_app_of(spec), paths) == {
+        "/docs",
+        "/redoc",
+        "/openapi.json",
+        "/healthz",
+    }
+    production.setenv("CONCORD_PUBLIC_DOCS", "false")
+    production.setenv("CONCORD_PUBLIC_METRICS", "true")
+    assert await _served_paths(_app_of(spec), paths) == {"/metrics", "/healthz"}
+
+
+def _app_of(spec: ServiceSpec) -> FastAPI:
+    module_name, _, factory = spec.app_factory.partition(":")
+    app: FastAPI = getattr(importlib.import_module(module_name), factory)(spec.settings_class())
+    return app
 
 
 async def test_docs_and_metrics_are_served_in_dev_and_test(production: pytest.MonkeyPatch) -> None:

@@ -160,6 +160,12 @@ class LiveStream(EventSourceResponse):
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The event stream"},
         401: UNAUTHORIZED_RESPONSE,
+        429: {
+            "description": "This principal already has its share of open streams "
+            "(`MONITORING_LIVE_MAX_SUBSCRIBERS_PER_PRINCIPAL`); close one, or retry after "
+            "`Retry-After` seconds with a new ticket",
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
         503: {
             "description": "Too many open streams (`MONITORING_LIVE_MAX_SUBSCRIBERS`); "
             "retry after `Retry-After` seconds with a new ticket",
@@ -174,9 +180,9 @@ async def live(
     with a single-use `ticket` from `POST /api/live/tickets`, never with a bearer token in
     the URL; a reconnecting client asks for a new ticket."""
     broadcaster: Broadcaster = request.app.state.broadcaster
-    # Taken here, in the request: a full stream is a 503 now, not a broken stream later (and
-    # the ticket's redemption rolls back with it, so the same ticket may retry).
-    queue = broadcaster.add_subscriber()
+    # Taken here, in the request: a full stream is a 429 or 503 now, not a broken stream
+    # later (and the ticket's redemption rolls back with it, so the same ticket may retry).
+    queue = broadcaster.add_subscriber(principal.subject)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         try:

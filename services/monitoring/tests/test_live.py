@@ -1,5 +1,5 @@
 """The live stream opens with a short-lived single-use ticket, never a token in its URL, and
-holds a bounded number of subscribers."""
+holds a bounded number of subscribers, overall (503) and per principal (429)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.config import Settings
 from services.monitoring.db.models.live import live_tickets
+from services.monitoring.live import Broadcaster
 from services.monitoring.live_tickets import redeem_ticket, ticket_digest
-from shared.errors import InvalidToken
+from shared.errors import InvalidToken, TooManyRequests, Unavailable
 from shared.testing import bearer, problem_of, serve_over_http
 
 pytestmark = pytest.mark.integration
@@ -134,3 +135,52 @@ async def test_subscribers_are_bounded_with_503_and_retry_after(stack: LocalStac
                 assert response.status_code == 503, await response.aread()
             assert time.monotonic() < deadline, "the closed stream's slot never came back"
             await asyncio.sleep(0.1)
+
+
+async def test_one_principal_holds_a_bounded_share_of_streams_with_429(stack: LocalStack) -> None:
+    settings = Settings(live_max_subscribers=10, live_max_subscribers_per_principal=1)
+    tabs = bearer(settings, "ops_centre", subject="duty-officer-with-many-tabs")
+    colleague = bearer(settings, "ops_centre", subject="duty-officer-next-desk")
+    async with (
+        serve_over_http(quiet_app(settings)) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        waiting = await new_ticket(client, tabs)
+        async with open_stream(client, await new_ticket(client, tabs)):
+            second = await client.get("/api/live", params={"ticket": waiting})
+            assert second.status_code == 429
+            assert int(second.headers["retry-after"]) > 0
+            assert "live streams open" in problem_of(second)["detail"]
+            # Another principal still gets a stream: the share is per principal.
+            async with open_stream(client, await new_ticket(client, colleague)):
+                pass
+        # The first stream closed, so its share comes back; the refused ticket was not spent.
+        deadline = time.monotonic() + 30
+        while True:
+            async with client.stream("GET", "/api/live", params={"ticket": waiting}) as response:
+                if response.status_code == 200:
+                    break
+                assert response.status_code == 429, await response.aread()
+            assert time.monotonic() < deadline, "the closed stream's share never came back"
+            await asyncio.sleep(0.1)
+
+
+def test_the_broadcaster_counts_each_principal_and_the_total() -> None:
+    broadcaster = Broadcaster(max_subscribers=3, max_per_principal=2)
+    first, second = broadcaster.add_subscriber("a"), broadcaster.add_subscriber("a")
+    with pytest.raises(TooManyRequests):
+        broadcaster.add_subscriber("a")
+    broadcaster.add_subscriber("b")
+    with pytest.raises(Unavailable):
+        broadcaster.add_subscriber("c")
+    broadcaster.remove_subscriber(first)
+    broadcaster.remove_subscriber(first)  # twice (stream end and response end): one slot
+    assert broadcaster.subscribers == 2
+    third = broadcaster.add_subscriber("a")
+    with pytest.raises(TooManyRequests):
+        broadcaster.add_subscriber("a")
+    for queue in (second, third):
+        broadcaster.remove_subscriber(queue)
+    assert broadcaster.subscribers == 1
+    broadcaster.add_subscriber("a")
+    broadcaster.add_subscriber("a")
