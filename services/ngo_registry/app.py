@@ -12,6 +12,7 @@ from services.ngo_registry.ngo.router import router as ngo_router
 from services.ngo_registry.report.router import router as report_router
 from services.ngo_registry.search.router import router as search_router
 from services.ngo_registry.vetting.router import router as vetting_router
+from services.ngo_registry.webhook.router import router as webhook_router
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
 from shared.web import create_service_app
@@ -35,5 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord NGO registry",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[ngo_router, vetting_router, agreement_router, report_router, search_router],
+        routers=[
+            ngo_router,
+            vetting_router,
+            agreement_router,
+            report_router,
+            search_router,
+            webhook_router,
+        ],
     )

@@ -1,0 +1,131 @@
+"""Builders for the webhook tests: an NGO's token, a registration, a loopback receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from services.ngo_registry.config import Settings
+from shared.testing import bearer
+
+
+def ngo_token(settings: Settings, ngo_id: str) -> dict[str, str]:
+    return bearer(settings, "ngo", ngo_id=ngo_id, subject=f"ngo-dev-{ngo_id[:8]}")
+
+
+async def register_webhook(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    ngo_id: str,
+    url: str,
+    **filter_: Any,
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/ngos/{ngo_id}/webhooks",
+        json={"url": url, "filter": filter_},
+        headers=ngo_token(settings, ngo_id),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The receiver's check, as docs/ngo-integration.md shows it (stdlib only)."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    offered = [s.split(",", 1)[1] for s in headers["webhook-signature"].split() if "," in s]
+    return any(hmac.compare_digest(expected, s) for s in offered)
+
+
+@dataclass
+class Received:
+    webhook_id: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = orjson.loads(self.body)
+        return parsed
+
+
+@dataclass
+class Receiver:
+    """A real HTTP endpoint on loopback: answers `fail_first` requests with 500 (or all,
+    while `down`), then 204; keeps every request it accepted, and dedupes by `webhook-id`
+    as a receiver should."""
+
+    fail_first: int = 0
+    down: bool = False
+    url: str = ""
+    requests: int = 0
+    accepted: list[Received] = field(default_factory=list)
+    seen_ids: set[str] = field(default_factory=set)
+    duplicates: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle(self, request: Request) -> Response:
+        self.requests += 1
+        body = await request.body()
+        if self.down or self.requests <= self.fail_first:
+            return Response(status_code=500)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        webhook_id = headers.get("webhook-id", "")
+        if webhook_id in self.seen_ids:
+            self.duplicates += 1
+        else:
+            self.seen_ids.add(webhook_id)
+            self.accepted.append(Received(webhook_id, headers, body))
+        self.arrived.set()
+        return Response(status_code=204)
+
+    def events_of(self, entity: str) -> list[dict[str, Any]]:
+        return [r.event for r in self.accepted if r.event["subject"] == entity]
+
+    async def wait_for(self, predicate: Any, timeout: float = 60.0) -> None:
+        """Until `predicate()` holds (each accepted request wakes the check)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                self.arrived.clear()
+                if predicate():
+                    return
+                await self.arrived.wait()
+
+
+@contextlib.asynccontextmanager
+async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
+    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    receiver.url = f"http://127.0.0.1:{port}/hook"
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)
