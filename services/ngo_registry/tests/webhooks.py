@@ -8,20 +8,33 @@ import contextlib
 import hashlib
 import hmac
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
 import uvicorn
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from services.ngo_registry.config import Settings
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.schemas import CATALOG
+from shared.events.schemas.humanitarian_requests import (
+    OfferMade,
+    OfferStatus,
+    OpenRequestSummary,
+    RequestItem,
+)
 from shared.testing import bearer
+from shared.vocabulary import Sector, Urgency
 
 
 def ngo_token(settings: Settings, ngo_id: str) -> dict[str, str]:
@@ -129,3 +142,62 @@ async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=30)
+
+
+async def publish(bootstrap: str, source: str, events: list[BaseModel], subject: str) -> list[str]:
+    """Produce events as another service's relay would: CloudEvents keyed by `subject`."""
+    ids: list[str] = []
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for data in events:
+            entry = CATALOG.for_model(type(data))
+            event = CloudEvent(
+                source=service_source(source),
+                type=entry.name,
+                subject=subject,
+                data=data.model_dump(mode="json"),
+            )
+            await producer.send_and_wait(
+                entry.topic.name,
+                value=event.to_json(),
+                key=event.kafka_key,
+                headers=[("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())],
+            )
+            ids.append(str(event.id))
+    finally:
+        await producer.stop()
+    return ids
+
+
+def offer_made(ngo_id: str, *, sector: str = "wash", pcode: str = "SS0101") -> OfferMade:
+    now = datetime.now(UTC)
+    request = OpenRequestSummary(
+        request_id=uuid.uuid4(),
+        sector=Sector(sector),
+        urgency=Urgency.urgent,
+        pcode=pcode,
+        admin1=pcode[:4],
+        items=[RequestItem(item="water", quantity=10, unit="m3")],
+        affected_total=120,
+        priority_score=0.7,
+        submitted_at=now,
+        details_withheld=False,
+    )
+    return OfferMade(
+        offer_id=uuid.uuid4(),
+        request_id=request.request_id,
+        ngo_id=uuid.UUID(ngo_id),
+        status=OfferStatus.pending,
+        round=1,
+        rank=1,
+        score=0.9,
+        explanation=[],
+        request=request,
+        offered_at=now,
+        respond_by=now + timedelta(hours=4),
+        responded_at=None,
+        decline_reason=None,
+        updated_at=now,
+        version=1,
+    )
