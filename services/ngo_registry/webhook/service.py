@@ -274,7 +274,7 @@ async def redrive_one(
         raise DeliveryNotFound(f"No delivery {delivery_id} of webhook {webhook_id}")
     if delivery.status != DeliveryStatus.dead.value:
         raise DeliveryNotDead(
-            f"Delivery {delivery_id} is {delivery.status}", status=delivery.status
+            f"Delivery {delivery_id} is {delivery.status}", current_status=delivery.status
         )
     now = datetime.now(UTC)
     ids = await repository.requeue_dead(session, webhook_id, now, delivery_id=delivery_id)
