@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from deploy.stack import LocalStack
 from services.ngo_registry.config import Settings
@@ -192,3 +193,42 @@ async def test_a_suspended_ngos_deliveries_wait_and_resume_when_reinstated(
         await receiver.wait_for(lambda: bool(receiver.events_of(ngo_id)))
         updated = [e for e in receiver.events_of(ngo_id) if e["type"] == NGO_UPDATED]
         assert updated and updated[0]["data"]["vetting_status"] == "suspended"
+
+
+async def test_an_endpoint_that_now_resolves_inside_is_refused_at_delivery(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    """The address is checked again before every try: a name that pointed outside at
+    registration may point at the mission's network by the time an event goes out."""
+    async with running(Receiver()) as receiver:
+        ngo_id = (await create_vetted_ngo(client, settings))["ngo_id"]
+        own = ngo_token(settings, ngo_id)
+        webhook_id = (
+            await register_webhook(
+                client, settings, ngo_id, receiver.url, event_types=[NGO_UPDATED]
+            )
+        )["webhook_id"]
+        # What a DNS change would do, without a DNS server: the stored target moves inside.
+        async with app.state.runtime.sessionmaker() as session, session.begin():
+            await session.execute(
+                text("UPDATE webhook_subscriptions SET url = :u WHERE id = :i"),
+                {"u": "https://169.254.169.254/latest/meta-data/", "i": uuid.UUID(webhook_id)},
+            )
+        await update_ngo(client, settings, ngo_id, 1)
+
+        async def dead() -> bool:
+            found = await deliveries(client, own, webhook_id, status="dead")
+            return any(d["entity_key"] == ngo_id for d in found)
+
+        await until(dead)
+        parked = [
+            d
+            for d in await deliveries(client, own, webhook_id, status="dead")
+            if d["entity_key"] == ngo_id
+        ]
+        attempts = parked[0]["attempts"]
+        assert len(attempts) == MAX_ATTEMPTS
+        assert all(a["status_code"] is None for a in attempts)
+        assert all(a["error"].startswith("refused: ") for a in attempts)
+        assert "metadata" in attempts[0]["error"]
+        assert receiver.requests == 0

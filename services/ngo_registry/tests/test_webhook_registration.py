@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 import uuid
 
 import httpx
@@ -219,3 +220,14 @@ async def test_an_ngo_has_at_most_ten_active_webhooks(
     assert problem_of(refused)["type"].endswith("too-many-webhooks")
     await client.delete(f"/webhooks/{ids[0]}", headers=ngo_token(settings, ngo_id))
     await register_webhook(client, settings, ngo_id, HOOK)
+
+
+def test_the_loopback_allowance_is_refused_in_production() -> None:
+    production = {
+        "environment": "prod",
+        "jwt_secret": secrets.token_urlsafe(48),
+        "db_password": secrets.token_urlsafe(24),
+    }
+    assert Settings(**production).webhook_allow_loopback is False  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="refused in production"):
+        Settings(webhook_allow_loopback=True, **production)  # type: ignore[arg-type]

@@ -93,10 +93,18 @@ class Receiver:
     seen_ids: set[str] = field(default_factory=set)
     duplicates: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # While `holding`, a request is kept unanswered until `gate` opens (a send in flight).
+    holding: bool = False
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    held: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: Request) -> Response:
         self.requests += 1
         body = await request.body()
+        if self.holding:
+            self.held.set()
+            await self.gate.wait()
+            return Response(status_code=503)  # its sender is gone; it never reads this
         if self.down or self.requests <= self.fail_first:
             return Response(status_code=500)
         headers = {k.lower(): v for k, v in request.headers.items()}
