@@ -18,6 +18,7 @@ from services.ngo_registry.config import Settings
 from services.ngo_registry.tests.helpers import count, create_vetted_ngo, staff
 from services.ngo_registry.tests.webhooks import (
     Receiver,
+    documented_verifier,
     ngo_token,
     offer_made,
     publish,
@@ -95,8 +96,11 @@ async def test_a_receiver_that_fails_then_recovers_gets_every_event_in_order_sig
             assert len(versions) == UPDATES_PER_NGO == len(set(versions))
             assert all(e["type"] == NGO_UPDATED for e in receiver.events_of(ngo_id))
         secret = webhook["secret"]
+        documented = documented_verifier()
         for received in receiver.accepted:
             assert verify(secret, received.headers, received.body), received.webhook_id
+            assert documented(secret, received.headers, received.body)
+            assert not documented(secret, received.headers, received.body + b" ")
             assert not verify(secret, {**received.headers, "webhook-id": "x"}, received.body)
             assert "contacts" not in received.event["data"]  # as on the NGO topic: public
         offer = receiver.events_of(str(mine.offer_id))[0]

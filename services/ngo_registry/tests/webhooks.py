@@ -7,11 +7,13 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import re
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,8 +60,22 @@ async def register_webhook(
     return body
 
 
+DOC = Path(__file__).resolve().parents[3] / "docs" / "ngo-integration.md"
+
+
+def documented_verifier() -> Callable[[str, dict[str, str], bytes], bool]:
+    """`verify_webhook` exactly as docs/ngo-integration.md §9 prints it."""
+    blocks = re.findall(r"```py\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    found = [b for b in blocks if "def verify_webhook" in b]
+    assert len(found) == 1, "the page has one webhook verification example"
+    namespace: dict[str, Any] = {}
+    exec(compile(found[0], str(DOC), "exec"), namespace)  # noqa: S102 (our own docs)
+    verifier: Callable[[str, dict[str, str], bytes], bool] = namespace["verify_webhook"]
+    return verifier
+
+
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The receiver's check, as docs/ngo-integration.md shows it (stdlib only)."""
+    """An independent check of the algorithm (no tolerance: a test may read late)."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
