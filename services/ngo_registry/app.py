@@ -12,8 +12,11 @@ from services.ngo_registry.ngo.router import router as ngo_router
 from services.ngo_registry.report.router import router as report_router
 from services.ngo_registry.search.router import router as search_router
 from services.ngo_registry.vetting.router import router as vetting_router
+from services.ngo_registry.webhook.handlers import WEBHOOK_GROUP, webhook_router
+from services.ngo_registry.webhook.router import router as webhook_http_router
+from services.ngo_registry.webhook.tasks import webhook_sender
 from shared.events.schemas import CATALOG
-from shared.runtime import ServiceRuntime
+from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app
 
 DESCRIPTION = """
@@ -29,11 +32,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog=CATALOG,
         outbox=outbox,
         inbox=inbox,
-        background=[expiry_sweeper],
+        consumes=[Consumes(WEBHOOK_GROUP, webhook_router())],
+        background=[expiry_sweeper, webhook_sender],
     )
     return create_service_app(
         title="Concord NGO registry",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[ngo_router, vetting_router, agreement_router, report_router, search_router],
+        routers=[
+            ngo_router,
+            vetting_router,
+            agreement_router,
+            report_router,
+            search_router,
+            webhook_http_router,
+        ],
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from shared.config import ServiceSettings
+from shared.config import Environment, ServiceSettings
 
 DEFAULT_SANCTIONS_FILE = Path(__file__).parent / "data" / "sanctions.csv"
 
@@ -26,3 +26,37 @@ class Settings(ServiceSettings):
     agreement_expiry_lead_days: int = Field(
         30, ge=0, validation_alias="NGO_REGISTRY_AGREEMENT_LEAD_DAYS"
     )
+
+    # Webhooks (docs/ngo-integration.md). A delivery is retried with exponential backoff and
+    # full jitter until it succeeds, has failed `attempts` times, or is older than `max age`;
+    # then it is parked as `dead` for the NGO or the ops centre to re-drive.
+    webhook_max_attempts: int = Field(
+        12, ge=1, validation_alias="NGO_REGISTRY_WEBHOOK_MAX_ATTEMPTS"
+    )
+    webhook_max_age_seconds: float = Field(
+        3 * 24 * 3600.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_MAX_AGE"
+    )
+    webhook_backoff_base_seconds: float = Field(
+        5.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_BACKOFF_BASE"
+    )
+    webhook_backoff_cap_seconds: float = Field(
+        3600.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_BACKOFF_CAP"
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_TIMEOUT"
+    )
+    webhook_poll_interval_seconds: float = Field(
+        1.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_POLL_INTERVAL"
+    )
+    webhook_batch_size: int = Field(20, ge=1, le=500, validation_alias="NGO_REGISTRY_WEBHOOK_BATCH")
+    # Tests only: accept http:// endpoints on 127.0.0.1/::1 (a receiver in the test process).
+    # Private, link-local and metadata addresses stay refused; refused outright in production.
+    webhook_allow_loopback: bool = Field(
+        False, validation_alias="NGO_REGISTRY_WEBHOOK_ALLOW_LOOPBACK"
+    )
+
+    @model_validator(mode="after")
+    def _no_loopback_webhooks_in_production(self) -> Settings:
+        if self.webhook_allow_loopback and self.environment is Environment.prod:
+            raise ValueError("NGO_REGISTRY_WEBHOOK_ALLOW_LOOPBACK is refused in production")
+        return self

@@ -237,3 +237,100 @@ class ReportSubmission(BaseModel):
 )
 class AgreementReportSubmitted(ReportSubmission):
     pass
+
+
+WEBHOOK_TOPIC = Topic(
+    "concord.ngo_registry.webhook.v1",
+    "NGOs' webhook subscriptions and the operations on their deliveries (never a secret)",
+    audience=Audience.mission_staff,
+)
+
+
+class WebhookStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
+
+
+class WebhookFilter(BaseModel):
+    """What a subscription receives; an empty list means any."""
+
+    event_types: list[str] = []
+    sectors: list[Sector] = []
+    pcodes: list[str] = []
+
+
+class WebhookState(BaseModel):
+    """A webhook subscription after a change. The signing secret is never in an event."""
+
+    webhook_id: uuid.UUID
+    ngo_id: uuid.UUID
+    url: str
+    filter: WebhookFilter
+    status: WebhookStatus
+    version: int
+    updated_at: datetime
+
+
+@CATALOG.event(
+    "concord.ngo_registry.webhook.registered.v1",
+    WEBHOOK_TOPIC,
+    "An NGO registered a webhook endpoint",
+)
+class WebhookRegistered(WebhookState):
+    registered_by: str
+
+
+@CATALOG.event(
+    "concord.ngo_registry.webhook.secret_rotated.v1",
+    WEBHOOK_TOPIC,
+    "A webhook's signing secret was replaced (the new secret is not in the event)",
+)
+class WebhookSecretRotated(WebhookState):
+    rotated_by: str
+
+
+@CATALOG.event(
+    "concord.ngo_registry.webhook.disabled.v1",
+    WEBHOOK_TOPIC,
+    "A webhook was disabled: nothing more is delivered to it",
+)
+class WebhookDisabled(WebhookState):
+    disabled_by: str
+
+
+class WebhookDeliveryOperation(StrEnum):
+    redrive = "redrive"
+    replay = "replay"
+
+
+@CATALOG.event(
+    "concord.ngo_registry.webhook.deliveries_requeued.v1",
+    WEBHOOK_TOPIC,
+    "Deliveries of a webhook were queued again: dead ones re-driven, or stored events replayed "
+    "from a time",
+)
+class WebhookDeliveriesRequeued(BaseModel):
+    webhook_id: uuid.UUID
+    ngo_id: uuid.UUID
+    operation: WebhookDeliveryOperation
+    delivery_ids: list[uuid.UUID] = []  # a re-drive of one delivery names it
+    replay_from: datetime | None = None
+    count: int = Field(ge=0)
+    requested_by: str
+    requested_at: datetime
+
+
+@CATALOG.event(
+    "concord.ngo_registry.webhook.delivery_dead.v1",
+    WEBHOOK_TOPIC,
+    "A webhook delivery used its retry budget and was parked in the dead-letter list",
+)
+class WebhookDeliveryDead(BaseModel):
+    webhook_id: uuid.UUID
+    ngo_id: uuid.UUID
+    delivery_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    attempts: int
+    last_error: str | None = None
+    dead_at: datetime
