@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.ngo_registry.agreement.router import router as agreement_router
 from services.ngo_registry.config import Settings
+from services.ngo_registry.data_incident.router import router as data_incident_router
 from services.ngo_registry.db.models import inbox, outbox
 from services.ngo_registry.expiry.tasks import expiry_sweeper
 from services.ngo_registry.ngo.router import router as ngo_router
@@ -46,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             report_router,
             search_router,
             webhook_http_router,
+            data_incident_router,
         ],
     )

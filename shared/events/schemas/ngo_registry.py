@@ -334,3 +334,103 @@ class WebhookDeliveryDead(BaseModel):
     attempts: int
     last_error: str | None = None
     dead_at: datetime
+
+
+DATA_INCIDENT_TOPIC = Topic(
+    "concord.ngo_registry.data_incident.v1",
+    "Data incidents from report to closure: classification, containment (the NGO access "
+    "revoked), notification and lessons (internal: it names the records exposed)",
+)
+
+
+class DataIncidentStatus(StrEnum):
+    reported = "reported"
+    classified = "classified"
+    contained = "contained"
+    notified = "notified"
+    closed = "closed"
+
+
+class DataIncidentSeverity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class ExposedRecord(BaseModel):
+    kind: str  # aid_request, incident, offer, ngo, operation, export, …
+    id: str
+
+
+class DataIncidentNotification(BaseModel):
+    recipient: str
+    channel: str
+    notified_at: datetime
+
+
+class DataIncidentState(BaseModel):
+    """A data incident after a step, in full (internal topic)."""
+
+    incident_id: uuid.UUID
+    status: DataIncidentStatus
+    summary: str
+    occurred_at: datetime | None
+    discovered_at: datetime
+    records: list[ExposedRecord]
+    recipients: list[uuid.UUID]
+    severity: DataIncidentSeverity | None
+    revoked_ngo_ids: list[uuid.UUID]
+    notifications: list[DataIncidentNotification]
+    lessons: str | None
+    reported_by: str
+    actor: str  # who took this step
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    version: int
+
+
+@CATALOG.event(
+    "concord.ngo_registry.data_incident.reported.v1",
+    DATA_INCIDENT_TOPIC,
+    "A suspected data incident was reported: what, when, which records, which recipients",
+)
+class DataIncidentReported(DataIncidentState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.data_incident.classified.v1",
+    DATA_INCIDENT_TOPIC,
+    "A data incident was given (or changed) its severity",
+)
+class DataIncidentClassified(DataIncidentState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.data_incident.contained.v1",
+    DATA_INCIDENT_TOPIC,
+    "A data incident was contained: the named NGOs' access suspended in the same step",
+)
+class DataIncidentContained(DataIncidentState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.data_incident.notified.v1",
+    DATA_INCIDENT_TOPIC,
+    "The people and organisations concerned by a data incident were notified",
+)
+class DataIncidentNotified(DataIncidentState):
+    pass
+
+
+@CATALOG.event(
+    "concord.ngo_registry.data_incident.closed.v1",
+    DATA_INCIDENT_TOPIC,
+    "A data incident was closed, with its lessons learned",
+)
+class DataIncidentClosed(DataIncidentState):
+    pass

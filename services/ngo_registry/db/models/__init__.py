@@ -22,6 +22,6 @@ inbox = Inbox(Base.metadata)
 
 # The aggregate tables register themselves on Base.metadata when imported: the migrations'
 # env.py and the drift test see every table through this package alone.
-from services.ngo_registry.db.models import registry, webhooks  # noqa: E402
+from services.ngo_registry.db.models import data_incidents, registry, webhooks  # noqa: E402
 
-__all__ = ["SCHEMA", "Base", "inbox", "outbox", "registry", "webhooks"]
+__all__ = ["SCHEMA", "Base", "data_incidents", "inbox", "outbox", "registry", "webhooks"]
