@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -314,14 +314,38 @@ def policy(*roles: Role, tenant: Tenant = Tenant.any) -> Any:
         raise ValueError("a policy names at least one role")
     declared = Policy(frozenset(roles), tenant)
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal, request: Request) -> Principal:
         if not declared.allows(principal):
             allowed = ", ".join(sorted(r.value for r in declared.roles))
             raise Forbidden(f"This needs one of the roles: {allowed}")
+        await refuse_suspended_ngo(principal, request)
         return principal
 
     check.policy = declared  # type: ignore[attr-defined]
     return Depends(check)
+
+
+class NgoAccessSuspended(Forbidden):
+    problem_type = "ngo-access-suspended"
+    title = "This NGO's access is suspended"
+
+
+NgoSuspended = Callable[[uuid.UUID], Awaitable[bool]]
+"""Whether an NGO's access is suspended, as the service knows it (`app.state.ngo_suspended`,
+set by `shared.web.create_service_app` from the service's own NGO table or replica)."""
+
+
+async def refuse_suspended_ngo(principal: Principal, request: Request) -> None:
+    """An NGO principal whose NGO is suspended (a vetting decision, or the containment of a
+    data incident) is refused on every route of every service, whatever its token says: its
+    token may live on until it expires, its access does not."""
+    if principal.ngo_id is None or principal.is_staff or not principal.has_any(Role.ngo):
+        return
+    suspended: NgoSuspended | None = getattr(request.app.state, "ngo_suspended", None)
+    if suspended is not None and await suspended(principal.ngo_id):
+        raise NgoAccessSuspended(
+            "This NGO's access to Concord is suspended; contact the mission's NGO liaison"
+        )
 
 
 def public_route() -> Any:

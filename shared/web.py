@@ -23,11 +23,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.auth import TokenVerifier, public_route
+from shared.auth import NgoSuspended, TokenVerifier, public_route
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_SCHEMA,
@@ -61,6 +62,17 @@ class SchemaResponse(JSONResponse):
     media_type = SCHEMA_CONTENT_TYPE
 
 
+def ngo_suspension(runtime: ServiceRuntime, id_column: Any, status_column: Any) -> NgoSuspended:
+    """Whether an NGO is suspended, read from the service's own table (one indexed lookup)."""
+
+    async def suspended(ngo_id: uuid.UUID) -> bool:
+        async with runtime.sessionmaker() as session:
+            status = await session.scalar(select(status_column).where(id_column == ngo_id))
+        return bool(status == "suspended")
+
+    return suspended
+
+
 def create_service_app(
     *,
     title: str,
@@ -68,7 +80,11 @@ def create_service_app(
     runtime: ServiceRuntime,
     routers: Sequence[APIRouter] = (),
     version: str = "0.1.0",
+    ngo_status: tuple[Any, Any] | None = None,
 ) -> FastAPI:
+    """`ngo_status`: the (NGO id, vetting status) columns of the service's own NGO table or
+    replica; an NGO principal whose NGO is suspended there is refused on every route
+    (`shared.auth.refuse_suspended_ngo`)."""
     settings = runtime.settings
     configure_logging(
         service=settings.service_name, level=settings.log_level, json=settings.log_json
@@ -96,6 +112,8 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    if ngo_status is not None:
+        app.state.ngo_suspended = ngo_suspension(runtime, *ngo_status)
     # Built here, not on the first request: a key that cannot verify stops the start-up.
     app.state.token_verifier = TokenVerifier(settings)
     app.add_middleware(

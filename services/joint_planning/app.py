@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.joint_planning.config import Settings
 from services.joint_planning.db.models import inbox, outbox
+from services.joint_planning.db.models.replicas import NgoEligibility
 from services.joint_planning.deconfliction.handlers import incident_router_for
 from services.joint_planning.eligibility.handlers import eligibility_router_for
 from services.joint_planning.meeting.router import router as meeting_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord Joint planning",
         description=DESCRIPTION,
         runtime=runtime,
+        ngo_status=(NgoEligibility.ngo_id, NgoEligibility.vetting_status),
         routers=[
             operation_router,
             participant_router,

@@ -12,6 +12,7 @@ from services.monitoring.consumers import consumer_groups
 from services.monitoring.dashboard.router import router as dashboard_router
 from services.monitoring.dashboard.router import static_files
 from services.monitoring.db.models import inbox, outbox
+from services.monitoring.db.models.read_models import ngos as ngo_read_model
 from services.monitoring.insights.router import router as insights_router
 from services.monitoring.live import Broadcaster
 from services.monitoring.planning.router import router as planning_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord Monitoring",
         description=DESCRIPTION,
         runtime=runtime,
+        ngo_status=(ngo_read_model.c.ngo_id, ngo_read_model.c.vetting_status),
         routers=[
             insights_router,
             planning_router,

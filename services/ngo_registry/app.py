@@ -8,6 +8,7 @@ from services.ngo_registry.agreement.router import router as agreement_router
 from services.ngo_registry.config import Settings
 from services.ngo_registry.data_incident.router import router as data_incident_router
 from services.ngo_registry.db.models import inbox, outbox
+from services.ngo_registry.db.models.registry import Ngo
 from services.ngo_registry.expiry.tasks import expiry_sweeper
 from services.ngo_registry.ngo.router import router as ngo_router
 from services.ngo_registry.report.router import router as report_router
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord NGO registry",
         description=DESCRIPTION,
         runtime=runtime,
+        ngo_status=(Ngo.id, Ngo.vetting_status),
         routers=[
             ngo_router,
             vetting_router,

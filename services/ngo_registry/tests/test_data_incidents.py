@@ -79,6 +79,15 @@ async def test_a_data_incident_from_report_to_closure_revokes_the_ngo_at_contain
         "vetting_status"
     ] == "vetted"
 
+    # The suspended NGO's own token is refused from now on; the other NGO's still works.
+    as_suspended = bearer(settings, "ngo", ngo_id=ngo_id)
+    refused = await client.get(f"/ngos/{ngo_id}", headers=as_suspended)
+    assert refused.status_code == 403
+    assert problem_of(refused)["type"].endswith("ngo-access-suspended")
+    other_id = other["ngo_id"]
+    own = await client.get(f"/ngos/{other_id}", headers=bearer(settings, "ngo", ngo_id=other_id))
+    assert own.status_code == 200
+
     # Every step is on the data-incident topic, in order; the suspension on the NGO topic.
     on_topic = await read_events(
         kafka_bootstrap,
