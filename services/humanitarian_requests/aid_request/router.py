@@ -11,6 +11,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.humanitarian_requests.aid_request import service
+from services.humanitarian_requests.aid_request.errors import (
+    AidRequestNotFound,
+    LinkTargetEnded,
+    NothingDelivered,
+    RequestTransitionNotAllowed,
+    UnknownDeliveryItems,
+)
 from services.humanitarian_requests.aid_request.schemas import (
     AidRequestIn,
     AidRequestPage,
@@ -25,12 +32,20 @@ from services.humanitarian_requests.aid_request.schemas import (
     ReclassifyIn,
 )
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey, Purpose
+from services.humanitarian_requests.common.errors import (
+    IDEMPOTENCY_ERRORS,
+    INTAKE_ERRORS,
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from shared.auth import RECLASSIFY_ROLES, Principal, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.events.schemas.humanitarian_requests import RequestStatus
 from shared.ratelimit import rate_limit
 from shared.vocabulary import Sector
+from shared.web import error_responses
 
 router = APIRouter(prefix="/aid-requests", tags=["aid requests"])
 
@@ -50,6 +65,8 @@ Readers = Annotated[
     ),
 ]
 Reporters = Annotated[Principal, REPORTERS]
+TRANSITION = (AidRequestNotFound, RequestTransitionNotAllowed, *IDEMPOTENCY_ERRORS)
+"""What every lifecycle transition may answer: not visible, not from this status, the key."""
 
 
 @router.post(
@@ -57,6 +74,7 @@ Reporters = Annotated[Principal, REPORTERS]
     status_code=201,
     response_model=AidRequestView,
     dependencies=[REPORTERS, rate_limit("intake")],
+    responses=error_responses(*INTAKE_ERRORS),
 )
 async def submit_aid_request(
     body: AidRequestIn,
@@ -109,7 +127,11 @@ async def list_aid_requests(
     )
 
 
-@router.get("/{request_id}", response_model=AidRequestView | NgoRequestView)
+@router.get(
+    "/{request_id}",
+    response_model=AidRequestView | NgoRequestView,
+    responses=error_responses(AidRequestNotFound),
+)
 async def get_aid_request(
     request_id: uuid.UUID,
     session: DbSession,
@@ -123,7 +145,11 @@ async def get_aid_request(
     )
 
 
-@router.get("/{request_id}/history", response_model=list[HistoryView])
+@router.get(
+    "/{request_id}/history",
+    response_model=list[HistoryView],
+    responses=error_responses(AidRequestNotFound),
+)
 async def aid_request_history(
     request_id: uuid.UUID, session: DbSession, principal: Reporters
 ) -> list[HistoryView]:
@@ -157,7 +183,9 @@ async def _idempotent(
     )
 
 
-@router.post("/{request_id}/cancel", response_model=AidRequestView)
+@router.post(
+    "/{request_id}/cancel", response_model=AidRequestView, responses=error_responses(*TRANSITION)
+)
 async def cancel_aid_request(
     request_id: uuid.UUID,
     body: CancelIn,
@@ -186,7 +214,12 @@ async def cancel_aid_request(
     )
 
 
-@router.post("/{request_id}/priority", response_model=AidRequestView, dependencies=[STAFF])
+@router.post(
+    "/{request_id}/priority",
+    response_model=AidRequestView,
+    dependencies=[STAFF],
+    responses=error_responses(*TRANSITION),
+)
 async def override_priority(
     request_id: uuid.UUID,
     body: PriorityOverrideIn,
@@ -222,9 +255,8 @@ async def override_priority(
     response_model=AidRequestView,
     dependencies=[RECLASSIFIERS],
     responses={
+        **error_responses(AidRequestNotFound, ReclassificationRefused, *IDEMPOTENCY_ERRORS),
         403: {"description": "Not ops_centre, admin or protection_officer"},
-        404: {"description": "No such request"},
-        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
     },
 )
 async def reclassify_aid_request(
@@ -259,7 +291,12 @@ async def reclassify_aid_request(
     )
 
 
-@router.post("/{request_id}/link", response_model=AidRequestView, dependencies=[STAFF])
+@router.post(
+    "/{request_id}/link",
+    response_model=AidRequestView,
+    dependencies=[STAFF],
+    responses=error_responses(*TRANSITION, LinkTargetEnded, SelfLink, UnknownLinkTarget),
+)
 async def link_aid_request(
     request_id: uuid.UUID,
     body: LinkIn,
@@ -292,7 +329,12 @@ async def link_aid_request(
     )
 
 
-@router.post("/{request_id}/rematch", response_model=AidRequestView, dependencies=[STAFF])
+@router.post(
+    "/{request_id}/rematch",
+    response_model=AidRequestView,
+    dependencies=[STAFF],
+    responses=error_responses(*TRANSITION),
+)
 async def rematch_aid_request(
     request_id: uuid.UUID,
     session: DbSession,
@@ -316,7 +358,11 @@ async def rematch_aid_request(
     )
 
 
-@router.post("/{request_id}/start", dependencies=[ANSWERING_NGO])
+@router.post(
+    "/{request_id}/start",
+    dependencies=[ANSWERING_NGO],
+    responses=error_responses(*TRANSITION),
+)
 async def start_delivery(
     request_id: uuid.UUID,
     session: DbSession,
@@ -339,7 +385,11 @@ async def start_delivery(
     )
 
 
-@router.post("/{request_id}/deliveries", dependencies=[ANSWERING_NGO])
+@router.post(
+    "/{request_id}/deliveries",
+    dependencies=[ANSWERING_NGO],
+    responses=error_responses(*TRANSITION, NothingDelivered, UnknownDeliveryItems),
+)
 async def record_delivery(
     request_id: uuid.UUID,
     body: DeliveryIn,
@@ -364,7 +414,12 @@ async def record_delivery(
     )
 
 
-@router.post("/{request_id}/close", response_model=AidRequestView, dependencies=[STAFF])
+@router.post(
+    "/{request_id}/close",
+    response_model=AidRequestView,
+    dependencies=[STAFF],
+    responses=error_responses(*TRANSITION),
+)
 async def close_aid_request(
     request_id: uuid.UUID,
     session: DbSession,

@@ -16,6 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.access.service import record_restricted_reads
 from services.humanitarian_requests.aid_request import repository
+from services.humanitarian_requests.aid_request.errors import (
+    AidRequestNotFound,
+    LinkTargetEnded,
+    NothingDelivered,
+    RequestTransitionNotAllowed,
+    UnknownDeliveryItems,
+)
 from services.humanitarian_requests.aid_request.schemas import (
     AidRequestIn,
     AidRequestPage,
@@ -26,6 +33,11 @@ from services.humanitarian_requests.aid_request.schemas import (
     NgoRequestView,
 )
 from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
+from services.humanitarian_requests.common.errors import (
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.events import (
     TERMINAL_STATUSES,
     record_transition,
@@ -47,7 +59,6 @@ from shared.classification import (
     classify,
     reclassification_error,
 )
-from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.humanitarian_requests import (
     AidRequestCancelled,
     AidRequestClosed,
@@ -250,14 +261,14 @@ DEAD_CLUSTER = (RequestStatus.cancelled, RequestStatus.closed, RequestStatus.ful
 async def locked(session: AsyncSession, request_id: uuid.UUID) -> AidRequest:
     row = await lock_request(session, request_id)
     if row is None:
-        raise NotFound(f"No aid request {request_id}")
+        raise AidRequestNotFound(f"No aid request {request_id}")
     return row
 
 
 def require_status(row: AidRequest, *allowed: RequestStatus) -> None:
     if row.status not in allowed:
         terminal = " (a terminal state)" if row.status in TERMINAL_STATUSES else ""
-        raise InvalidTransition(
+        raise RequestTransitionNotAllowed(
             f"The request is {row.status}{terminal}; this needs one of: " + ", ".join(allowed),
             current_status=row.status,
             allowed_from=list(allowed),
@@ -383,7 +394,7 @@ async def reclassify(
     previous = Sensitivity(row.sensitivity)
     refusal = reclassification_error(sensitivity, current=previous, floor=floor_of(row))
     if refusal is not None:
-        raise Unprocessable(refusal)
+        raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     touch(row, now)
     await record_transition(
@@ -420,17 +431,17 @@ async def link(
     require_status(row, RequestStatus.submitted, RequestStatus.triaged, RequestStatus.escalated)
     if duplicate_of is not None:
         if duplicate_of == row.id:
-            raise Unprocessable("A request cannot be a duplicate of itself")
+            raise SelfLink("A request cannot be a duplicate of itself")
         target = await repository.get(session, duplicate_of)
         if target is None:
-            raise Unprocessable(f"No aid request {duplicate_of} to link to")
+            raise UnknownLinkTarget(f"No aid request {duplicate_of} to link to")
         # A duplicate waits for its cluster's root and is never offered itself: joining a
         # cluster that ended would strand this request for good.
         root = await repository.get(session, target.cluster_id)
         if target.status in TERMINAL_STATUSES or (
             root is not None and root.status in TERMINAL_STATUSES
         ):
-            raise Conflict(
+            raise LinkTargetEnded(
                 f"Request {duplicate_of} is {target.status} (cluster root: "
                 f"{root.status if root else 'unknown'}); link to a live request",
                 target_status=target.status,
@@ -499,12 +510,12 @@ async def record_delivery(
     actor = actor_of(principal)
     require_status(row, RequestStatus.in_progress)
     if not delivery.items and not delivery.final:
-        raise Unprocessable("Name the items delivered, or set final to end delivery")
+        raise NothingDelivered("Name the items delivered, or set final to end delivery")
     items = [dict(i) for i in row.items]
     by_name = {i["item"]: i for i in items}
     unknown = [d.item for d in delivery.items if d.item not in by_name]
     if unknown:
-        raise Unprocessable(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
+        raise UnknownDeliveryItems(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
     for d in delivery.items:
         by_name[d.item]["delivered_quantity"] = (
             by_name[d.item]["delivered_quantity"] + d.delivered_quantity
@@ -598,7 +609,7 @@ async def visible_request(
     """The request if this principal may see it; 404 otherwise (never reveal it exists)."""
     row = await repository.get(session, request_id)
     if row is None:
-        raise NotFound(f"No aid request {request_id}")
+        raise AidRequestNotFound(f"No aid request {request_id}")
     if principal.is_staff:
         return row
     if is_ngo(principal) and principal.ngo_id is not None:
@@ -606,7 +617,7 @@ async def visible_request(
             return row
     elif principal.unit_id is not None and row.reporting_unit == principal.unit_id:
         return row
-    raise NotFound(f"No aid request {request_id}")
+    raise AidRequestNotFound(f"No aid request {request_id}")
 
 
 async def lock_for_transition(
@@ -623,11 +634,11 @@ async def lock_for_transition(
     if principal.is_staff:
         return row
     if by is TransitionBy.reporter_or_staff and is_ngo(principal):
-        raise NotFound(f"No aid request {request_id}")
+        raise AidRequestNotFound(f"No aid request {request_id}")
     if by is TransitionBy.assigned_ngo and (
         row.assigned_ngo_id is None or row.assigned_ngo_id != principal.ngo_id
     ):
-        raise NotFound(f"No aid request {request_id} assigned to you")
+        raise AidRequestNotFound(f"No aid request {request_id} assigned to you")
     return row
 
 
@@ -690,7 +701,7 @@ async def request_history(
 ) -> list[HistoryView]:
     """Every transition of the request and its offers, oldest first (never for an NGO)."""
     if is_ngo(principal):
-        raise NotFound(f"No aid request {request_id}")
+        raise AidRequestNotFound(f"No aid request {request_id}")
     await visible_request(session, principal, request_id, today=now.date())
     return [
         HistoryView.model_validate(h, from_attributes=True)

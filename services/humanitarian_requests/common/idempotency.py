@@ -23,9 +23,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.common.errors import InvalidIdempotencyKey
 from services.humanitarian_requests.db.models.tables import IdempotencyKey
 from shared.auth import Principal
-from shared.errors import BadRequest, IdempotencyKeyReused
+from shared.errors import IdempotencyKeyReused
 
 MAX_KEY_LENGTH = 200
 
@@ -60,7 +61,7 @@ async def claim_key(
     IdempotencyKeyReused when the key was used with a different body.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+        raise InvalidIdempotencyKey(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     # ON CONFLICT DO NOTHING waits for a concurrent holder of the key to commit (the primary
     # key is the unique constraint that serialises them) and then inserts nothing.
     claimed = (
@@ -75,7 +76,7 @@ async def claim_key(
         return None
     existing = await _find(session, scope, key)
     if existing is None:  # pragma: no cover - only if the key were deleted meanwhile
-        raise BadRequest("The Idempotency-Key could not be claimed; retry")
+        raise InvalidIdempotencyKey("The Idempotency-Key could not be claimed; retry")
     if existing.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body",

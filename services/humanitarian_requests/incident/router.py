@@ -11,12 +11,21 @@ from fastapi.responses import JSONResponse
 
 from services.humanitarian_requests.aid_request.schemas import HistoryView, ReclassifyIn
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey, Purpose
+from services.humanitarian_requests.common.errors import (
+    IDEMPOTENCY_ERRORS,
+    INTAKE_ERRORS,
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.incident import service
+from services.humanitarian_requests.incident.errors import IncidentNotFound
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
 from shared.auth import RECLASSIFY_ROLES, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
 from shared.ratelimit import rate_limit
+from shared.web import error_responses
 
 router = APIRouter(
     prefix="/incidents",
@@ -33,7 +42,13 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=201, response_model=IncidentView, dependencies=[rate_limit("intake")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=IncidentView,
+    dependencies=[rate_limit("intake")],
+    responses=error_responses(*INTAKE_ERRORS),
+)
 async def report_incident(
     body: IncidentIn,
     session: DbSession,
@@ -76,7 +91,9 @@ async def list_incidents(
     return JSONResponse(views)
 
 
-@router.get("/{incident_id}", response_model=IncidentView)
+@router.get(
+    "/{incident_id}", response_model=IncidentView, responses=error_responses(IncidentNotFound)
+)
 async def get_incident(
     incident_id: uuid.UUID,
     session: DbSession,
@@ -91,7 +108,11 @@ async def get_incident(
     return JSONResponse(shown)
 
 
-@router.get("/{incident_id}/history", response_model=list[HistoryView])
+@router.get(
+    "/{incident_id}/history",
+    response_model=list[HistoryView],
+    responses=error_responses(IncidentNotFound),
+)
 async def incident_history(
     incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> list[HistoryView]:
@@ -103,6 +124,7 @@ async def incident_history(
     "/{incident_id}/link",
     response_model=IncidentView,
     dependencies=[policy(Role.ops_centre, Role.admin)],
+    responses=error_responses(IncidentNotFound, SelfLink, UnknownLinkTarget, *IDEMPOTENCY_ERRORS),
 )
 async def link_incident(
     incident_id: uuid.UUID,
@@ -139,9 +161,8 @@ async def link_incident(
     response_model=IncidentView,
     dependencies=[policy(*RECLASSIFY_ROLES)],
     responses={
+        **error_responses(IncidentNotFound, ReclassificationRefused, *IDEMPOTENCY_ERRORS),
         403: {"description": "Not ops_centre, admin or protection_officer"},
-        404: {"description": "No such incident"},
-        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
     },
 )
 async def reclassify_incident(

@@ -14,6 +14,11 @@ from services.humanitarian_requests.access.service import record_restricted_read
 from services.humanitarian_requests.aid_request.repository import history_of
 from services.humanitarian_requests.aid_request.schemas import HistoryView
 from services.humanitarian_requests.aid_request.triage import find_incident_duplicate
+from services.humanitarian_requests.common.errors import (
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.location import resolve_location
 from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
@@ -21,6 +26,7 @@ from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
 from services.humanitarian_requests.incident import repository
+from services.humanitarian_requests.incident.errors import IncidentNotFound
 from services.humanitarian_requests.incident.schemas import IncidentIn
 from shared.auth import Principal
 from shared.classification import (
@@ -29,7 +35,6 @@ from shared.classification import (
     incident_floor,
     reclassification_error,
 )
-from shared.errors import NotFound, Unprocessable
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     IncidentReported,
@@ -195,10 +200,10 @@ async def set_link(
 ) -> None:
     if duplicate_of is not None:
         if duplicate_of == row.id:
-            raise Unprocessable("An incident cannot be a duplicate of itself")
+            raise SelfLink("An incident cannot be a duplicate of itself")
         target = await repository.get(session, duplicate_of)
         if target is None:
-            raise Unprocessable(f"No incident {duplicate_of} to link to")
+            raise UnknownLinkTarget(f"No incident {duplicate_of} to link to")
         row.duplicate_of = row.cluster_id = target.cluster_id
     else:
         row.duplicate_of = None
@@ -230,7 +235,7 @@ async def _reclassify(
     )
     refusal = reclassification_error(sensitivity, current=previous, floor=floor)
     if refusal is not None:
-        raise Unprocessable(refusal)
+        raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     row.version += 1
     row.updated_at = now
@@ -289,7 +294,7 @@ async def visible_incident(
     """The incident if this principal may see it (its unit, or staff); 404 otherwise."""
     row = await repository.get(session, incident_id, for_update=lock)
     if row is None or (not principal.is_staff and row.reporting_unit != principal.unit_id):
-        raise NotFound(f"No incident {incident_id}")
+        raise IncidentNotFound(f"No incident {incident_id}")
     return row
 
 

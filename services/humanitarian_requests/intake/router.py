@@ -8,12 +8,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey
+from services.humanitarian_requests.common.errors import IDEMPOTENCY_ERRORS, BatchTooLarge
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.intake import service
 from services.humanitarian_requests.intake.schemas import BatchIn, BatchOut
 from shared.auth import Role, Tenant, policy
 from shared.deps import CurrentPrincipal, DbSession
 from shared.ratelimit import rate_limit
+from shared.web import error_responses
 
 router = APIRouter(prefix="/reports", tags=["store-and-forward"])
 
@@ -25,6 +27,7 @@ router = APIRouter(prefix="/reports", tags=["store-and-forward"])
         policy(Role.field_unit, Role.ops_centre, Role.admin, tenant=Tenant.own_unit),
         rate_limit("intake"),
     ],
+    responses=error_responses(BatchTooLarge, *IDEMPOTENCY_ERRORS),
 )
 async def upload_batch(
     body: BatchIn,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.aid_request.schemas import AidRequestIn
 from services.humanitarian_requests.aid_request.service import submit_request
+from services.humanitarian_requests.common.errors import BatchTooLarge
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.common.text import has_nul
 from services.humanitarian_requests.config import Settings
@@ -28,7 +29,7 @@ from services.humanitarian_requests.intake.schemas import (
     ItemResult,
 )
 from shared.auth import Principal
-from shared.errors import ConcordError, PayloadTooLarge
+from shared.errors import ConcordError
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -116,7 +117,7 @@ async def _store_item(
 def check_batch_size(items: list[Any], settings: Settings) -> None:
     """More than the configured maximum items: 413, before anything is claimed or stored."""
     if len(items) > settings.batch_max_items:
-        raise PayloadTooLarge(
+        raise BatchTooLarge(
             f"A batch holds at most {settings.batch_max_items} items, not {len(items)}",
             max_items=settings.batch_max_items,
         )

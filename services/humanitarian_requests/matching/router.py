@@ -10,19 +10,27 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey
+from services.humanitarian_requests.common.errors import IDEMPOTENCY_ERRORS
 from services.humanitarian_requests.common.idempotency import run_idempotent
 from services.humanitarian_requests.matching import service
+from services.humanitarian_requests.matching.errors import ANSWER_CONFLICTS, OfferNotFound
 from services.humanitarian_requests.matching.schemas import DeclineIn
 from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import CurrentPrincipal, DbSession
 from shared.events.schemas.humanitarian_requests import OfferState, OfferStatus
+from shared.web import error_responses
 
 router = APIRouter(prefix="/offers", tags=["offers"])
 
 ANSWERERS = policy(Role.ngo, Role.ops_centre, Role.admin, tenant=Tenant.own_ngo)
 
 
-@router.get("", response_model=list[OfferState], dependencies=[ANSWERERS])
+@router.get(
+    "",
+    response_model=list[OfferState],
+    dependencies=[ANSWERERS],
+    responses=error_responses(OfferNotFound),
+)
 async def list_offers(
     session: DbSession,
     principal: CurrentPrincipal,
@@ -37,7 +45,12 @@ async def list_offers(
     return JSONResponse([o.model_dump(mode="json") for o in offers])
 
 
-@router.get("/{offer_id}", response_model=OfferState, dependencies=[ANSWERERS])
+@router.get(
+    "/{offer_id}",
+    response_model=OfferState,
+    dependencies=[ANSWERERS],
+    responses=error_responses(OfferNotFound),
+)
 async def get_offer(
     offer_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> JSONResponse:
@@ -80,7 +93,12 @@ async def _answer(
     )
 
 
-@router.post("/{offer_id}/accept", response_model=OfferState, dependencies=[ANSWERERS])
+@router.post(
+    "/{offer_id}/accept",
+    response_model=OfferState,
+    dependencies=[ANSWERERS],
+    responses=error_responses(OfferNotFound, *ANSWER_CONFLICTS, *IDEMPOTENCY_ERRORS),
+)
 async def accept_offer(
     offer_id: uuid.UUID,
     session: DbSession,
@@ -101,7 +119,12 @@ async def accept_offer(
     )
 
 
-@router.post("/{offer_id}/decline", response_model=OfferState, dependencies=[ANSWERERS])
+@router.post(
+    "/{offer_id}/decline",
+    response_model=OfferState,
+    dependencies=[ANSWERERS],
+    responses=error_responses(OfferNotFound, *ANSWER_CONFLICTS, *IDEMPOTENCY_ERRORS),
+)
 async def decline_offer(
     offer_id: uuid.UUID,
     body: DeclineIn,

@@ -22,10 +22,16 @@ from services.humanitarian_requests.common.events import (
 from services.humanitarian_requests.common.principals import actor_of, is_ngo
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
 from services.humanitarian_requests.matching import repository
+from services.humanitarian_requests.matching.errors import (
+    OfferAlreadyAnswered,
+    OfferLapsed,
+    OfferNotFound,
+    OfferSuperseded,
+    RequestNotOffered,
+)
 from services.humanitarian_requests.matching.ranking import is_eligible, rank
 from services.humanitarian_requests.matching.schemas import OfferStaffView
 from shared.auth import Principal
-from shared.errors import Conflict, InvalidTransition, NotFound
 from shared.events.schemas.humanitarian_requests import (
     AidRequestAccepted,
     AidRequestEscalated,
@@ -133,23 +139,23 @@ async def _answerable(
     """Lock the offer's request and the offer, and check the NGO may still answer it."""
     found = await repository.get_offer(session, offer_id)
     if found is None:
-        raise NotFound(f"No offer {offer_id}")
+        raise OfferNotFound(f"No offer {offer_id}")
     if ngo_id is not None and found.ngo_id != ngo_id:
         # Another NGO's offer answers exactly like one that does not exist.
-        raise NotFound(f"No offer {offer_id}")
+        raise OfferNotFound(f"No offer {offer_id}")
     request = await repository.lock_request(session, found.request_id)
     offer = await repository.lock_offer(session, offer_id)
     assert request is not None and offer is not None  # rows are never deleted
     if offer.status != OfferStatus.pending:
-        raise Conflict(
+        raise OfferAlreadyAnswered(
             f"This offer is {offer.status}; it can no longer be answered", offer_status=offer.status
         )
     if offer.respond_by <= now:
-        raise Conflict(
+        raise OfferLapsed(
             "This offer's response deadline has passed", respond_by=offer.respond_by.isoformat()
         )
     if request.current_offer_id != offer.id or request.status != RequestStatus.offered:
-        raise Conflict("This request is no longer offered to you")
+        raise OfferSuperseded("This request is no longer offered to you")
     return request, offer
 
 
@@ -304,7 +310,7 @@ async def withdraw_offers_of_ineligible(
 
 def _back_to_triaged(request: AidRequest, now: datetime) -> None:
     if request.status != RequestStatus.offered:
-        raise InvalidTransition(f"The request is {request.status}, not offered")
+        raise RequestNotOffered(f"The request is {request.status}, not offered")
     request.status = RequestStatus.triaged
     request.current_offer_id = None
     request.offered_ngo_id = None
@@ -327,7 +333,7 @@ def offers_visible_to(principal: Principal) -> uuid.UUID | None:
         return None
     if is_ngo(principal) and principal.ngo_id is not None:
         return principal.ngo_id
-    raise NotFound("No offers")
+    raise OfferNotFound("No offers")
 
 
 async def list_offers(
@@ -354,7 +360,7 @@ async def get_offer(session: AsyncSession, principal: Principal, offer_id: uuid.
     ngo_id = offers_visible_to(principal)
     offer = await repository.get_offer(session, offer_id)
     if offer is None or (ngo_id is not None and offer.ngo_id != ngo_id):
-        raise NotFound(f"No offer {offer_id}")
+        raise OfferNotFound(f"No offer {offer_id}")
     return await _view_with_request(session, offer, principal)
 
 
