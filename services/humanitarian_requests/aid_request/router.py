@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
 from services.humanitarian_requests.aid_request import service
 from services.humanitarian_requests.aid_request.errors import (
@@ -22,12 +22,12 @@ from services.humanitarian_requests.aid_request.schemas import (
     AidRequestIn,
     AidRequestPage,
     AidRequestView,
+    AnyRequestView,
     CancelIn,
     DeliveryIn,
     HistoryView,
     LinkIn,
     NgoRequestPage,
-    NgoRequestView,
     PriorityOverrideIn,
     ReclassifyIn,
 )
@@ -47,6 +47,8 @@ from shared.ratelimit import rate_limit
 from shared.vocabulary import Sector
 from shared.web import error_responses
 
+ViewT = TypeVar("ViewT")
+
 router = APIRouter(prefix="/aid-requests", tags=["aid requests"])
 
 STAFF = policy(Role.ops_centre, Role.admin)
@@ -65,6 +67,8 @@ Readers = Annotated[
     ),
 ]
 Reporters = Annotated[Principal, REPORTERS]
+FULL_REQUEST = TypeAdapter(AidRequestView)
+ANY_REQUEST: TypeAdapter[AnyRequestView] = TypeAdapter(AnyRequestView)
 TRANSITION = (AidRequestNotFound, RequestTransitionNotAllowed, *IDEMPOTENCY_ERRORS)
 """What every lifecycle transition may answer: not visible, not from this status, the key."""
 
@@ -81,8 +85,9 @@ async def submit_aid_request(
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Submit an aid request. It is triaged (priority, duplicate links) and offered to the best
     eligible NGO in the same transaction. Retries with the same `Idempotency-Key` or the same
     `client_id` return the first request (200 for a `client_id` duplicate) and create nothing."""
@@ -99,6 +104,8 @@ async def submit_aid_request(
         endpoint="aid-requests",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=FULL_REQUEST,
         work=work,
     )
 
@@ -129,7 +136,7 @@ async def list_aid_requests(
 
 @router.get(
     "/{request_id}",
-    response_model=AidRequestView | NgoRequestView,
+    response_model=AnyRequestView,
     responses=error_responses(AidRequestNotFound),
 )
 async def get_aid_request(
@@ -137,7 +144,7 @@ async def get_aid_request(
     session: DbSession,
     principal: Readers,
     purpose: Purpose = None,
-) -> AidRequestView | NgoRequestView:
+) -> AnyRequestView:
     """One request. NGOs get the coarsened view, and only of what they may see. A restricted
     one read in full is recorded in the access log (with the `purpose`, if given)."""
     return await service.read_request(
@@ -165,10 +172,12 @@ async def _idempotent(
     endpoint: str,
     key: str | None,
     body: Any,
+    response: Response,
+    view: TypeAdapter[ViewT],
     change: Callable[[datetime], Awaitable[dict[str, Any]]],
-) -> JSONResponse:
+) -> ViewT:
     """Run one transition once per Idempotency-Key; it answers 200 with the request as the
-    caller reads it."""
+    caller reads it (`view`)."""
 
     async def work() -> tuple[int, Any]:
         return 200, await change(datetime.now(UTC))
@@ -179,6 +188,8 @@ async def _idempotent(
         endpoint=f"aid-requests/{request_id}/{endpoint}",
         key=key,
         body=body,
+        response=response,
+        view=view,
         work=work,
     )
 
@@ -192,8 +203,9 @@ async def cancel_aid_request(
     session: DbSession,
     principal: Reporters,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Cancel a request (its unit or the ops centre); a pending offer is withdrawn, and the
     requests waiting in its cluster go on to matching. 409 from fulfilled, closed or
     cancelled."""
@@ -210,6 +222,8 @@ async def cancel_aid_request(
         endpoint="cancel",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )
 
@@ -225,8 +239,9 @@ async def override_priority(
     body: PriorityOverrideIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Ops centre: set the priority score by hand, with the reason recorded."""
 
     async def change(now: datetime) -> dict[str, Any]:
@@ -246,6 +261,8 @@ async def override_priority(
         endpoint="priority",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )
 
@@ -264,8 +281,9 @@ async def reclassify_aid_request(
     body: ReclassifyIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Staff: change the request's sensitivity with a reason (an `aid_request.reclassified`
     event is the audit). Never below the derived minimum (422). To `restricted`, a request
     listed for NGOs is retracted (`open_request.retracted`) and leaves their listings."""
@@ -287,6 +305,8 @@ async def reclassify_aid_request(
         endpoint="classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )
 
@@ -303,8 +323,9 @@ async def link_aid_request(
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Ops centre: link the request to another's cluster, or unlink it (then it is matched)."""
 
     async def change(now: datetime) -> dict[str, Any]:
@@ -325,6 +346,8 @@ async def link_aid_request(
         endpoint="link",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )
 
@@ -340,8 +363,9 @@ async def rematch_aid_request(
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Ops centre: try matching an escalated request again (NGOs not yet asked)."""
 
     async def change(now: datetime) -> dict[str, Any]:
@@ -354,12 +378,15 @@ async def rematch_aid_request(
         endpoint="rematch",
         key=idempotency_key,
         body={},
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )
 
 
 @router.post(
     "/{request_id}/start",
+    response_model=AnyRequestView,
     dependencies=[ANSWERING_NGO],
     responses=error_responses(*TRANSITION),
 )
@@ -367,8 +394,9 @@ async def start_delivery(
     request_id: uuid.UUID,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AnyRequestView:
     """The assigned NGO starts delivering: accepted → in_progress."""
 
     async def change(now: datetime) -> dict[str, Any]:
@@ -381,12 +409,15 @@ async def start_delivery(
         endpoint="start",
         key=idempotency_key,
         body={},
+        response=response,
+        view=ANY_REQUEST,
         change=change,
     )
 
 
 @router.post(
     "/{request_id}/deliveries",
+    response_model=AnyRequestView,
     dependencies=[ANSWERING_NGO],
     responses=error_responses(*TRANSITION, NothingDelivered, UnknownDeliveryItems),
 )
@@ -395,8 +426,9 @@ async def record_delivery(
     body: DeliveryIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AnyRequestView:
     """The assigned NGO records delivered quantities; all delivered (or `final`) → fulfilled
     (full or partial), otherwise partially fulfilled and still in progress."""
 
@@ -410,6 +442,8 @@ async def record_delivery(
         endpoint="deliveries",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=ANY_REQUEST,
         change=change,
     )
 
@@ -424,8 +458,9 @@ async def close_aid_request(
     request_id: uuid.UUID,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> AidRequestView:
     """Ops centre: close a fulfilled request (terminal)."""
 
     async def change(now: datetime) -> dict[str, Any]:
@@ -438,5 +473,7 @@ async def close_aid_request(
         endpoint="close",
         key=idempotency_key,
         body={},
+        response=response,
+        view=FULL_REQUEST,
         change=change,
     )

@@ -15,10 +15,11 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from fastapi.responses import JSONResponse
+from fastapi import Response
+from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,6 +106,7 @@ async def _find(session: AsyncSession, scope: str, key: str) -> IdempotencyKey |
     ).scalar_one_or_none()
 
 
+ViewT = TypeVar("ViewT")
 Work = Callable[[], Awaitable[tuple[int, Any]]]
 
 
@@ -115,19 +117,30 @@ async def run_idempotent(
     endpoint: str,
     key: str | None,
     body: Any,
+    response: Response,
+    view: TypeAdapter[ViewT],
     work: Work,
-) -> JSONResponse:
+) -> ViewT:
     """Do `work` once per Idempotency-Key: the first response is stored with what it created
-    (same transaction) and replayed, with `Idempotent-Replayed: true`, to every retry."""
+    (same transaction) and replayed, with `Idempotent-Replayed: true`, to every retry.
+
+    `work` returns the status and the body; both the first answer and a replay are
+    validated as `view` (the route's response model) and returned for FastAPI to check and
+    serialise, so a stored answer can never leave in a shape the OpenAPI document does not
+    declare. The status and the replay header go on the route's `response`."""
     if key is None:
         status, payload = await work()
-        return JSONResponse(payload, status_code=status)
+        response.status_code = status
+        return view.validate_python(payload)
     scope = scope_of(principal, endpoint)
     replay = await claim_key(session, scope=scope, key=key, body_hash=request_hash(body))
     if replay is not None:
-        return JSONResponse(
-            replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
-        )
+        response.status_code = replay.status
+        response.headers["Idempotent-Replayed"] = "true"
+        return view.validate_python(replay.body)
     status, payload = await work()
-    await store_response(session, scope=scope, key=key, status=status, body=payload)
-    return JSONResponse(payload, status_code=status)
+    shown = view.validate_python(payload)
+    stored = view.dump_python(shown, mode="json")
+    await store_response(session, scope=scope, key=key, status=status, body=stored)
+    response.status_code = status
+    return shown

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
 from services.humanitarian_requests.aid_request.schemas import HistoryView, ReclassifyIn
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey, Purpose
@@ -42,6 +42,9 @@ router = APIRouter(
 )
 
 
+INCIDENT = TypeAdapter(IncidentView)
+
+
 @router.post(
     "",
     status_code=201,
@@ -54,8 +57,9 @@ async def report_incident(
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Report an incident. Retries with the same `Idempotency-Key` or `client_id` return the
     first report; protection incidents are stored restricted."""
 
@@ -71,6 +75,8 @@ async def report_incident(
         endpoint="incidents",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )
 
@@ -82,13 +88,13 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     purpose: Purpose = None,
-) -> JSONResponse:
+) -> list[IncidentView]:
     """Incidents: a field unit's own, or all for the ops centre; newest first. Restricted
     ones in full only for entitled roles that give a `purpose` (each read is logged)."""
     views = await service.list_for_principal(
         session, principal, limit=limit, offset=offset, purpose=purpose, now=datetime.now(UTC)
     )
-    return JSONResponse(views)
+    return views
 
 
 @router.get(
@@ -99,13 +105,13 @@ async def get_incident(
     session: DbSession,
     principal: CurrentPrincipal,
     purpose: Purpose = None,
-) -> JSONResponse:
+) -> IncidentView:
     """One incident (its unit or the ops centre; 404 for anyone else). A restricted one
     read in full is recorded in the access log (with the `purpose`, if given)."""
     shown = await service.read_incident(
         session, principal, incident_id, purpose=purpose, now=datetime.now(UTC)
     )
-    return JSONResponse(shown)
+    return shown
 
 
 @router.get(
@@ -131,8 +137,9 @@ async def link_incident(
     body: IncidentLinkIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Ops centre: link the incident to another's cluster, or unlink it, with a reason."""
 
     async def work() -> tuple[int, Any]:
@@ -152,6 +159,8 @@ async def link_incident(
         endpoint=f"incidents/{incident_id}/link",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )
 
@@ -170,8 +179,9 @@ async def reclassify_incident(
     body: ReclassifyIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Staff: change the incident's sensitivity with a reason (an `incident.updated` event
     with `change="reclassified"` is the audit). Never below the derived minimum (422)."""
 
@@ -192,5 +202,7 @@ async def reclassify_incident(
         endpoint=f"incidents/{incident_id}/classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )

@@ -27,7 +27,7 @@ from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
 from services.humanitarian_requests.incident import repository
 from services.humanitarian_requests.incident.errors import IncidentNotFound
-from services.humanitarian_requests.incident.schemas import IncidentIn
+from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentView
 from shared.auth import Principal
 from shared.classification import (
     Classification,
@@ -335,7 +335,7 @@ async def list_for_principal(
     offset: int,
     purpose: str | None,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[IncidentView]:
     """A field unit's own incidents, or all for staff; newest first. Restricted ones in
     full only for entitled roles that give a `purpose` (each such read is logged)."""
     unit = None if principal.is_staff else principal.unit_id
@@ -344,7 +344,7 @@ async def list_for_principal(
     await record_full_reads(
         session, principal, views, route="GET /incidents", purpose=purpose, now=now
     )
-    return views
+    return [IncidentView.model_validate(v) for v in views]
 
 
 async def read_incident(
@@ -354,7 +354,7 @@ async def read_incident(
     *,
     purpose: str | None,
     now: datetime,
-) -> dict[str, Any]:
+) -> IncidentView:
     """One incident as the principal may read it; a restricted one read in full is logged."""
     shown = await view_for(
         session, principal, await visible_incident(session, principal, incident_id)
@@ -367,7 +367,7 @@ async def read_incident(
         purpose=purpose,
         now=now,
     )
-    return shown
+    return IncidentView.model_validate(shown)
 
 
 async def incident_history(

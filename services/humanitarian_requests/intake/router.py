@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
+from pydantic import TypeAdapter
 
 from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey
 from services.humanitarian_requests.common.errors import IDEMPOTENCY_ERRORS, BatchTooLarge
@@ -18,6 +18,7 @@ from shared.ratelimit import rate_limit
 from shared.web import error_responses
 
 router = APIRouter(prefix="/reports", tags=["store-and-forward"])
+BATCH = TypeAdapter(BatchOut)
 
 
 @router.post(
@@ -34,16 +35,16 @@ async def upload_batch(
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> BatchOut:
     """Upload queued reports (aid requests and incidents) in one go. Each item gets its own
     result — created, duplicate (its `client_id` already arrived) or rejected with reasons —
     and one bad item never sinks the batch. More than the configured maximum items → 413."""
     service.check_batch_size(body.items, settings)
 
     async def work() -> tuple[int, Any]:
-        out = await service.store_batch(session, principal, body.items, settings=settings)
-        return 200, out.model_dump(mode="json")
+        return 200, await service.store_batch(session, principal, body.items, settings=settings)
 
     return await run_idempotent(
         session,
@@ -51,5 +52,7 @@ async def upload_batch(
         endpoint="reports/batch",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=BATCH,
         work=work,
     )

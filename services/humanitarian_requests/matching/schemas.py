@@ -26,3 +26,8 @@ class OfferStaffView(OfferState):
 class DeclineIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=2000)
+
+
+OfferView = OfferStaffView | OfferState
+"""An offer as its reader may see it: staff with the whole ranking (first, so a staff view
+is never narrowed to the NGO's shape), an NGO with its own ranking explanation only."""

@@ -30,7 +30,7 @@ from services.humanitarian_requests.matching.errors import (
     RequestNotOffered,
 )
 from services.humanitarian_requests.matching.ranking import is_eligible, rank
-from services.humanitarian_requests.matching.schemas import OfferStaffView
+from services.humanitarian_requests.matching.schemas import OfferStaffView, OfferView
 from shared.auth import Principal
 from shared.events.schemas.humanitarian_requests import (
     AidRequestAccepted,
@@ -318,7 +318,7 @@ def _back_to_triaged(request: AidRequest, now: datetime) -> None:
     touch(request, now)
 
 
-def offer_view(offer: Offer, request: AidRequest, principal: Principal) -> OfferState:
+def offer_view(offer: Offer, request: AidRequest, principal: Principal) -> OfferView:
     """The offer as this principal reads it: staff get the whole ranking it was chosen
     from, an NGO only its own ranking explanation."""
     state = offer_state(offer, request)
@@ -343,7 +343,7 @@ async def list_offers(
     status: OfferStatus | None,
     request_id: uuid.UUID | None,
     limit: int,
-) -> list[OfferState]:
+) -> list[OfferView]:
     """Offers addressed to the principal's NGO (staff: all), newest first."""
     rows = await repository.list_offers(
         session,
@@ -373,7 +373,7 @@ async def answer_offer(
     reason: str | None,
     now: datetime,
     response_window: timedelta,
-) -> OfferState:
+) -> OfferView:
     """Accept or decline an offer on behalf of the principal (staff may answer any)."""
     ngo_id = offers_visible_to(principal)
     actor = actor_of(principal)
@@ -394,7 +394,7 @@ async def answer_offer(
 
 async def _view_with_request(
     session: AsyncSession, offer: Offer, principal: Principal
-) -> OfferState:
+) -> OfferView:
     request = await repository.get_request(session, offer.request_id)
     assert request is not None  # rows are never deleted
     return offer_view(offer, request, principal)
