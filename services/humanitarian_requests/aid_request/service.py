@@ -1,6 +1,10 @@
-"""Aid request use cases: intake with triage and matching, and the rest of the lifecycle.
+"""Aid request use cases: intake with triage and matching, the rest of the lifecycle, and
+what each principal may see of a request (visibility, views, the access log of full reads).
 
-Services only flush; the edge (route or batch item savepoint) owns the transaction.
+A lifecycle use case takes the principal and the request id: it locks the request, checks
+that the principal may move it on (`TransitionBy`), applies the rule and returns the view the
+principal reads. Services only flush; the edge (route or batch item savepoint) owns the
+transaction.
 """
 
 from __future__ import annotations
