@@ -15,7 +15,7 @@ from shared.deps import DbSession
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("/events", summary="Search the audit trail")
+@router.get("/events", summary="Search the audit trail", response_model_exclude_unset=True)
 async def search_events(
     session: DbSession,
     principal: Staff,

@@ -19,7 +19,14 @@ class AuditedEvent(BaseModel):
     recorded_at: str = Field(description="When the audit chain took it in (ISO 8601)")
     hash: str
     prev_hash: str
-    event: dict[str, Any] = Field(description="The CloudEvent exactly as hashed")
+    event: dict[str, Any] | None = Field(
+        description="The CloudEvent exactly as hashed (none once purged by retention)"
+    )
+    # Carried once the chain links payload digests (retention): absent before, and left out
+    # of the answer when absent (the route answers with `response_model_exclude_unset`).
+    sensitivity: str | None = None
+    payload_digest: str | None = None
+    purged_at: str | None = Field(None, description="When retention purged the payload")
 
 
 class BrokenLinkView(BaseModel):
