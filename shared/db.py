@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import MetaData, Table
+from sqlalchemy import MetaData, Table, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -112,3 +113,35 @@ async def upsert_if_newer(
         where=table.c.version < statement.excluded.version,
     ).returning(table.c[key])
     return (await session.execute(upsert)).first() is not None
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """A state `replace_if_newer` wrote, with the row it replaced (None: it was new)."""
+
+    previous: RowMapping | None
+
+
+async def replace_if_newer(
+    session: AsyncSession, target: Table | type[DeclarativeBase], key: str, values: dict[str, Any]
+) -> Replaced | None:
+    """`upsert_if_newer` for a projection that derives more from the change than the row
+    itself (counts moved from the old area to the new, a status reached for the first time):
+    None for a redelivered or older state, else what was there before.
+
+    Why the lock: the previous row must be the one this write replaces. `FOR UPDATE` holds a
+    concurrent writer of the same key (a rebuild beside the live consumer) until we commit,
+    so two writers can never both derive from the same previous state; the write itself is
+    still the version-gated upsert."""
+    table = target if isinstance(target, Table) else cast(Table, target.__table__)
+    previous = (
+        (await session.execute(select(table).where(table.c[key] == values[key]).with_for_update()))
+        .mappings()
+        .one_or_none()
+    )
+    if previous is not None and previous["version"] >= values["version"]:
+        return None
+    # Absent a moment ago and written meanwhile by a newer state: the gate refuses ours.
+    if not await upsert_if_newer(session, table, key, values):
+        return None
+    return Replaced(previous=previous)

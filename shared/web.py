@@ -32,6 +32,7 @@ from shared.auth import NgoSuspended, TokenVerifier, public_route
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_SCHEMA,
+    PROBLEM_TYPE_BASE,
     ConcordError,
     InvalidToken,
     NotFound,
@@ -172,9 +173,26 @@ AUTHENTICATED_ERRORS = (400, 401, 403, 404, 409, 412, 422, 428, 429, 503)
 """The statuses every operation that takes a token may answer, documented on each."""
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` naming each of `statuses` as a problem+json error."""
-    return problem_responses({status: ERROR_DESCRIPTIONS[status] for status in statuses})
+def error_responses(*errors: int | type[ConcordError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` naming each error as problem+json: a status with its generic
+    description, or a domain error class, listed under its status with its problem `type`
+    and title. `error_responses(404, OfferAlreadyAnswered, OfferLapsed)` documents a 404 and
+    a 409 that names both `offer-already-answered` and `offer-expired`, so an integrator sees
+    in the document every problem type a route can answer."""
+    kinds: dict[int, list[type[ConcordError]]] = {}
+    for error in errors:
+        status = error if isinstance(error, int) else error.status
+        named = kinds.setdefault(status, [])
+        if not isinstance(error, int) and error not in named:
+            named.append(error)
+    described = {}
+    for status, named in kinds.items():
+        description = ERROR_DESCRIPTIONS[status]
+        if named:
+            types = "; ".join(f"`{PROBLEM_TYPE_BASE}{k.problem_type}`: {k.title}" for k in named)
+            description = f"{description}. Problem types: {types}"
+        described[status] = description
+    return problem_responses(described)
 
 
 def document_errors(app: FastAPI) -> None:
@@ -199,7 +217,12 @@ def document_errors(app: FastAPI) -> None:
                     if not isinstance(operation, dict):
                         continue
                     responses = operation.setdefault("responses", {})
-                    if "422" in responses:  # FastAPI's own shape, never sent by this edge
+                    # A 422 the route named with `error_responses` (problem+json) stays: it
+                    # lists the route's own problem types. FastAPI's shape is never sent.
+                    declared_422 = PROBLEM_CONTENT_TYPE in responses.get("422", {}).get(
+                        "content", {}
+                    )
+                    if "422" in responses and not declared_422:
                         responses["422"] = _problem_response(ERROR_DESCRIPTIONS[422])
                     if operation.get("security"):
                         responses.setdefault("401", UNAUTHORIZED_RESPONSE)
@@ -209,7 +232,8 @@ def document_errors(app: FastAPI) -> None:
                             )
                     if "requestBody" in operation:
                         responses.setdefault("413", BODY_ERROR_RESPONSES[413])
-                        responses["422"] = BODY_ERROR_RESPONSES[422]
+                        if not declared_422:
+                            responses["422"] = BODY_ERROR_RESPONSES[422]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -15,7 +15,7 @@ from services.humanitarian_requests.incident.router import router as incident_ro
 from services.humanitarian_requests.intake.router import router as intake_router
 from services.humanitarian_requests.matching.handlers import replica_router_for
 from services.humanitarian_requests.matching.router import router as offer_router
-from services.humanitarian_requests.matching.sweeper import offer_deadline_sweeper
+from services.humanitarian_requests.matching.tasks import offer_deadline_sweeper
 from shared.events.schemas import CATALOG
 from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app

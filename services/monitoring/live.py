@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -26,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import plain_dsn
 from shared.errors import TooManyRequests, Unavailable
+from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
@@ -43,6 +47,24 @@ async def notify(session: AsyncSession, kind: str, payload: dict[str, Any]) -> N
             "message": message[:7900],
         },
     )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+async def notify_change(session: AsyncSession, kind: str, event: CloudEvent, **fields: Any) -> None:
+    """`notify` of a read-model change of `kind` that `event` caused: its type and `fields`
+    (ids as strings, enums as their values, times in ISO 8601), the one payload shape every
+    handler sends."""
+    payload = {"type": event.type, **{name: _plain(value) for name, value in fields.items()}}
+    await notify(session, kind, payload)
 
 
 SUBSCRIBERS_RETRY_AFTER_SECONDS = 10

@@ -1,4 +1,4 @@
-"""Queries behind the views: who may see which aid requests."""
+"""Queries of aid requests: lookups, clusters, history, and who may see which request."""
 
 from __future__ import annotations
 
@@ -9,24 +9,62 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.humanitarian_requests.aid_request.events import OPEN_STATUSES
+from services.humanitarian_requests.common.events import OPEN_STATUSES
 from services.humanitarian_requests.db.models.tables import (
     AidRequest,
     HistoryEntry,
     NgoReplica,
     Offer,
 )
-from shared.events.schemas.humanitarian_requests import OfferStatus
+from shared.events.schemas.humanitarian_requests import OfferStatus, RequestStatus
 from shared.gazetteer import gazetteer
-from shared.vocabulary import Sensitivity
+from shared.vocabulary import Sector, Sensitivity
+
+
+async def get(session: AsyncSession, request_id: uuid.UUID) -> AidRequest | None:
+    return await session.get(AidRequest, request_id)
+
+
+async def find_by_client_id(
+    session: AsyncSession, reporting_unit: str, client_id: str
+) -> AidRequest | None:
+    return (
+        await session.execute(
+            select(AidRequest).where(
+                AidRequest.reporting_unit == reporting_unit, AidRequest.client_id == client_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def share_lock(session: AsyncSession, request_id: uuid.UUID) -> AidRequest | None:
+    """The request re-read under a share lock: waits for a writer holding its row lock."""
+    return (
+        await session.execute(
+            select(AidRequest)
+            .where(AidRequest.id == request_id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def cluster_member_ids(session: AsyncSession, root_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    """The other requests of the cluster rooted at `root_id`, by submission."""
+    query = (
+        select(AidRequest.id)
+        .where(AidRequest.cluster_id == root_id, AidRequest.id != root_id)
+        .order_by(AidRequest.submitted_at, AidRequest.id)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def list_requests(
     session: AsyncSession,
     *,
     reporting_unit: str | None,
-    status: str | None,
-    sector: str | None,
+    status: RequestStatus | None,
+    sector: Sector | None,
     limit: int,
     offset: int,
 ) -> Sequence[AidRequest]:

@@ -92,6 +92,11 @@ class NgoRequestView(OpenRequestSummary):
     assigned_to_you: bool
 
 
+AnyRequestView = AidRequestView | NgoRequestView
+"""A request as its reader may see it: in full (coarsened if restricted and not entitled),
+or an NGO's view."""
+
+
 class CancelIn(StorableInput):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=2000)

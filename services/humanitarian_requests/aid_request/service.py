@@ -1,40 +1,68 @@
-"""Aid request use cases: intake with triage and matching, and the rest of the lifecycle.
+"""Aid request use cases: intake with triage and matching, the rest of the lifecycle, and
+what each principal may see of a request (visibility, views, the access log of full reads).
 
-Services only flush; the edge (route or batch item savepoint) owns the transaction.
+A lifecycle use case takes the principal and the request id: it locks the request, checks
+that the principal may move it on (`TransitionBy`), applies the rule and returns the view the
+principal reads. Services only flush; the edge (route or batch item savepoint) owns the
+transaction.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from enum import Enum, auto
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.humanitarian_requests.aid_request.events import (
+from services.humanitarian_requests.access.service import record_restricted_reads
+from services.humanitarian_requests.aid_request import repository
+from services.humanitarian_requests.aid_request.errors import (
+    AidRequestNotFound,
+    LinkTargetEnded,
+    NothingDelivered,
+    RequestTransitionNotAllowed,
+    UnknownDeliveryItems,
+)
+from services.humanitarian_requests.aid_request.schemas import (
+    AidRequestIn,
+    AidRequestPage,
+    AidRequestView,
+    DeliveryIn,
+    HistoryView,
+    NgoRequestPage,
+    NgoRequestView,
+)
+from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
+from services.humanitarian_requests.common.errors import (
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
+from services.humanitarian_requests.common.events import (
     TERMINAL_STATUSES,
     record_transition,
+    request_state,
+    request_summary,
     touch,
 )
-from services.humanitarian_requests.aid_request.schemas import AidRequestIn, DeliveryIn
-from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
 from services.humanitarian_requests.common.location import resolve_location
+from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
+from services.humanitarian_requests.common.principals import actor_of, is_ngo, reporting_unit_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import AidRequest
-from services.humanitarian_requests.matching.service import (
-    lock_request,
-    offer_next,
-    withdraw_pending_offer,
-)
+from services.humanitarian_requests.matching.repository import lock_request
+from services.humanitarian_requests.matching.service import offer_next, withdraw_pending_offer
+from shared.auth import Principal
 from shared.classification import (
     Classification,
     aid_request_floor,
     classify,
     reclassification_error,
 )
-from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.humanitarian_requests import (
     AidRequestCancelled,
     AidRequestClosed,
@@ -50,7 +78,7 @@ from shared.events.schemas.humanitarian_requests import (
     RequestStatus,
 )
 from shared.logging import get_logger
-from shared.vocabulary import Sensitivity
+from shared.vocabulary import Sector, Sensitivity
 
 log = get_logger(__name__)
 
@@ -78,18 +106,6 @@ def response_window(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.offer_response_seconds)
 
 
-async def find_by_client_id(
-    session: AsyncSession, reporting_unit: str, client_id: str
-) -> AidRequest | None:
-    return (
-        await session.execute(
-            select(AidRequest).where(
-                AidRequest.reporting_unit == reporting_unit, AidRequest.client_id == client_id
-            )
-        )
-    ).scalar_one_or_none()
-
-
 async def submit_request(
     session: AsyncSession,
     data: AidRequestIn,
@@ -102,7 +118,7 @@ async def submit_request(
     """Create, triage and match a request; an existing client_id returns the first one."""
     location = resolve_location(data.location)
     if data.client_id is not None:
-        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
         if existing is not None:
             return Intake(existing, created=False)
     classification = classification_of(data)
@@ -151,7 +167,7 @@ async def submit_request(
                 session.add(row)
                 await session.flush()
         except IntegrityError:
-            existing = await find_by_client_id(session, reporting_unit, data.client_id)
+            existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
             if existing is None:
                 raise
             return Intake(existing, created=False)
@@ -164,6 +180,36 @@ async def submit_request(
         sensitivity=row.sensitivity,
     )
     return Intake(row, created=True, raised_from=classification.raised_from)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    created: bool  # False: a duplicate submission of the unit's client_id
+    view: dict[str, Any]  # the request as its submitter reads it
+
+
+async def submit(
+    session: AsyncSession,
+    principal: Principal,
+    data: AidRequestIn,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> Submitted:
+    """`submit_request` on behalf of the principal: its unit (or desk) reports, and it reads
+    back the full view, saying when the class it asked for was raised."""
+    intake = await submit_request(
+        session,
+        data,
+        reporting_unit=reporting_unit_of(principal),
+        actor=actor_of(principal),
+        settings=settings,
+        now=now,
+    )
+    view = full_view(intake.request, principal)
+    if intake.raised_from is not None:
+        view["sensitivity_raised_from"] = intake.raised_from.value
+    return Submitted(created=intake.created, view=view)
 
 
 async def triage(
@@ -209,14 +255,7 @@ async def _cluster_still_live(session: AsyncSession, root_id: uuid.UUID) -> bool
     """Share-lock the cluster's root and re-read it. A cancel of the root in flight holds its
     row lock: we wait for it, then see it cancelled and do not join a cluster whose cancel
     could not hand us on (it only sees committed members)."""
-    root = (
-        await session.execute(
-            select(AidRequest)
-            .where(AidRequest.id == root_id)
-            .with_for_update(read=True)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    root = await repository.share_lock(session, root_id)
     return root is not None and root.status not in DEAD_CLUSTER
 
 
@@ -226,14 +265,14 @@ DEAD_CLUSTER = (RequestStatus.cancelled, RequestStatus.closed, RequestStatus.ful
 async def locked(session: AsyncSession, request_id: uuid.UUID) -> AidRequest:
     row = await lock_request(session, request_id)
     if row is None:
-        raise NotFound(f"No aid request {request_id}")
+        raise AidRequestNotFound(f"No aid request {request_id}")
     return row
 
 
 def require_status(row: AidRequest, *allowed: RequestStatus) -> None:
     if row.status not in allowed:
         terminal = " (a terminal state)" if row.status in TERMINAL_STATUSES else ""
-        raise InvalidTransition(
+        raise RequestTransitionNotAllowed(
             f"The request is {row.status}{terminal}; this needs one of: " + ", ".join(allowed),
             current_status=row.status,
             allowed_from=list(allowed),
@@ -252,13 +291,19 @@ CANCELLABLE = (
 
 async def cancel(
     session: AsyncSession,
-    row: AidRequest,
+    principal: Principal,
+    request_id: uuid.UUID,
     *,
     reason: str,
-    actor: str,
     settings: Settings,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
+    """Cancel a request (its unit or staff); a pending offer is withdrawn, and the requests
+    waiting in its cluster go on to matching."""
+    row = await lock_for_transition(
+        session, principal, request_id, by=TransitionBy.reporter_or_staff, now=now
+    )
+    actor = actor_of(principal)
     require_status(row, *CANCELLABLE)
     await withdraw_pending_offer(session, row, now=now, actor=actor)
     row.status = RequestStatus.cancelled
@@ -269,6 +314,7 @@ async def cancel(
     await record_transition(session, row, AidRequestCancelled, actor=actor)
     if row.duplicate_of is None:
         await _release_cluster(session, row, settings=settings, now=now)
+    return view_for(row, principal)
 
 
 async def _release_cluster(
@@ -278,13 +324,8 @@ async def _release_cluster(
     were never offered and would otherwise wait for ever. The earliest takes over the cluster
     and goes to matching; the others join its cluster. Root first, then members by
     submission: every other path locks one request at a time, so no deadlock."""
-    query = (
-        select(AidRequest.id)
-        .where(AidRequest.cluster_id == root.id, AidRequest.id != root.id)
-        .order_by(AidRequest.submitted_at, AidRequest.id)
-    )
     new_root: AidRequest | None = None
-    for member_id in (await session.scalars(query)).all():
+    for member_id in await repository.cluster_member_ids(session, root.id):
         member = await lock_request(session, member_id)
         if member is None or member.cluster_id != root.id or member.status in TERMINAL_STATUSES:
             continue
@@ -308,8 +349,17 @@ async def _release_cluster(
 
 
 async def override_priority(
-    session: AsyncSession, row: AidRequest, *, score: float, reason: str, actor: str, now: datetime
-) -> None:
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    score: float,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Staff set the priority score by hand, with the reason recorded."""
+    row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
+    actor = actor_of(principal)
     if row.status in TERMINAL_STATUSES:
         require_status(row, *[s for s in RequestStatus if s not in TERMINAL_STATUSES])
     previous = row.priority_score
@@ -320,6 +370,7 @@ async def override_priority(
     await record_transition(
         session, row, AidRequestPriorityOverridden, actor=actor, previous_priority_score=previous
     )
+    return view_for(row, principal)
 
 
 def floor_of(row: AidRequest) -> Sensitivity:
@@ -332,20 +383,22 @@ def floor_of(row: AidRequest) -> Sensitivity:
 
 async def reclassify(
     session: AsyncSession,
-    row: AidRequest,
+    principal: Principal,
+    request_id: uuid.UUID,
     *,
     sensitivity: Sensitivity,
     reason: str,
-    actor: str,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
     """Staff reclassification with a reason (the event is the audit). To restricted, a listed
     request is retracted from the NGO-readable topic (`record_transition`) and leaves the NGO
     listings, which only show non-restricted requests."""
+    row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
+    actor = actor_of(principal)
     previous = Sensitivity(row.sensitivity)
     refusal = reclassification_error(sensitivity, current=previous, floor=floor_of(row))
     if refusal is not None:
-        raise Unprocessable(refusal)
+        raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     touch(row, now)
     await record_transition(
@@ -363,33 +416,36 @@ async def reclassify(
         sensitivity=sensitivity.value,
         previous=previous.value,
     )
+    return view_for(row, principal)
 
 
 async def link(
     session: AsyncSession,
-    row: AidRequest,
+    principal: Principal,
+    request_id: uuid.UUID,
     *,
     duplicate_of: uuid.UUID | None,
     reason: str,
-    actor: str,
     settings: Settings,
     now: datetime,
-) -> None:
+) -> dict[str, Any]:
     """Ops override of a duplicate link; unlinking a waiting duplicate sends it to matching."""
+    row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
+    actor = actor_of(principal)
     require_status(row, RequestStatus.submitted, RequestStatus.triaged, RequestStatus.escalated)
     if duplicate_of is not None:
         if duplicate_of == row.id:
-            raise Unprocessable("A request cannot be a duplicate of itself")
-        target = await session.get(AidRequest, duplicate_of)
+            raise SelfLink("A request cannot be a duplicate of itself")
+        target = await repository.get(session, duplicate_of)
         if target is None:
-            raise Unprocessable(f"No aid request {duplicate_of} to link to")
+            raise UnknownLinkTarget(f"No aid request {duplicate_of} to link to")
         # A duplicate waits for its cluster's root and is never offered itself: joining a
         # cluster that ended would strand this request for good.
-        root = await session.get(AidRequest, target.cluster_id)
+        root = await repository.get(session, target.cluster_id)
         if target.status in TERMINAL_STATUSES or (
             root is not None and root.status in TERMINAL_STATUSES
         ):
-            raise Conflict(
+            raise LinkTargetEnded(
                 f"Request {duplicate_of} is {target.status} (cluster root: "
                 f"{root.status if root else 'unknown'}); link to a live request",
                 target_status=target.status,
@@ -407,35 +463,63 @@ async def link(
         await offer_next(
             session, row, now=now, response_window=response_window(settings), actor=actor
         )
+    return view_for(row, principal)
 
 
 async def rematch(
-    session: AsyncSession, row: AidRequest, *, actor: str, settings: Settings, now: datetime
-) -> None:
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> dict[str, Any]:
     """Ops asks matching to try again (new NGOs may have become eligible)."""
+    row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
+    actor = actor_of(principal)
     require_status(row, RequestStatus.escalated)
     await offer_next(session, row, now=now, response_window=response_window(settings), actor=actor)
+    return view_for(row, principal)
 
 
-async def start(session: AsyncSession, row: AidRequest, *, actor: str, now: datetime) -> None:
+async def start(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, now: datetime
+) -> dict[str, Any]:
+    """The assigned NGO starts delivering: accepted -> in_progress."""
+    row = await lock_for_transition(
+        session, principal, request_id, by=TransitionBy.assigned_ngo, now=now
+    )
+    actor = actor_of(principal)
     require_status(row, RequestStatus.accepted)
     row.status = RequestStatus.in_progress
     row.in_progress_at = now
     touch(row, now)
     await record_transition(session, row, AidRequestInProgress, actor=actor)
+    return view_for(row, principal)
 
 
 async def record_delivery(
-    session: AsyncSession, row: AidRequest, delivery: DeliveryIn, *, actor: str, now: datetime
-) -> None:
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    delivery: DeliveryIn,
+    *,
+    now: datetime,
+) -> dict[str, Any]:
+    """The assigned NGO records delivered quantities: all delivered (or `final`) ->
+    fulfilled, otherwise partially fulfilled and still in progress."""
+    row = await lock_for_transition(
+        session, principal, request_id, by=TransitionBy.assigned_ngo, now=now
+    )
+    actor = actor_of(principal)
     require_status(row, RequestStatus.in_progress)
     if not delivery.items and not delivery.final:
-        raise Unprocessable("Name the items delivered, or set final to end delivery")
+        raise NothingDelivered("Name the items delivered, or set final to end delivery")
     items = [dict(i) for i in row.items]
     by_name = {i["item"]: i for i in items}
     unknown = [d.item for d in delivery.items if d.item not in by_name]
     if unknown:
-        raise Unprocessable(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
+        raise UnknownDeliveryItems(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
     for d in delivery.items:
         by_name[d.item]["delivered_quantity"] = (
             by_name[d.item]["delivered_quantity"] + d.delivered_quantity
@@ -451,11 +535,179 @@ async def record_delivery(
     else:
         row.fulfilment = Fulfilment.partial
         await record_transition(session, row, AidRequestPartiallyFulfilled, actor=actor)
+    return view_for(row, principal)
 
 
-async def close(session: AsyncSession, row: AidRequest, *, actor: str, now: datetime) -> None:
+async def close(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, now: datetime
+) -> dict[str, Any]:
+    """Staff close a fulfilled request (terminal)."""
+    row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
+    actor = actor_of(principal)
     require_status(row, RequestStatus.fulfilled)
     row.status = RequestStatus.closed
     row.closed_at = now
     touch(row, now)
     await record_transition(session, row, AidRequestClosed, actor=actor)
+    return view_for(row, principal)
+
+
+class TransitionBy(Enum):
+    """Who may move a request on, beyond the route's policy (which already keeps out
+    everyone else): the answer for anyone not allowed is 404, never revealing the request."""
+
+    reporter_or_staff = auto()  # its unit or mission staff (not an NGO)
+    staff = auto()  # mission staff only: the route's policy says so already
+    assigned_ngo = auto()  # the NGO the request is assigned to, or staff
+
+
+def full_view(
+    row: AidRequest, principal: Principal, *, purpose_given: bool = True
+) -> dict[str, Any]:
+    """The full state, coarsened for staff not entitled to a restricted request's details."""
+    state = AidRequestView.model_validate(request_state(row).model_dump()).model_dump(mode="json")
+    return withhold(principal, state, purpose_given=purpose_given)
+
+
+def ngo_view(row: AidRequest, ngo_id: uuid.UUID | None) -> NgoRequestView:
+    """What an NGO may know of the request, and whether it is assigned to that NGO."""
+    return NgoRequestView(
+        **request_summary(row).model_dump(),
+        status=row.status,
+        assigned_to_you=row.assigned_ngo_id is not None and row.assigned_ngo_id == ngo_id,
+    )
+
+
+def view_for(row: AidRequest, principal: Principal) -> dict[str, Any]:
+    """The request as this principal reads it: an NGO the coarsened view, anyone else the
+    full state (coarsened if restricted and not entitled)."""
+    if is_ngo(principal):
+        return ngo_view(row, principal.ngo_id).model_dump(mode="json")
+    return full_view(row, principal)
+
+
+async def record_full_reads(
+    session: AsyncSession,
+    principal: Principal,
+    views: list[dict[str, Any]],
+    *,
+    route: str,
+    purpose: str | None,
+    now: datetime,
+) -> None:
+    """Log each restricted request of `views` this principal was served in full."""
+    await record_restricted_reads(
+        session,
+        principal,
+        entity_type="aid_request",
+        entity_ids=[uuid.UUID(v["request_id"]) for v in views if served_in_full(principal, v)],
+        route=route,
+        purpose=purpose,
+        now=now,
+    )
+
+
+async def visible_request(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, today: date
+) -> AidRequest:
+    """The request if this principal may see it; 404 otherwise (never reveal it exists)."""
+    row = await repository.get(session, request_id)
+    if row is None:
+        raise AidRequestNotFound(f"No aid request {request_id}")
+    if principal.is_staff:
+        return row
+    if is_ngo(principal) and principal.ngo_id is not None:
+        if await repository.ngo_can_see(session, principal.ngo_id, row, today):
+            return row
+    elif principal.unit_id is not None and row.reporting_unit == principal.unit_id:
+        return row
+    raise AidRequestNotFound(f"No aid request {request_id}")
+
+
+async def lock_for_transition(
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    by: TransitionBy,
+    now: datetime,
+) -> AidRequest:
+    """The request, locked, if this principal may see it and move it on; 404 otherwise."""
+    await visible_request(session, principal, request_id, today=now.date())
+    row = await locked(session, request_id)
+    if principal.is_staff:
+        return row
+    if by is TransitionBy.reporter_or_staff and is_ngo(principal):
+        raise AidRequestNotFound(f"No aid request {request_id}")
+    if by is TransitionBy.assigned_ngo and (
+        row.assigned_ngo_id is None or row.assigned_ngo_id != principal.ngo_id
+    ):
+        raise AidRequestNotFound(f"No aid request {request_id} assigned to you")
+    return row
+
+
+async def list_for_principal(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: RequestStatus | None,
+    sector: Sector | None,
+    limit: int,
+    offset: int,
+    purpose: str | None,
+    now: datetime,
+) -> AidRequestPage | NgoRequestPage:
+    """A field unit's own requests; an NGO its assignments and the open, non-restricted
+    requests in its grants (coarsened); staff everything. Restricted ones served in full
+    (only with a `purpose`) are logged."""
+    if is_ngo(principal) and principal.ngo_id is not None:
+        rows = await repository.list_for_ngo(
+            session, principal.ngo_id, today=now.date(), limit=limit, offset=offset
+        )
+        return NgoRequestPage(items=[ngo_view(r, principal.ngo_id) for r in rows])
+    unit = None if principal.is_staff else (principal.unit_id or "")
+    found = await repository.list_requests(
+        session, reporting_unit=unit, status=status, sector=sector, limit=limit, offset=offset
+    )
+    views = [full_view(r, principal, purpose_given=purpose is not None) for r in found]
+    await record_full_reads(
+        session, principal, views, route="GET /aid-requests", purpose=purpose, now=now
+    )
+    return AidRequestPage(items=[AidRequestView.model_validate(v) for v in views])
+
+
+async def read_request(
+    session: AsyncSession,
+    principal: Principal,
+    request_id: uuid.UUID,
+    *,
+    purpose: str | None,
+    now: datetime,
+) -> AidRequestView | NgoRequestView:
+    """One request as the principal may read it; a restricted one served in full is logged."""
+    row = await visible_request(session, principal, request_id, today=now.date())
+    if is_ngo(principal):
+        return ngo_view(row, principal.ngo_id)
+    shown = full_view(row, principal)
+    await record_full_reads(
+        session,
+        principal,
+        [shown],
+        route="GET /aid-requests/{request_id}",
+        purpose=purpose,
+        now=now,
+    )
+    return AidRequestView.model_validate(shown)
+
+
+async def request_history(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, now: datetime
+) -> list[HistoryView]:
+    """Every transition of the request and its offers, oldest first (never for an NGO)."""
+    if is_ngo(principal):
+        raise AidRequestNotFound(f"No aid request {request_id}")
+    await visible_request(session, principal, request_id, today=now.date())
+    return [
+        HistoryView.model_validate(h, from_attributes=True)
+        for h in await repository.history_of(session, request_id)
+    ]

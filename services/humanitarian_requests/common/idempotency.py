@@ -15,17 +15,19 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from fastapi.responses import JSONResponse
+from fastapi import Response
+from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.common.errors import InvalidIdempotencyKey
 from services.humanitarian_requests.db.models.tables import IdempotencyKey
 from shared.auth import Principal
-from shared.errors import BadRequest, IdempotencyKeyReused
+from shared.errors import IdempotencyKeyReused
 
 MAX_KEY_LENGTH = 200
 
@@ -60,7 +62,7 @@ async def claim_key(
     IdempotencyKeyReused when the key was used with a different body.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+        raise InvalidIdempotencyKey(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     # ON CONFLICT DO NOTHING waits for a concurrent holder of the key to commit (the primary
     # key is the unique constraint that serialises them) and then inserts nothing.
     claimed = (
@@ -75,7 +77,7 @@ async def claim_key(
         return None
     existing = await _find(session, scope, key)
     if existing is None:  # pragma: no cover - only if the key were deleted meanwhile
-        raise BadRequest("The Idempotency-Key could not be claimed; retry")
+        raise InvalidIdempotencyKey("The Idempotency-Key could not be claimed; retry")
     if existing.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body",
@@ -104,6 +106,7 @@ async def _find(session: AsyncSession, scope: str, key: str) -> IdempotencyKey |
     ).scalar_one_or_none()
 
 
+ViewT = TypeVar("ViewT")
 Work = Callable[[], Awaitable[tuple[int, Any]]]
 
 
@@ -114,19 +117,30 @@ async def run_idempotent(
     endpoint: str,
     key: str | None,
     body: Any,
+    response: Response,
+    view: TypeAdapter[ViewT],
     work: Work,
-) -> JSONResponse:
+) -> ViewT:
     """Do `work` once per Idempotency-Key: the first response is stored with what it created
-    (same transaction) and replayed, with `Idempotent-Replayed: true`, to every retry."""
+    (same transaction) and replayed, with `Idempotent-Replayed: true`, to every retry.
+
+    `work` returns the status and the body; both the first answer and a replay are
+    validated as `view` (the route's response model) and returned for FastAPI to check and
+    serialise, so a stored answer can never leave in a shape the OpenAPI document does not
+    declare. The status and the replay header go on the route's `response`."""
     if key is None:
         status, payload = await work()
-        return JSONResponse(payload, status_code=status)
+        response.status_code = status
+        return view.validate_python(payload)
     scope = scope_of(principal, endpoint)
     replay = await claim_key(session, scope=scope, key=key, body_hash=request_hash(body))
     if replay is not None:
-        return JSONResponse(
-            replay.body, status_code=replay.status, headers={"Idempotent-Replayed": "true"}
-        )
+        response.status_code = replay.status
+        response.headers["Idempotent-Replayed"] = "true"
+        return view.validate_python(replay.body)
     status, payload = await work()
-    await store_response(session, scope=scope, key=key, status=status, body=payload)
-    return JSONResponse(payload, status_code=status)
+    shown = view.validate_python(payload)
+    stored = view.dump_python(shown, mode="json")
+    await store_response(session, scope=scope, key=key, status=status, body=stored)
+    response.status_code = status
+    return shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from shared.errors import Unprocessable
+from services.humanitarian_requests.common.errors import LocationOutOfBounds, UnknownPcode
 from shared.events.schemas.humanitarian_requests import Location
 from shared.gazetteer import gazetteer
 from shared.inputs import StrictInput
@@ -29,7 +29,7 @@ def resolve_location(location: LocationIn) -> Location:
         and bounds["min_lon"] <= location.lon <= bounds["max_lon"]
     )
     if not inside:
-        raise Unprocessable(
+        raise LocationOutOfBounds(
             f"({location.lat}, {location.lon}) is outside the mission area",
             allowed_bounds=bounds,
         )
@@ -37,7 +37,7 @@ def resolve_location(location: LocationIn) -> Location:
         pcode = gaz.nearest(location.lat, location.lon).pcode
     elif location.pcode not in gaz or gaz.areas[location.pcode].level == 0:
         allowed = sorted(a.pcode for a in gaz.areas.values() if a.level > 0)
-        raise Unprocessable(f"Unknown P-code {location.pcode!r}", allowed=allowed)
+        raise UnknownPcode(f"Unknown P-code {location.pcode!r}", allowed=allowed)
     else:
         pcode = location.pcode
     return Location(lat=location.lat, lon=location.lon, pcode=pcode, admin1=gaz.admin1(pcode))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from services.humanitarian_requests.common.errors import NotAReporter
 from shared.auth import Principal, Role
-from shared.errors import Forbidden
 
 
 def actor_of(principal: Principal) -> str:
@@ -22,7 +22,7 @@ def reporting_unit_of(principal: Principal) -> str:
         return principal.unit_id
     if principal.is_staff:
         return f"ops:{principal.subject}"
-    raise Forbidden("Only field units and the ops centre submit reports")
+    raise NotAReporter("Only field units and the ops centre submit reports")
 
 
 def is_ngo(principal: Principal) -> bool:

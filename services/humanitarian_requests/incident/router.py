@@ -6,24 +6,26 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 
-from services.humanitarian_requests.access.service import record_restricted_reads
-from services.humanitarian_requests.aid_request.repository import history_of
 from services.humanitarian_requests.aid_request.schemas import HistoryView, ReclassifyIn
-from services.humanitarian_requests.common.deps import AppSettings
+from services.humanitarian_requests.common.deps import AppSettings, IdempotencyKey, Purpose
+from services.humanitarian_requests.common.errors import (
+    IDEMPOTENCY_ERRORS,
+    INTAKE_ERRORS,
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.idempotency import run_idempotent
-from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
-from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
-from services.humanitarian_requests.db.models.tables import Incident
 from services.humanitarian_requests.incident import service
+from services.humanitarian_requests.incident.errors import IncidentNotFound
 from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentLinkIn, IncidentView
-from shared.auth import RECLASSIFY_ROLES, Principal, Role, Tenant, policy
+from shared.auth import RECLASSIFY_ROLES, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, CurrentPrincipal, DbSession
-from shared.errors import NotFound
 from shared.ratelimit import rate_limit
+from shared.web import error_responses
 
 router = APIRouter(
     prefix="/incidents",
@@ -38,94 +40,34 @@ router = APIRouter(
         )
     ],
 )
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="Retry-safe key: the same key replays"),
-]
 
 
-def view(row: Incident, principal: Principal, *, purpose_given: bool = True) -> dict[str, Any]:
-    """The incident, coarsened for staff not entitled to a restricted one's details."""
-    state = service.incident_state(row).model_dump(mode="json")
-    return withhold(principal, state, purpose_given=purpose_given)
+INCIDENT = TypeAdapter(IncidentView)
 
 
-Purpose = Annotated[
-    str | None,
-    Query(
-        min_length=1,
-        max_length=500,
-        description="Why you read restricted records: recorded in the access log; a list "
-        "serves restricted records in full only with it",
-    ),
-]
-
-
-async def _audited(
-    session: DbSession,
-    principal: Principal,
-    views: list[dict[str, Any]],
-    route: str,
-    purpose: str | None,
-) -> None:
-    await record_restricted_reads(
-        session,
-        principal,
-        entity_type="incident",
-        entity_ids=[uuid.UUID(v["incident_id"]) for v in views if served_in_full(principal, v)],
-        route=route,
-        purpose=purpose,
-        now=datetime.now(UTC),
-    )
-
-
-async def view_for(
-    session: DbSession, principal: Principal, row: Incident, *, purpose_given: bool = True
-) -> dict[str, Any]:
-    """What this principal may see of the incident: links to another unit's restricted
-    incident hidden from field units, and a restricted one's details coarsened for staff not
-    entitled to them."""
-    unit = None if principal.is_staff else principal.unit_id
-    state = await service.state_for(session, row, unit=unit)
-    return withhold(principal, state.model_dump(mode="json"), purpose_given=purpose_given)
-
-
-async def _visible(
-    session: DbSession, principal: Principal, incident_id: uuid.UUID, *, lock: bool = False
-) -> Incident:
-    query = select(Incident).where(Incident.id == incident_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await session.execute(query)).scalar_one_or_none()
-    if row is None or (not principal.is_staff and row.reporting_unit != principal.unit_id):
-        raise NotFound(f"No incident {incident_id}")
-    return row
-
-
-@router.post("", status_code=201, response_model=IncidentView, dependencies=[rate_limit("intake")])
+@router.post(
+    "",
+    status_code=201,
+    response_model=IncidentView,
+    dependencies=[rate_limit("intake")],
+    responses=error_responses(*INTAKE_ERRORS),
+)
 async def report_incident(
     body: IncidentIn,
     session: DbSession,
     principal: CurrentPrincipal,
     settings: AppSettings,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Report an incident. Retries with the same `Idempotency-Key` or `client_id` return the
     first report; protection incidents are stored restricted."""
 
     async def work() -> tuple[int, Any]:
-        intake = await service.report_incident(
-            session,
-            body,
-            reporting_unit=reporting_unit_of(principal),
-            actor=actor_of(principal),
-            settings=settings,
-            now=datetime.now(UTC),
+        reported = await service.report(
+            session, principal, body, settings=settings, now=datetime.now(UTC)
         )
-        response = await view_for(session, principal, intake.incident)
-        if intake.raised_from is not None:
-            response["sensitivity_raised_from"] = intake.raised_from.value
-        return (201 if intake.created else 200), response
+        return (201 if reported.created else 200), reported.view
 
     return await run_idempotent(
         session,
@@ -133,6 +75,8 @@ async def report_incident(
         endpoint="incidents",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )
 
@@ -144,67 +88,70 @@ async def list_incidents(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     purpose: Purpose = None,
-) -> JSONResponse:
+) -> list[IncidentView]:
     """Incidents: a field unit's own, or all for the ops centre; newest first. Restricted
     ones in full only for entitled roles that give a `purpose` (each read is logged)."""
-    unit = None if principal.is_staff else principal.unit_id
-    rows = await service.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
-    views = [await view_for(session, principal, r, purpose_given=purpose is not None) for r in rows]
-    await _audited(session, principal, views, "GET /incidents", purpose)
-    return JSONResponse(views)
+    views = await service.list_for_principal(
+        session, principal, limit=limit, offset=offset, purpose=purpose, now=datetime.now(UTC)
+    )
+    return views
 
 
-@router.get("/{incident_id}", response_model=IncidentView)
+@router.get(
+    "/{incident_id}", response_model=IncidentView, responses=error_responses(IncidentNotFound)
+)
 async def get_incident(
     incident_id: uuid.UUID,
     session: DbSession,
     principal: CurrentPrincipal,
     purpose: Purpose = None,
-) -> JSONResponse:
+) -> IncidentView:
     """One incident (its unit or the ops centre; 404 for anyone else). A restricted one
     read in full is recorded in the access log (with the `purpose`, if given)."""
-    shown = await view_for(session, principal, await _visible(session, principal, incident_id))
-    await _audited(session, principal, [shown], "GET /incidents/{incident_id}", purpose)
-    return JSONResponse(shown)
+    shown = await service.read_incident(
+        session, principal, incident_id, purpose=purpose, now=datetime.now(UTC)
+    )
+    return shown
 
 
-@router.get("/{incident_id}/history", response_model=list[HistoryView])
+@router.get(
+    "/{incident_id}/history",
+    response_model=list[HistoryView],
+    responses=error_responses(IncidentNotFound),
+)
 async def incident_history(
     incident_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal
 ) -> list[HistoryView]:
     """Every change of the incident report, oldest first."""
-    await _visible(session, principal, incident_id)
-    return [
-        HistoryView.model_validate(h, from_attributes=True)
-        for h in await history_of(session, incident_id)
-    ]
+    return await service.incident_history(session, principal, incident_id)
 
 
 @router.post(
     "/{incident_id}/link",
     response_model=IncidentView,
     dependencies=[policy(Role.ops_centre, Role.admin)],
+    responses=error_responses(IncidentNotFound, SelfLink, UnknownLinkTarget, *IDEMPOTENCY_ERRORS),
 )
 async def link_incident(
     incident_id: uuid.UUID,
     body: IncidentLinkIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Ops centre: link the incident to another's cluster, or unlink it, with a reason."""
 
     async def work() -> tuple[int, Any]:
-        row = await _visible(session, principal, incident_id, lock=True)
-        await service.set_link(
+        linked = await service.link(
             session,
-            row,
-            body.duplicate_of,
+            principal,
+            incident_id,
+            duplicate_of=body.duplicate_of,
             reason=body.reason,
-            actor=actor_of(principal),
             now=datetime.now(UTC),
         )
-        return 200, view(row, principal)
+        return 200, linked
 
     return await run_idempotent(
         session,
@@ -212,6 +159,8 @@ async def link_incident(
         endpoint=f"incidents/{incident_id}/link",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )
 
@@ -221,9 +170,8 @@ async def link_incident(
     response_model=IncidentView,
     dependencies=[policy(*RECLASSIFY_ROLES)],
     responses={
+        **error_responses(IncidentNotFound, ReclassificationRefused, *IDEMPOTENCY_ERRORS),
         403: {"description": "Not ops_centre, admin or protection_officer"},
-        404: {"description": "No such incident"},
-        422: {"description": "Bad body, unchanged class, or below the derived minimum"},
     },
 )
 async def reclassify_incident(
@@ -231,22 +179,22 @@ async def reclassify_incident(
     body: ReclassifyIn,
     session: DbSession,
     principal: CurrentPrincipal,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> IncidentView:
     """Staff: change the incident's sensitivity with a reason (an `incident.updated` event
     with `change="reclassified"` is the audit). Never below the derived minimum (422)."""
 
     async def work() -> tuple[int, Any]:
-        row = await _visible(session, principal, incident_id, lock=True)
-        await service.reclassify(
+        reclassified = await service.reclassify(
             session,
-            row,
+            principal,
+            incident_id,
             sensitivity=body.sensitivity,
             reason=body.reason,
-            actor=actor_of(principal),
             now=datetime.now(UTC),
         )
-        return 200, view(row, principal)
+        return 200, reclassified
 
     return await run_idempotent(
         session,
@@ -254,5 +202,7 @@ async def reclassify_incident(
         endpoint=f"incidents/{incident_id}/classification",
         key=idempotency_key,
         body=body.model_dump(mode="json"),
+        response=response,
+        view=INCIDENT,
         work=work,
     )

@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.access.service import record_restricted_reads
+from services.humanitarian_requests.aid_request.repository import history_of
+from services.humanitarian_requests.aid_request.schemas import HistoryView
 from services.humanitarian_requests.aid_request.triage import find_incident_duplicate
+from services.humanitarian_requests.common.errors import (
+    ReclassificationRefused,
+    SelfLink,
+    UnknownLinkTarget,
+)
 from services.humanitarian_requests.common.location import resolve_location
+from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
+from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import HistoryEntry, Incident
-from services.humanitarian_requests.incident.schemas import IncidentIn
+from services.humanitarian_requests.incident import repository
+from services.humanitarian_requests.incident.errors import IncidentNotFound
+from services.humanitarian_requests.incident.schemas import IncidentIn, IncidentView
+from shared.auth import Principal
 from shared.classification import (
     Classification,
     classify,
     incident_floor,
     reclassification_error,
 )
-from shared.errors import Unprocessable
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     IncidentReported,
@@ -77,8 +87,8 @@ async def state_for(session: AsyncSession, row: Incident, *, unit: str | None) -
     state = incident_state(row)
     if unit is None:
         return state
-    for target_id in {row.cluster_id, row.duplicate_of} - {None, row.id}:
-        target = await session.get(Incident, target_id)
+    for target_id in {t for t in (row.cluster_id, row.duplicate_of) if t is not None} - {row.id}:
+        target = await repository.get(session, target_id)
         if target is None or (
             target.reporting_unit != unit and target.sensitivity == Sensitivity.restricted
         ):
@@ -116,14 +126,6 @@ async def _record(
     )
 
 
-async def find_by_client_id(session: AsyncSession, unit: str, client_id: str) -> Incident | None:
-    return (
-        await session.execute(
-            select(Incident).where(Incident.reporting_unit == unit, Incident.client_id == client_id)
-        )
-    ).scalar_one_or_none()
-
-
 async def report_incident(
     session: AsyncSession,
     data: IncidentIn,
@@ -135,7 +137,7 @@ async def report_incident(
 ) -> IncidentIntake:
     location = resolve_location(data.location)
     if data.client_id is not None:
-        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
         if existing is not None:
             return IncidentIntake(existing, created=False)
     classification = classification_of(data)
@@ -168,7 +170,7 @@ async def report_incident(
     except IntegrityError:
         if data.client_id is None:
             raise
-        existing = await find_by_client_id(session, reporting_unit, data.client_id)
+        existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
         if existing is None:
             raise
         return IncidentIntake(existing, created=False)
@@ -198,10 +200,10 @@ async def set_link(
 ) -> None:
     if duplicate_of is not None:
         if duplicate_of == row.id:
-            raise Unprocessable("An incident cannot be a duplicate of itself")
-        target = await session.get(Incident, duplicate_of)
+            raise SelfLink("An incident cannot be a duplicate of itself")
+        target = await repository.get(session, duplicate_of)
         if target is None:
-            raise Unprocessable(f"No incident {duplicate_of} to link to")
+            raise UnknownLinkTarget(f"No incident {duplicate_of} to link to")
         row.duplicate_of = row.cluster_id = target.cluster_id
     else:
         row.duplicate_of = None
@@ -213,7 +215,7 @@ async def set_link(
     await _record(session, row, event, actor, {"change": change, "reason": reason})
 
 
-async def reclassify(
+async def _reclassify(
     session: AsyncSession,
     row: Incident,
     *,
@@ -233,7 +235,7 @@ async def reclassify(
     )
     refusal = reclassification_error(sensitivity, current=previous, floor=floor)
     if refusal is not None:
-        raise Unprocessable(refusal)
+        raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     row.version += 1
     row.updated_at = now
@@ -248,10 +250,164 @@ async def reclassify(
     log.info("incident.reclassified", incident_id=str(row.id), sensitivity=sensitivity.value)
 
 
-async def list_incidents(
-    session: AsyncSession, *, reporting_unit: str | None, limit: int, offset: int
-) -> Sequence[Incident]:
-    query = select(Incident).order_by(Incident.reported_at.desc(), Incident.id)
-    if reporting_unit is not None:
-        query = query.where(Incident.reporting_unit == reporting_unit)
-    return (await session.scalars(query.limit(limit).offset(offset))).all()
+def view(row: Incident, principal: Principal, *, purpose_given: bool = True) -> dict[str, Any]:
+    """The incident, coarsened for staff not entitled to a restricted one's details."""
+    state = incident_state(row).model_dump(mode="json")
+    return withhold(principal, state, purpose_given=purpose_given)
+
+
+async def view_for(
+    session: AsyncSession, principal: Principal, row: Incident, *, purpose_given: bool = True
+) -> dict[str, Any]:
+    """What this principal may see of the incident: links to another unit's restricted
+    incident hidden from field units, and a restricted one's details coarsened for staff not
+    entitled to them."""
+    unit = None if principal.is_staff else principal.unit_id
+    state = await state_for(session, row, unit=unit)
+    return withhold(principal, state.model_dump(mode="json"), purpose_given=purpose_given)
+
+
+async def record_full_reads(
+    session: AsyncSession,
+    principal: Principal,
+    views: list[dict[str, Any]],
+    *,
+    route: str,
+    purpose: str | None,
+    now: datetime,
+) -> None:
+    """Log each restricted incident of `views` this principal was served in full."""
+    await record_restricted_reads(
+        session,
+        principal,
+        entity_type="incident",
+        entity_ids=[uuid.UUID(v["incident_id"]) for v in views if served_in_full(principal, v)],
+        route=route,
+        purpose=purpose,
+        now=now,
+    )
+
+
+async def visible_incident(
+    session: AsyncSession, principal: Principal, incident_id: uuid.UUID, *, lock: bool = False
+) -> Incident:
+    """The incident if this principal may see it (its unit, or staff); 404 otherwise."""
+    row = await repository.get(session, incident_id, for_update=lock)
+    if row is None or (not principal.is_staff and row.reporting_unit != principal.unit_id):
+        raise IncidentNotFound(f"No incident {incident_id}")
+    return row
+
+
+@dataclass(frozen=True)
+class Reported:
+    created: bool  # False: a duplicate report of the unit's client_id
+    view: dict[str, Any]  # the incident as its reporter reads it
+
+
+async def report(
+    session: AsyncSession,
+    principal: Principal,
+    data: IncidentIn,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> Reported:
+    """`report_incident` on behalf of the principal, read back as the principal sees it."""
+    intake = await report_incident(
+        session,
+        data,
+        reporting_unit=reporting_unit_of(principal),
+        actor=actor_of(principal),
+        settings=settings,
+        now=now,
+    )
+    shown = await view_for(session, principal, intake.incident)
+    if intake.raised_from is not None:
+        shown["sensitivity_raised_from"] = intake.raised_from.value
+    return Reported(created=intake.created, view=shown)
+
+
+async def list_for_principal(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    purpose: str | None,
+    now: datetime,
+) -> list[IncidentView]:
+    """A field unit's own incidents, or all for staff; newest first. Restricted ones in
+    full only for entitled roles that give a `purpose` (each such read is logged)."""
+    unit = None if principal.is_staff else principal.unit_id
+    rows = await repository.list_incidents(session, reporting_unit=unit, limit=limit, offset=offset)
+    views = [await view_for(session, principal, r, purpose_given=purpose is not None) for r in rows]
+    await record_full_reads(
+        session, principal, views, route="GET /incidents", purpose=purpose, now=now
+    )
+    return [IncidentView.model_validate(v) for v in views]
+
+
+async def read_incident(
+    session: AsyncSession,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    *,
+    purpose: str | None,
+    now: datetime,
+) -> IncidentView:
+    """One incident as the principal may read it; a restricted one read in full is logged."""
+    shown = await view_for(
+        session, principal, await visible_incident(session, principal, incident_id)
+    )
+    await record_full_reads(
+        session,
+        principal,
+        [shown],
+        route="GET /incidents/{incident_id}",
+        purpose=purpose,
+        now=now,
+    )
+    return IncidentView.model_validate(shown)
+
+
+async def incident_history(
+    session: AsyncSession, principal: Principal, incident_id: uuid.UUID
+) -> list[HistoryView]:
+    """Every change of the incident report, oldest first."""
+    await visible_incident(session, principal, incident_id)
+    return [
+        HistoryView.model_validate(h, from_attributes=True)
+        for h in await history_of(session, incident_id)
+    ]
+
+
+async def link(
+    session: AsyncSession,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    *,
+    duplicate_of: uuid.UUID | None,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Staff link the incident to another's cluster, or unlink it, with a reason."""
+    row = await visible_incident(session, principal, incident_id, lock=True)
+    await set_link(session, row, duplicate_of, reason=reason, actor=actor_of(principal), now=now)
+    return view(row, principal)
+
+
+async def reclassify(
+    session: AsyncSession,
+    principal: Principal,
+    incident_id: uuid.UUID,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Staff change the incident's sensitivity with a reason (`_reclassify`)."""
+    row = await visible_incident(session, principal, incident_id, lock=True)
+    await _reclassify(
+        session, row, sensitivity=sensitivity, reason=reason, actor=actor_of(principal), now=now
+    )
+    return view(row, principal)

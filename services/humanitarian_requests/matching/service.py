@@ -1,8 +1,9 @@
 """Offers: pick the best remaining eligible NGO, offer, and follow the answer.
 
-Lock order, everywhere: the aid request row first, then its offer row. Accepting, declining,
-the deadline sweeper and cancelling all follow it, so they serialise per request without
-deadlocks, and an NGO answering at the instant its offer expires gets exactly one outcome.
+Lock order, everywhere: the aid request row first, then its offer row (`repository`).
+Accepting, declining, the deadline sweeper and cancelling all follow it, so they serialise
+per request without deadlocks, and an NGO answering at the instant its offer expires gets
+exactly one outcome.
 """
 
 from __future__ import annotations
@@ -10,17 +11,27 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.humanitarian_requests.aid_request.events import (
+from services.humanitarian_requests.common.events import (
+    offer_state,
     record_offer,
     record_transition,
     touch,
 )
-from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica, Offer
-from services.humanitarian_requests.matching.ranking import TrackRecord, is_eligible, rank
-from shared.errors import Conflict, InvalidTransition, NotFound
+from services.humanitarian_requests.common.principals import actor_of, is_ngo
+from services.humanitarian_requests.db.models.tables import AidRequest, Offer
+from services.humanitarian_requests.matching import repository
+from services.humanitarian_requests.matching.errors import (
+    OfferAlreadyAnswered,
+    OfferLapsed,
+    OfferNotFound,
+    OfferSuperseded,
+    RequestNotOffered,
+)
+from services.humanitarian_requests.matching.ranking import is_eligible, rank
+from services.humanitarian_requests.matching.schemas import OfferStaffView, OfferView
+from shared.auth import Principal
 from shared.events.schemas.humanitarian_requests import (
     AidRequestAccepted,
     AidRequestEscalated,
@@ -31,6 +42,7 @@ from shared.events.schemas.humanitarian_requests import (
     OfferDeclined,
     OfferExpired,
     OfferMade,
+    OfferState,
     OfferStatus,
     OfferWithdrawn,
     RequestStatus,
@@ -40,29 +52,6 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 SYSTEM = "system"
-OPEN_ASSIGNMENT = [RequestStatus.accepted, RequestStatus.in_progress]
-
-
-async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> AidRequest | None:
-    return (
-        await session.execute(
-            select(AidRequest)
-            .where(AidRequest.id == request_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-
-
-async def lock_offer(session: AsyncSession, offer_id: uuid.UUID) -> Offer | None:
-    return (
-        await session.execute(
-            select(Offer)
-            .where(Offer.id == offer_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
 
 
 async def offer_next(
@@ -76,13 +65,7 @@ async def offer_next(
     """Offer `request` (locked, status triaged or escalated) to the best NGO not yet asked,
     or escalate it when nobody is left."""
     today = now.date()
-    # populate_existing: the replica handlers upsert with core statements, so an NGO already
-    # in this session's identity map may hold a state older than its row.
-    replica = (
-        await session.scalars(
-            select(NgoReplica).where(NgoReplica.eligible).execution_options(populate_existing=True)
-        )
-    ).all()
+    replica = await repository.eligible_ngos(session)
     # Eligibility first: the load and track-record queries only run for real candidates.
     ngos = [n for n in replica if is_eligible(n, request.sector, request.pcode, today)]
     if not ngos:
@@ -92,14 +75,13 @@ async def offer_next(
     ranking = rank(
         request,
         ngos,
-        open_load=await _open_load(session, ids),
-        records=await _track_records(session, ids),
+        open_load=await repository.open_load(session, ids),
+        records=await repository.track_records(session, ids),
         today=today,
     )
     asked: set[uuid.UUID] = set()
     if request.offer_round:  # a fresh request has asked nobody yet
-        query = select(Offer.ngo_id).where(Offer.request_id == request.id)
-        asked = set((await session.scalars(query)).all())
+        asked = await repository.asked_ngos(session, request.id)
     remaining = [(i, c) for i, c in enumerate(ranking, start=1) if c.ngo_id not in asked]
     if not remaining:
         reason = "every eligible NGO declined or timed out"
@@ -155,25 +137,25 @@ async def _answerable(
     session: AsyncSession, offer_id: uuid.UUID, ngo_id: uuid.UUID | None, now: datetime
 ) -> tuple[AidRequest, Offer]:
     """Lock the offer's request and the offer, and check the NGO may still answer it."""
-    found = await session.get(Offer, offer_id)
+    found = await repository.get_offer(session, offer_id)
     if found is None:
-        raise NotFound(f"No offer {offer_id}")
+        raise OfferNotFound(f"No offer {offer_id}")
     if ngo_id is not None and found.ngo_id != ngo_id:
         # Another NGO's offer answers exactly like one that does not exist.
-        raise NotFound(f"No offer {offer_id}")
-    request = await lock_request(session, found.request_id)
-    offer = await lock_offer(session, offer_id)
+        raise OfferNotFound(f"No offer {offer_id}")
+    request = await repository.lock_request(session, found.request_id)
+    offer = await repository.lock_offer(session, offer_id)
     assert request is not None and offer is not None  # rows are never deleted
     if offer.status != OfferStatus.pending:
-        raise Conflict(
+        raise OfferAlreadyAnswered(
             f"This offer is {offer.status}; it can no longer be answered", offer_status=offer.status
         )
     if offer.respond_by <= now:
-        raise Conflict(
+        raise OfferLapsed(
             "This offer's response deadline has passed", respond_by=offer.respond_by.isoformat()
         )
     if request.current_offer_id != offer.id or request.status != RequestStatus.offered:
-        raise Conflict("This request is no longer offered to you")
+        raise OfferSuperseded("This request is no longer offered to you")
     return request, offer
 
 
@@ -260,13 +242,28 @@ async def expire_offer(
     await offer_next(session, request, now=now, response_window=response_window)
 
 
+async def expire_next_overdue(
+    session: AsyncSession, *, now: datetime, response_window: timedelta
+) -> bool | None:
+    """Expire the most overdue pending offer no other transaction holds: True when it was
+    expired, False when it was answered meanwhile, None when no overdue offer is left."""
+    request = await repository.lock_next_overdue(session, now)
+    if request is None or request.current_offer_id is None:
+        return None
+    offer = await repository.lock_offer(session, request.current_offer_id)
+    if offer is None or offer.status != OfferStatus.pending:
+        return False
+    await expire_offer(session, request, offer, now=now, response_window=response_window)
+    return True
+
+
 async def withdraw_pending_offer(
     session: AsyncSession, request: AidRequest, *, now: datetime, actor: str
 ) -> None:
     """Withdraw the current offer of a (locked) request that is being cancelled."""
     if request.current_offer_id is None or request.status != RequestStatus.offered:
         return
-    offer = await lock_offer(session, request.current_offer_id)
+    offer = await repository.lock_offer(session, request.current_offer_id)
     if offer is None or offer.status != OfferStatus.pending:
         return
     offer.status = OfferStatus.withdrawn
@@ -282,21 +279,10 @@ async def withdraw_offers_of_ineligible(
     (not vetted, or no current grant for the request's sector and area) and offer the request
     to the next candidate. Without this the NGO could still accept until the deadline.
     Returns how many offers were withdrawn."""
-    ngo = (
-        await session.execute(
-            select(NgoReplica)
-            .where(NgoReplica.ngo_id == ngo_id)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    query = (
-        select(Offer.request_id)
-        .where(Offer.ngo_id == ngo_id, Offer.status == OfferStatus.pending)
-        .order_by(Offer.request_id)  # one lock order across requests
-    )
+    ngo = await repository.fresh_ngo(session, ngo_id)
     withdrawn = 0
-    for request_id in (await session.scalars(query)).all():
-        request = await lock_request(session, request_id)
+    for request_id in await repository.requests_with_pending_offers(session, ngo_id):
+        request = await repository.lock_request(session, request_id)
         if (
             request is None
             or request.status != RequestStatus.offered
@@ -306,7 +292,7 @@ async def withdraw_offers_of_ineligible(
             continue
         if ngo is not None and is_eligible(ngo, request.sector, request.pcode, now.date()):
             continue
-        offer = await lock_offer(session, request.current_offer_id)
+        offer = await repository.lock_offer(session, request.current_offer_id)
         if offer is None or offer.status != OfferStatus.pending:
             continue
         offer.status = OfferStatus.withdrawn
@@ -324,7 +310,7 @@ async def withdraw_offers_of_ineligible(
 
 def _back_to_triaged(request: AidRequest, now: datetime) -> None:
     if request.status != RequestStatus.offered:
-        raise InvalidTransition(f"The request is {request.status}, not offered")
+        raise RequestNotOffered(f"The request is {request.status}, not offered")
     request.status = RequestStatus.triaged
     request.current_offer_id = None
     request.offered_ngo_id = None
@@ -332,40 +318,83 @@ def _back_to_triaged(request: AidRequest, now: datetime) -> None:
     touch(request, now)
 
 
-async def _open_load(session: AsyncSession, ngo_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    if not ngo_ids:
-        return {}
-    rows = await session.execute(
-        select(AidRequest.assigned_ngo_id, func.count())
-        .where(AidRequest.assigned_ngo_id.in_(ngo_ids), AidRequest.status.in_(OPEN_ASSIGNMENT))
-        .group_by(AidRequest.assigned_ngo_id)
+def offer_view(offer: Offer, request: AidRequest, principal: Principal) -> OfferView:
+    """The offer as this principal reads it: staff get the whole ranking it was chosen
+    from, an NGO only its own ranking explanation."""
+    state = offer_state(offer, request)
+    if principal.is_staff:
+        return OfferStaffView(**state.model_dump(), ranking=offer.ranking)  # type: ignore[arg-type]
+    return state
+
+
+def offers_visible_to(principal: Principal) -> uuid.UUID | None:
+    """The NGO whose offers this principal may see; None for staff (all offers)."""
+    if principal.is_staff:
+        return None
+    if is_ngo(principal) and principal.ngo_id is not None:
+        return principal.ngo_id
+    raise OfferNotFound("No offers")
+
+
+async def list_offers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: OfferStatus | None,
+    request_id: uuid.UUID | None,
+    limit: int,
+) -> list[OfferView]:
+    """Offers addressed to the principal's NGO (staff: all), newest first."""
+    rows = await repository.list_offers(
+        session,
+        ngo_id=offers_visible_to(principal),
+        status=status,
+        request_id=request_id,
+        limit=limit,
     )
-    return {ngo_id: count for ngo_id, count in rows if ngo_id is not None}
+    return [offer_view(offer, request, principal) for offer, request in rows]
 
 
-async def _track_records(
-    session: AsyncSession, ngo_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, TrackRecord]:
-    if not ngo_ids:
-        return {}
-    answered = Offer.status.in_([OfferStatus.accepted, OfferStatus.declined])
-    timely = answered & (
-        func.extract("epoch", Offer.responded_at - Offer.offered_at) * 2
-        <= func.extract("epoch", Offer.respond_by - Offer.offered_at)
-    )
+async def get_offer(session: AsyncSession, principal: Principal, offer_id: uuid.UUID) -> OfferState:
+    """One offer, if the principal may see it (another NGO's answers like a missing one)."""
+    ngo_id = offers_visible_to(principal)
+    offer = await repository.get_offer(session, offer_id)
+    if offer is None or (ngo_id is not None and offer.ngo_id != ngo_id):
+        raise OfferNotFound(f"No offer {offer_id}")
+    return await _view_with_request(session, offer, principal)
 
-    def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((condition, 1), else_=0))
 
-    rows = await session.execute(
-        select(
-            Offer.ngo_id,
-            count_if(Offer.status == OfferStatus.accepted),
-            count_if(Offer.status == OfferStatus.declined),
-            count_if(Offer.status == OfferStatus.expired),
-            count_if(timely),
+async def answer_offer(
+    session: AsyncSession,
+    principal: Principal,
+    offer_id: uuid.UUID,
+    *,
+    accept: bool,
+    reason: str | None,
+    now: datetime,
+    response_window: timedelta,
+) -> OfferView:
+    """Accept or decline an offer on behalf of the principal (staff may answer any)."""
+    ngo_id = offers_visible_to(principal)
+    actor = actor_of(principal)
+    if accept:
+        offer = await accept_offer(session, offer_id, ngo_id=ngo_id, actor=actor, now=now)
+    else:
+        offer = await decline_offer(
+            session,
+            offer_id,
+            ngo_id=ngo_id,
+            reason=reason,
+            actor=actor,
+            now=now,
+            response_window=response_window,
         )
-        .where(Offer.ngo_id.in_(ngo_ids))
-        .group_by(Offer.ngo_id)
-    )
-    return {row[0]: TrackRecord(int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows}
+    return await _view_with_request(session, offer, principal)
+
+
+async def _view_with_request(
+    session: AsyncSession, offer: Offer, principal: Principal
+) -> OfferView:
+    request = await repository.get_request(session, offer.request_id)
+    assert request is not None  # rows are never deleted
+    return offer_view(offer, request, principal)

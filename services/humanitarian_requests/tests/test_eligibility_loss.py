@@ -51,6 +51,8 @@ async def test_losing_eligibility_withdraws_the_pending_offer_and_moves_on(
     )
     assert accepted.status_code == 409, accepted.text
     assert problem_of(accepted)["status"] == 409
+    assert problem_of(accepted)["type"].endswith("/offer-already-answered")
+    assert problem_of(accepted)["offer_status"] == "withdrawn"
 
     ops = bearer(settings, "ops_centre")
     offer = (await client.get(f"/offers/{offer_id}", headers=ops)).json()

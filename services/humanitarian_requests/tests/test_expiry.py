@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.humanitarian_requests.config import Settings
-from services.humanitarian_requests.matching.sweeper import sweep_once
+from services.humanitarian_requests.matching.tasks import sweep_once
 from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     fetch,

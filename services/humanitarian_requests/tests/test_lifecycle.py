@@ -64,6 +64,7 @@ async def test_request_goes_through_the_whole_lifecycle(
     # Another NGO's offer is a 404, exactly like one that does not exist: never a 409.
     assert foreign.status_code == 404
     assert problem_of(foreign)["detail"] == f"No offer {first['offer_id']}"
+    assert problem_of(foreign)["type"].endswith("/offer-not-found")
     assert (await client.get(f"/offers/{first['offer_id']}", headers=as_far)).status_code == 404
 
     declined = await client.post(
@@ -74,7 +75,7 @@ async def test_request_goes_through_the_whole_lifecycle(
 
     late = await client.post(f"/offers/{first['offer_id']}/accept", headers=as_near)
     assert late.status_code == 409
-    problem_of(late)
+    assert problem_of(late)["type"].endswith("/offer-already-answered")
 
     current = (await client.get(f"/aid-requests/{request_id}", headers=as_unit)).json()
     assert current["status"] == "offered" and current["offered_ngo_id"] == str(far)
@@ -87,6 +88,7 @@ async def test_request_goes_through_the_whole_lifecycle(
     assert started.json()["assigned_to_you"] is True
     not_theirs = await client.post(f"/aid-requests/{request_id}/start", headers=as_near)
     assert not_theirs.status_code == 404
+    assert problem_of(not_theirs)["type"].endswith("/aid-request-not-found")
     # The NGO that declined saw the request while its offer stood; now that it is another
     # NGO's assignment, it is a 404 to it, not visible for good.
     gone = await client.get(f"/aid-requests/{request_id}", headers=as_near)
@@ -109,6 +111,7 @@ async def test_request_goes_through_the_whole_lifecycle(
     )
     assert unknown_item.status_code == 422
     assert problem_of(unknown_item)["allowed"] == ["water"]
+    assert problem_of(unknown_item)["type"].endswith("/unknown-delivery-items")
 
     full = await client.post(
         f"/aid-requests/{request_id}/deliveries",
@@ -126,6 +129,7 @@ async def test_request_goes_through_the_whole_lifecycle(
         )
         assert terminal.status_code == 409, (path, terminal.text)
         assert problem_of(terminal)["status"] == 409
+        assert problem_of(terminal)["type"].endswith("/aid-request-transition-not-allowed")
 
     history = (await client.get(f"/aid-requests/{request_id}/history", headers=as_unit)).json()
     types = [h["event_type"].split(".")[-2] for h in history]

@@ -12,16 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.aid_request import repository
 from services.monitoring.aid_request.timing import bucket_of
 from services.monitoring.config import Settings
 from services.monitoring.db.models.read_models import offers, request_history, requests
-from services.monitoring.live import notify
+from services.monitoring.live import notify_change
 from services.monitoring.sla.engine import sync_clocks
+from shared.db import replace_if_newer
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -200,24 +200,13 @@ async def apply_request(
             },
         )
     )
-    held = (
-        (
-            await session.execute(
-                select(requests).where(requests.c.request_id == data.request_id).with_for_update()
-            )
-        )
-        .mappings()
-        .one_or_none()
-    )
-    old = dict(held) if held is not None else None
-    if old is not None and old["version"] >= data.version:
-        return False
     new = _row(data)
-    await session.execute(
-        upsert(requests)
-        .values(request_id=data.request_id, **new)
-        .on_conflict_do_update(index_elements=[requests.c.request_id], set_=new)
+    replaced = await replace_if_newer(
+        session, requests, "request_id", {"request_id": data.request_id, **new}
     )
+    if replaced is None:
+        return False
+    old = dict(replaced.previous) if replaced.previous is not None else None
     await _move_counts(session, old, new)
     await _record_timings(session, old, new)
     await _record_fulfilment(session, settings, old, new)
@@ -227,28 +216,19 @@ async def apply_request(
 
 
 async def apply_offer(session: AsyncSession, data: OfferState) -> bool:
-    held = (
-        await session.execute(
-            select(offers.c.version, offers.c.status)
-            .where(offers.c.offer_id == data.offer_id)
-            .with_for_update()
-        )
-    ).one_or_none()
-    if held is not None and held.version >= data.version:
-        return False
-    old_status = held.status if held is not None else None
     values = {
+        "offer_id": data.offer_id,
         "version": data.version,
         "request_id": data.request_id,
         "ngo_id": data.ngo_id,
         "status": data.status.value,
         "updated_at": data.updated_at,
     }
-    await session.execute(
-        upsert(offers)
-        .values(offer_id=data.offer_id, **values)
-        .on_conflict_do_update(index_elements=[offers.c.offer_id], set_=values)
-    )
+    replaced = await replace_if_newer(session, offers, "offer_id", values)
+    if replaced is None:
+        return False
+    held = replaced.previous
+    old_status = held["status"] if held is not None else None
     new_status = data.status.value
     await repository.add_contribution(
         session,
@@ -267,22 +247,20 @@ def build_request_router(settings: Settings, *, sla: bool = True, live: bool = T
 
     async def on_request(session: AsyncSession, event: CloudEvent, data: AidRequestEvent) -> None:
         if await apply_request(session, settings, event, data, sla=sla) and live:
-            await notify(
+            await notify_change(
                 session,
                 "request",
-                {
-                    "type": event.type,
-                    "request_id": str(data.request_id),
-                    "status": data.status.value,
-                    "sector": data.sector.value,
-                    "pcode": data.location.pcode,
-                    "urgency": data.urgency.value,
-                },
+                event,
+                request_id=data.request_id,
+                status=data.status,
+                sector=data.sector,
+                pcode=data.location.pcode,
+                urgency=data.urgency,
             )
 
     async def on_offer(session: AsyncSession, event: CloudEvent, data: OfferState) -> None:
         if await apply_offer(session, data) and live:
-            await notify(session, "offer", {"type": event.type, "offer_id": str(data.offer_id)})
+            await notify_change(session, "offer", event, offer_id=data.offer_id)
 
     for model in REQUEST_EVENTS:
         router.on(model)(on_request)

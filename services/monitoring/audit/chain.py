@@ -38,6 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.monitoring.db.models.audit import audit_log
 from shared.events.envelope import CloudEvent
 
+AUDIT_GROUP = "monitoring.audit"
+"""The consumer group that chains every event (its dead letters are the chain's holes)."""
+
 GENESIS_HASH = "0" * 64
 _APPEND_LOCK = zlib.crc32(b"concord.monitoring.audit_log")
 

@@ -28,8 +28,7 @@ from sqlalchemy import Text, and_, cast, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from services.monitoring.audit.chain import MissingEvent, Verification, verify_chain
-from services.monitoring.audit.handlers import AUDIT_GROUP
+from services.monitoring.audit.chain import AUDIT_GROUP, MissingEvent, Verification, verify_chain
 from services.monitoring.db.models.audit import audit_gaps, audit_log
 from shared.events.catalog import dead_letter_topic
 from shared.events.envelope import CloudEvent

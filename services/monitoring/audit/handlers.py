@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.audit.chain import append
+from services.monitoring.audit.chain import AUDIT_GROUP, append
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
 
-AUDIT_GROUP = "monitoring.audit"
+__all__ = ["AUDIT_GROUP", "audited_topics", "build_audit_router"]
 
 
 def audited_topics() -> list[str]:

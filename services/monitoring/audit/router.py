@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.monitoring.access import Staff
-from services.monitoring.audit import repository
-from services.monitoring.audit.gaps import verify_trail
+from services.monitoring.audit import service
+from services.monitoring.audit.schemas import AuditedEvent, ChainVerification
 from shared.deps import DbSession
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
-@router.get("/events", summary="Search the audit trail")
+@router.get("/events", summary="Search the audit trail", response_model_exclude_unset=True)
 async def search_events(
     session: DbSession,
     principal: Staff,
@@ -27,9 +27,9 @@ async def search_events(
         int | None, Query(ge=0, le=2**63 - 1, description="Page: positions below this")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[AuditedEvent]:
     """Audited events, newest first, filtered by entity, actor and time of the event."""
-    return await repository.search(
+    return await service.search_events(
         session,
         subject=subject,
         actor=actor,
@@ -47,12 +47,11 @@ async def verify(
     missing_limit: Annotated[
         int, Query(ge=0, le=1000, description="How many missing events to list (latest first)")
     ] = 100,
-) -> dict[str, Any]:
+) -> ChainVerification:
     """Re-hash the whole chain; `ok` false names the first broken row and why.
 
     `complete` false means the chain is missing events the audit consumer dead-lettered
     (`missing_count`, and the latest of them in `missing`, each with its original topic,
     partition, offset and error): an intact chain with holes is not a whole trail.
     `summary` says both in one line."""
-    connection = await session.connection()
-    return (await verify_trail(connection, missing_limit=missing_limit)).as_dict()
+    return await service.verify(session, missing_limit=missing_limit)

@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.aid_request.repository import add_incident_count
 from services.monitoring.db.models.read_models import incidents
-from services.monitoring.live import notify
+from services.monitoring.live import notify_change
+from shared.db import replace_if_newer
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -32,20 +31,9 @@ def _counted(pcode: str, day: date, duplicate: bool) -> tuple[str, date, int]:
 
 
 async def apply_incident(session: AsyncSession, data: IncidentState) -> bool:
-    held = (
-        (
-            await session.execute(
-                select(incidents)
-                .where(incidents.c.incident_id == data.incident_id)
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if held is not None and held["version"] >= data.version:
-        return False
+    """Keep the incident's newest state and move its count; False when not newer."""
     values: dict[str, Any] = {
+        "incident_id": data.incident_id,
         "version": data.version,
         "pcode": data.location.pcode,
         "category": data.incident_type.value,
@@ -56,17 +44,16 @@ async def apply_incident(session: AsyncSession, data: IncidentState) -> bool:
         "occurred_on": data.occurred_at.date(),
         "duplicate": data.duplicate_of is not None,
     }
+    replaced = await replace_if_newer(session, incidents, "incident_id", values)
+    if replaced is None:
+        return False
+    held = replaced.previous
     before = (
         _counted(held["pcode"], held["occurred_on"], held["duplicate"])
         if held is not None
         else None
     )
     after = _counted(values["pcode"], values["occurred_on"], values["duplicate"])
-    await session.execute(
-        insert(incidents)
-        .values(incident_id=data.incident_id, **values)
-        .on_conflict_do_update(index_elements=[incidents.c.incident_id], set_=values)
-    )
     if before != after:
         if before is not None and before[2]:
             await add_incident_count(session, pcode=before[0], day=before[1], delta=-1)
@@ -80,15 +67,13 @@ def build_incident_router(*, live: bool = True) -> EventRouter:
 
     async def on_incident(session: AsyncSession, event: CloudEvent, data: IncidentState) -> None:
         if await apply_incident(session, data) and live:
-            await notify(
+            await notify_change(
                 session,
                 "incident",
-                {
-                    "type": event.type,
-                    "incident_id": str(data.incident_id),
-                    "pcode": data.location.pcode,
-                    "severity": data.severity.value,
-                },
+                event,
+                incident_id=data.incident_id,
+                pcode=data.location.pcode,
+                severity=data.severity,
             )
 
     router.on(IncidentReported)(on_incident)

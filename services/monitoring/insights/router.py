@@ -5,16 +5,27 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
 from services.monitoring.access import STAFF_POLICY, Staff, require_staff, sees_restricted
 from services.monitoring.config import Settings
 from services.monitoring.insights import drilldown, partners, queries
+from services.monitoring.insights.schemas import (
+    AgreementCompliance,
+    Alert,
+    Contribution,
+    CoverageGaps,
+    Funnel,
+    Hotspot,
+    Kpis,
+    LiveTicket,
+    MapLayers,
+    RequestDetail,
+)
 from services.monitoring.live import Broadcaster
 from services.monitoring.live_tickets import issue_ticket, redeem_ticket
 from shared.auth import Principal
@@ -26,11 +37,11 @@ router = APIRouter(prefix="/api", tags=["dashboard"])
 
 
 @router.get("/kpis", summary="Headline KPIs")
-async def get_kpis(session: DbSession, principal: Staff) -> dict[str, Any]:
+async def get_kpis(session: DbSession, principal: Staff) -> Kpis:
     """Open, in-delivery and fulfilled requests, people in need and reached, open SLA
     alerts, incidents of the last 7 days, eligible NGOs, and from joint planning: open
     conflicts, overdue tasks, missed milestones and live (planned or active) operations."""
-    return await queries.kpis(session)
+    return Kpis.model_validate(await queries.kpis(session))
 
 
 @router.get("/funnel", summary="Request funnel and stage timings")
@@ -38,10 +49,10 @@ async def get_funnel(
     session: DbSession,
     principal: Staff,
     group_by: Literal["sector", "pcode", "urgency"] | None = None,
-) -> dict[str, Any]:
+) -> Funnel:
     """Requests per status and p50/p90 seconds from submission to triage, first offer,
     acceptance and fulfilment, overall or per sector, area or urgency."""
-    return await queries.funnel(session, group_by)
+    return Funnel.model_validate(await queries.funnel(session, group_by))
 
 
 @router.get("/gaps", summary="Coverage-gap matrix (who does what where)")
@@ -50,67 +61,70 @@ async def get_gaps(
     principal: Staff,
     level: Annotated[int, Query(ge=1, le=2)] = 2,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> dict[str, Any]:
+) -> CoverageGaps:
     """Unmet need per sector x admin area (level 1 states, 2 counties) against the eligible
     NGOs present and their capacity, ranked: uncovered cells first, then need per NGO."""
-    return await queries.coverage_gaps(session, level=level, limit=limit)
+    return CoverageGaps.model_validate(
+        await queries.coverage_gaps(session, level=level, limit=limit)
+    )
 
 
 @router.get("/hotspots", summary="Incident hotspots and trend")
 async def get_hotspots(
     session: DbSession, principal: Staff, days: Annotated[int, Query(ge=1, le=90)] = 7
-) -> list[dict[str, Any]]:
+) -> list[Hotspot]:
     """Incidents per area in the last `days` against the period before; rising areas with
     three or more incidents are flagged high-risk."""
-    return await queries.hotspots(session, days=days)
+    return [Hotspot.model_validate(h) for h in await queries.hotspots(session, days=days)]
 
 
 @router.get("/contributions", summary="Per-NGO contribution")
-async def get_contributions(session: DbSession, principal: Staff) -> list[dict[str, Any]]:
+async def get_contributions(session: DbSession, principal: Staff) -> list[Contribution]:
     """Offers, acceptance rate, fulfilments on time and people reached, per NGO."""
-    return await partners.contributions(session)
+    return [Contribution.model_validate(c) for c in await partners.contributions(session)]
 
 
 @router.get("/compliance", summary="Agreement reporting compliance")
 async def get_compliance(
     request: Request, session: DbSession, principal: Staff
-) -> list[dict[str, Any]]:
+) -> list[AgreementCompliance]:
     """Per active agreement and reporting obligation: the periods due so far, which were
     reported and which are overdue (due date plus `MONITORING_REPORT_GRACE_DAYS` passed
     without a report), and the next due date. Agreements with overdue reports first."""
     settings: Settings = request.app.state.settings
-    return await partners.compliance(session, grace_days=settings.report_grace_days)
+    found = await partners.compliance(session, grace_days=settings.report_grace_days)
+    return [AgreementCompliance.model_validate(a) for a in found]
 
 
-@router.get("/alerts", summary="SLA alerts")
+@router.get("/alerts", summary="SLA alerts", response_model_exclude_unset=True)
 async def get_alerts(
     session: DbSession,
     principal: Staff,
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[Alert]:
     """Warnings and breaches, newest first; cleared ones too with `open_only=false`."""
-    return await drilldown.alert_feed(session, open_only=open_only, limit=limit)
+    found = await drilldown.alert_feed(session, open_only=open_only, limit=limit)
+    return [Alert.model_validate(a) for a in found]
 
 
-@router.get("/requests/{request_id}", summary="A request's history (drill-down)")
-async def get_request(
-    session: DbSession, principal: Staff, request_id: uuid.UUID
-) -> dict[str, Any]:
+@router.get(
+    "/requests/{request_id}",
+    summary="A request's history (drill-down)",
+    response_model_exclude_unset=True,
+)
+async def get_request(session: DbSession, principal: Staff, request_id: uuid.UUID) -> RequestDetail:
     """The request as monitoring holds it, every event it went through, and its alerts."""
-    return await drilldown.request_detail(session, request_id, may_see=sees_restricted(principal))
+    detail = await drilldown.request_detail(session, request_id, may_see=sees_restricted(principal))
+    return RequestDetail.model_validate(detail)
 
 
-@router.get("/map", summary="Map layers")
-async def get_map(session: DbSession, principal: Staff) -> dict[str, Any]:
+@router.get("/map", summary="Map layers", response_model_exclude_unset=True)
+async def get_map(session: DbSession, principal: Staff) -> MapLayers:
     """Admin areas from the gazetteer with open requests, people in need and NGO presence;
     the latest open requests and recent incidents as points."""
-    return await drilldown.map_layers(session, may_see=sees_restricted(principal))
-
-
-class LiveTicket(BaseModel):
-    ticket: str = Field(description="Opens `GET /api/live?ticket=…` once")
-    expires_in: int = Field(description="Seconds the ticket stays valid")
+    layers = await drilldown.map_layers(session, may_see=sees_restricted(principal))
+    return MapLayers.model_validate(layers)
 
 
 @router.post(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.live import notify
+from services.monitoring.live import notify_change
 from services.monitoring.planning import repository
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
@@ -55,56 +55,48 @@ def build_planning_router(*, live: bool = True) -> EventRouter:
 
     async def on_operation(session: AsyncSession, event: CloudEvent, data: OperationState) -> None:
         if await repository.apply_operation(session, data) and live:
-            await notify(
+            await notify_change(
                 session,
                 "operation",
-                {
-                    "type": event.type,
-                    "operation_id": str(data.operation_id),
-                    "status": data.status.value,
-                },
+                event,
+                operation_id=data.operation_id,
+                status=data.status,
             )
 
     async def on_task(session: AsyncSession, event: CloudEvent, data: TaskState) -> None:
         if await repository.apply_task(session, data) and live:
-            await notify(
+            await notify_change(
                 session,
                 "task",
-                {
-                    "type": event.type,
-                    "task_id": str(data.task_id),
-                    "operation_id": str(data.operation_id),
-                    "status": data.status.value,
-                    "overdue": data.overdue,
-                },
+                event,
+                task_id=data.task_id,
+                operation_id=data.operation_id,
+                status=data.status,
+                overdue=data.overdue,
             )
 
     async def on_milestone(session: AsyncSession, event: CloudEvent, data: MilestoneState) -> None:
         if await repository.apply_milestone(session, data) and live:
-            await notify(
+            await notify_change(
                 session,
                 "milestone",
-                {
-                    "type": event.type,
-                    "milestone_id": str(data.milestone_id),
-                    "status": data.status.value,
-                },
+                event,
+                milestone_id=data.milestone_id,
+                status=data.status,
             )
 
     async def on_conflict(session: AsyncSession, event: CloudEvent, data: ConflictState) -> None:
         reason = data.reason if isinstance(data, NotificationConflictCleared) else None
         if await repository.apply_conflict(session, data, cleared_reason=reason) and live:
-            await notify(
+            await notify_change(
                 session,
                 "conflict",
-                {
-                    "type": event.type,
-                    "conflict_id": str(data.conflict_id),
-                    "notification_id": str(data.notification_id),
-                    "source": data.source.value,
-                    "near_pcode": data.near_pcode,
-                    "open": data.cleared_at is None,
-                },
+                event,
+                conflict_id=data.conflict_id,
+                notification_id=data.notification_id,
+                source=data.source,
+                near_pcode=data.near_pcode,
+                open=data.cleared_at is None,
             )
 
     for operation_model in OPERATION_EVENTS:

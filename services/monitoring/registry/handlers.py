@@ -2,13 +2,14 @@
 reports received under agreements.
 
 Each registry event carries the full state and a `version`; a row is replaced only by a
-newer version, so a late or replayed older state never wins. A report submission never
+newer version (`upsert_if_newer`, one statement), so a late or replayed older state never
+wins. A report submission never
 changes: the first copy of (agreement, obligation, period end) is kept, any other ignored.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +19,8 @@ from services.monitoring.db.models.read_models import (
     ngos,
     report_submissions,
 )
-from services.monitoring.live import notify
+from services.monitoring.live import notify_change
+from shared.db import upsert_if_newer
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -41,12 +43,8 @@ from shared.events.schemas.ngo_registry import (
 
 async def apply_ngo(session: AsyncSession, data: NgoState) -> bool:
     """Keep the NGO and its presence; False when the event is older than what we hold."""
-    held = await session.scalar(
-        select(ngos.c.version).where(ngos.c.ngo_id == data.ngo_id).with_for_update()
-    )
-    if held is not None and held >= data.version:
-        return False
     values = {
+        "ngo_id": data.ngo_id,
         "version": data.version,
         "name": data.name,
         "acronym": data.acronym,
@@ -57,11 +55,8 @@ async def apply_ngo(session: AsyncSession, data: NgoState) -> bool:
         "operating_areas": data.operating_areas,
         "updated_at": data.updated_at,
     }
-    await session.execute(
-        insert(ngos)
-        .values(ngo_id=data.ngo_id, **values)
-        .on_conflict_do_update(index_elements=[ngos.c.ngo_id], set_=values)
-    )
+    if not await upsert_if_newer(session, ngos, "ngo_id", values):
+        return False
     await session.execute(delete(ngo_presence).where(ngo_presence.c.ngo_id == data.ngo_id))
     if data.eligible:
         cells = {(g.sector.value, p) for g in data.eligibility for p in g.pcodes}
@@ -75,14 +70,8 @@ async def apply_ngo(session: AsyncSession, data: NgoState) -> bool:
 
 
 async def apply_agreement(session: AsyncSession, data: AgreementState) -> bool:
-    held = await session.scalar(
-        select(agreements.c.version)
-        .where(agreements.c.agreement_id == data.agreement_id)
-        .with_for_update()
-    )
-    if held is not None and held >= data.version:
-        return False
     values = {
+        "agreement_id": data.agreement_id,
         "version": data.version,
         "title": data.title,
         "status": data.status.value,
@@ -94,12 +83,7 @@ async def apply_agreement(session: AsyncSession, data: AgreementState) -> bool:
         "ends_on": data.ends_on,
         "updated_at": data.updated_at,
     }
-    await session.execute(
-        insert(agreements)
-        .values(agreement_id=data.agreement_id, **values)
-        .on_conflict_do_update(index_elements=[agreements.c.agreement_id], set_=values)
-    )
-    return True
+    return await upsert_if_newer(session, agreements, "agreement_id", values)
 
 
 async def apply_report(session: AsyncSession, data: AgreementReportSubmitted) -> bool:
@@ -127,22 +111,18 @@ def build_registry_router(*, live: bool = True) -> EventRouter:
 
     async def on_ngo(session: AsyncSession, event: CloudEvent, data: NgoState) -> None:
         if await apply_ngo(session, data) and live:
-            await notify(session, "ngo", {"type": event.type, "ngo_id": str(data.ngo_id)})
+            await notify_change(session, "ngo", event, ngo_id=data.ngo_id)
 
     async def on_agreement(session: AsyncSession, event: CloudEvent, data: AgreementState) -> None:
         if await apply_agreement(session, data) and live:
-            await notify(
-                session, "agreement", {"type": event.type, "agreement_id": str(data.agreement_id)}
-            )
+            await notify_change(session, "agreement", event, agreement_id=data.agreement_id)
 
     @router.on(AgreementReportSubmitted)
     async def on_report(
         session: AsyncSession, event: CloudEvent, data: AgreementReportSubmitted
     ) -> None:
         if await apply_report(session, data) and live:
-            await notify(
-                session, "agreement", {"type": event.type, "agreement_id": str(data.agreement_id)}
-            )
+            await notify_change(session, "agreement", event, agreement_id=data.agreement_id)
 
     for ngo_model in (NgoRegistered, NgoUpdated, NgoVettingChanged, NgoEligibilityChanged):
         router.on(ngo_model)(on_ngo)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.db.models.read_models import alerts
-from services.monitoring.live import notify
+from services.monitoring.live import notify_change
+from shared.db import upsert_if_newer
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.schemas import CATALOG
@@ -20,12 +19,9 @@ from shared.events.schemas.monitoring import (
 
 
 async def apply_alert(session: AsyncSession, data: SlaAlertState) -> bool:
-    held = await session.scalar(
-        select(alerts.c.version).where(alerts.c.alert_id == data.alert_id).with_for_update()
-    )
-    if held is not None and held >= data.version:
-        return False
+    """Keep the alert's newest state; False when the event is not newer than what we hold."""
     values = {
+        "alert_id": data.alert_id,
         "version": data.version,
         "request_id": data.request_id,
         "stage": data.stage.value,
@@ -40,12 +36,7 @@ async def apply_alert(session: AsyncSession, data: SlaAlertState) -> bool:
         "cleared_at": data.cleared_at,
         "resolution": data.resolution,
     }
-    await session.execute(
-        insert(alerts)
-        .values(alert_id=data.alert_id, **values)
-        .on_conflict_do_update(index_elements=[alerts.c.alert_id], set_=values)
-    )
-    return True
+    return await upsert_if_newer(session, alerts, "alert_id", values)
 
 
 def build_alert_router(*, live: bool = True) -> EventRouter:
@@ -53,21 +44,19 @@ def build_alert_router(*, live: bool = True) -> EventRouter:
 
     async def on_alert(session: AsyncSession, event: CloudEvent, data: SlaAlertState) -> None:
         if await apply_alert(session, data) and live:
-            await notify(
+            await notify_change(
                 session,
                 "alert",
-                {
-                    "type": event.type,
-                    "alert_id": str(data.alert_id),
-                    "request_id": str(data.request_id),
-                    "stage": data.stage.value,
-                    "urgency": data.urgency.value,
-                    "level": data.level.value,
-                    "escalation_level": data.escalation_level,
-                    "escalate_to": data.escalate_to,
-                    "pcode": data.pcode,
-                    "due_at": data.due_at.isoformat(),
-                },
+                event,
+                alert_id=data.alert_id,
+                request_id=data.request_id,
+                stage=data.stage,
+                urgency=data.urgency,
+                level=data.level,
+                escalation_level=data.escalation_level,
+                escalate_to=data.escalate_to,
+                pcode=data.pcode,
+                due_at=data.due_at,
             )
 
     for model in (SlaWarningRaised, SlaBreached, SlaCleared):

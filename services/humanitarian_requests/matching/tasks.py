@@ -12,14 +12,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.humanitarian_requests.config import Settings
-from services.humanitarian_requests.db.models.tables import AidRequest, Offer
-from services.humanitarian_requests.matching.service import expire_offer, lock_offer
+from services.humanitarian_requests.matching.service import expire_next_overdue
 from shared.db import unit_of_work
-from shared.events.schemas.humanitarian_requests import OfferStatus, RequestStatus
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
 
@@ -35,27 +32,10 @@ async def sweep_once(sessionmaker: async_sessionmaker[AsyncSession], settings: S
     while True:
         async with unit_of_work(sessionmaker) as session:
             now = datetime.now(UTC)
-            request = (
-                await session.execute(
-                    select(AidRequest)
-                    .join(Offer, Offer.id == AidRequest.current_offer_id)
-                    .where(
-                        AidRequest.status == RequestStatus.offered,
-                        Offer.status == OfferStatus.pending,
-                        Offer.respond_by <= now,
-                    )
-                    .order_by(Offer.respond_by)
-                    .limit(1)
-                    .with_for_update(of=AidRequest, skip_locked=True)
-                    .execution_options(populate_existing=True)
-                )
-            ).scalar_one_or_none()
-            if request is None or request.current_offer_id is None:
+            outcome = await expire_next_overdue(session, now=now, response_window=window)
+            if outcome is None:
                 return expired
-            offer = await lock_offer(session, request.current_offer_id)
-            if offer is not None and offer.status == OfferStatus.pending:
-                await expire_offer(session, request, offer, now=now, response_window=window)
-                expired += 1
+            expired += outcome
         if expired >= BATCH:
             return expired
 
