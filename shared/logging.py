@@ -80,11 +80,15 @@ class _LineList(logging.Handler):
 
 
 @contextlib.contextmanager
-def capture_log_lines() -> Iterator[list[str]]:
+def capture_log_lines(level: str | None = None) -> Iterator[list[str]]:
     """Every line the process logs meanwhile, rendered exactly as `configure_logging`'s
     handler renders it (scrubber included): what a log scan reads. The list fills as lines
-    are logged."""
+    are logged. `level` lowers (or raises) the root level meanwhile, e.g. to scan what a
+    deployment logging at INFO would write."""
     root = logging.getLogger()
+    previous = root.level
+    if level is not None:
+        root.setLevel(level.upper())
     ours = next((h for h in root.handlers if h.get_name() == HANDLER_NAME), None)
     if ours is None or ours.formatter is None:
         raise RuntimeError("configure_logging has not run in this process")
@@ -96,6 +100,7 @@ def capture_log_lines() -> Iterator[list[str]]:
         yield lines
     finally:
         root.removeHandler(capture)
+        root.setLevel(previous)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

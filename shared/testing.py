@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -211,7 +212,12 @@ async def committed_to_end(
                 ends = await consumer.end_offsets(partitions)
             finally:
                 await consumer.stop()
-            committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+            try:
+                committed = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+            except GroupCoordinatorNotAvailableError:
+                # A fresh broker is still electing the coordinator of its offsets topic:
+                # nothing is committed yet, which is "not yet", not an error.
+                return False
         finally:
             await admin.close()
     for partition in partitions:
