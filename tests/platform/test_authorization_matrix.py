@@ -368,22 +368,22 @@ def test_every_tenant_route_has_an_object_and_a_recipe(apps: dict[str, FastAPI])
 
 def test_a_tenant_route_without_a_factory_fails_the_check() -> None:
     """The check above can fail: a route under a tenant rule naming an object no factory
-    makes (here a webhook of an NGO) is named, and so is a changing route without a recipe."""
+    makes (here an NGO's satellite phone) is named, and so is a change without a recipe."""
     app = _create_app(SERVICES[0])
     assert _tenant_cases({"ngo_registry": app})[1] == []
     tenant_rule = policy(Role.ngo, Role.admin, tenant=Tenant.own_ngo)
 
-    @app.get("/webhooks/{webhook_id}", dependencies=[tenant_rule])
-    async def one_webhook(webhook_id: uuid.UUID) -> dict[str, str]:
+    @app.get("/satellite-phones/{phone_id}", dependencies=[tenant_rule])
+    async def one_phone(phone_id: uuid.UUID) -> dict[str, str]:
         return {}
 
-    @app.post("/ngos/{ngo_id}/webhooks/rotate", dependencies=[tenant_rule])
-    async def rotate(ngo_id: uuid.UUID) -> dict[str, str]:
+    @app.post("/ngos/{ngo_id}/satellite-phones", dependencies=[tenant_rule])
+    async def add_phone(ngo_id: uuid.UUID) -> dict[str, str]:
         return {}
 
     assert _tenant_cases({"ngo_registry": app})[1] == [
-        "GET ngo_registry/webhooks/{webhook_id}: no object factory for webhook_id",
-        "POST ngo_registry/ngos/{ngo_id}/webhooks/rotate: no recipe (body, order) in RECIPES",
+        "GET ngo_registry/satellite-phones/{phone_id}: no object factory for phone_id",
+        "POST ngo_registry/ngos/{ngo_id}/satellite-phones: no recipe (body, order) in RECIPES",
     ]
 
 
