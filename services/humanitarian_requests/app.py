@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.humanitarian_requests.aid_request.router import router as aid_request_router
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import inbox, outbox
+from services.humanitarian_requests.edxl.router import router as edxl_router
 from services.humanitarian_requests.incident.router import router as incident_router
 from services.humanitarian_requests.intake.router import router as intake_router
 from services.humanitarian_requests.matching.handlers import replica_router_for
@@ -41,5 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Concord Humanitarian requests",
         description=DESCRIPTION,
         runtime=runtime,
-        routers=[aid_request_router, offer_router, incident_router, intake_router],
+        routers=[aid_request_router, offer_router, incident_router, intake_router, edxl_router],
     )
