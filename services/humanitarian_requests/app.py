@@ -11,6 +11,7 @@ from services.humanitarian_requests.aid_request.router import router as aid_requ
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import inbox, outbox
 from services.humanitarian_requests.db.models.tables import NgoReplica
+from services.humanitarian_requests.edxl.router import router as edxl_router
 from services.humanitarian_requests.incident.router import router as incident_router
 from services.humanitarian_requests.intake.router import router as intake_router
 from services.humanitarian_requests.matching.handlers import replica_router_for
@@ -43,5 +44,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         runtime=runtime,
         ngo_status=(NgoReplica.ngo_id, NgoReplica.vetting_status),
-        routers=[aid_request_router, offer_router, incident_router, intake_router],
+        routers=[aid_request_router, offer_router, incident_router, intake_router, edxl_router],
     )

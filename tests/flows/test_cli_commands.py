@@ -24,6 +24,7 @@ runner = CliRunner()
 COMMANDS = [
     [], ["token"], ["topics"], ["tail"], ["seed"], ["reset"], ["simulate"], ["rebuild"],
     ["audit"], ["audit", "verify"], ["export"], ["export", "sitrep"], ["export", "3w"],
+    ["subscribe"],
 ]  # fmt: skip
 
 
