@@ -39,6 +39,11 @@ COUNTY = "SS0310"
 TODAY = date.today()
 NOW = datetime.now(UTC).replace(microsecond=0)
 
+OFFER_MADE = "concord.humanitarian_requests.offer.made.v1"
+# Loopback endpoints are allowed only in tests (`webhook_allow_loopback`, set for the matrix's
+# registry); nothing is ever sent under the matrix (no sender runs).
+WEBHOOK_URL = "http://127.0.0.1:9/hook"
+
 PARAM_KINDS: dict[str, str] = {
     "ngo_id": "ngo",
     "agreement_id": "agreement",
@@ -49,6 +54,8 @@ PARAM_KINDS: dict[str, str] = {
     "task_id": "task",
     "meeting_id": "meeting",
     "notification_id": "notification",
+    "webhook_id": "webhook",
+    "delivery_id": "webhook_delivery",
 }
 """Path parameter → the kind of object it names (the world holds tenant A's one of each)."""
 
@@ -62,6 +69,7 @@ READ_ROUTES: dict[str, tuple[str, str]] = {
     "task": ("joint_planning", "/tasks/{task_id}"),
     "meeting": ("joint_planning", "/meetings/{meeting_id}"),
     "notification": ("joint_planning", "/notifications/{notification_id}"),
+    "webhook": ("ngo_registry", "/webhooks/{webhook_id}"),
 }
 """Where mission staff read an object's current version (its ETag), for `If-Match`."""
 
@@ -162,6 +170,18 @@ async def _registered_ngo(
     return ngo_id
 
 
+async def _first(app: FastAPI, sql: str, **params: Any) -> str:
+    """The first column of the first row `sql` finds, once it finds one (TimeoutError if a
+    consumer never gets there)."""
+    async with asyncio.timeout(90):
+        while True:
+            async with app.state.runtime.sessionmaker() as session:
+                row = (await session.execute(text(sql), params)).first()
+            if row is not None:
+                return str(row[0])
+            await asyncio.sleep(0.2)
+
+
 async def _wait_for(app: FastAPI, sql: str, **params: Any) -> None:
     """Poll the service's own database until `sql` finds a row (a consumer that never gets
     there fails the fixture with TimeoutError, no timed assertion)."""
@@ -174,7 +194,7 @@ async def _wait_for(app: FastAPI, sql: str, **params: Any) -> None:
 
 
 async def _registry_objects(
-    client: httpx.AsyncClient, staff: dict[str, str], tenant: Tenant
+    client: httpx.AsyncClient, settings: ServiceSettings, staff: dict[str, str], tenant: Tenant
 ) -> None:
     """The agreement that makes the tenant's NGO eligible where it works, activated."""
     agreement = _ok(
@@ -197,6 +217,17 @@ async def _registry_objects(
     agreement_id = str(agreement["agreement_id"])
     _ok(await client.post(f"/agreements/{agreement_id}/activate", headers=staff))
     tenant.ids.update(ngo=str(tenant.ngo_id), agreement=agreement_id)
+    # A webhook of the NGO's own, for the offers made to it (the registry's consumer queues
+    # one delivery per offer; no sender runs under the matrix, so it stays pending).
+    webhook = _ok(
+        await client.post(
+            f"/ngos/{tenant.ngo_id}/webhooks",
+            json={"url": WEBHOOK_URL, "filter": {"event_types": [OFFER_MADE]}},
+            headers=headers(settings, Role.ngo, tenant),
+        ),
+        201,
+    )
+    tenant.ids["webhook"] = str(webhook["webhook_id"])
 
 
 async def _request_objects(
@@ -370,7 +401,7 @@ async def build_world(
         )
     world = World(*tenants)
     for tenant in tenants:
-        await _registry_objects(registry, staff, tenant)
+        await _registry_objects(registry, settings["ngo_registry"], staff, tenant)
     # The registry's relay publishes; both replicas take both NGOs as eligible.
     for tenant in tenants:
         for service, table in (
@@ -387,4 +418,10 @@ async def build_world(
             clients["humanitarian_requests"], settings["humanitarian_requests"], tenant
         )
         await _planning_objects(clients["joint_planning"], settings["joint_planning"], tenant)
+    for tenant in tenants:
+        tenant.ids["webhook_delivery"] = await _first(
+            apps["ngo_registry"],
+            "SELECT id FROM webhook_deliveries WHERE subscription_id = :id",
+            id=uuid.UUID(tenant.ids["webhook"]),
+        )
     return world

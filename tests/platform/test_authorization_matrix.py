@@ -46,7 +46,10 @@ TICKET_ROUTES = {("monitoring", "/api/live")}
 # runs anywhere (an offer must not expire under the matrix).
 CONSUMING = {"ngo_registry", "humanitarian_requests", "joint_planning"}
 
-SETTINGS_OVERRIDES: dict[str, dict[str, Any]] = {}
+SETTINGS_OVERRIDES: dict[str, dict[str, Any]] = {
+    # The tenants' webhooks point at a loopback address no sender ever calls.
+    "ngo_registry": {"webhook_allow_loopback": True},
+}
 """Settings the matrix's apps need beyond the environment's, per service."""
 
 
@@ -266,6 +269,16 @@ RECIPES: dict[tuple[str, str, str], Recipe] = {
     ("joint_planning", "POST", "/tasks/{task_id}/notes"): Recipe(10, {"text": "site visited"}),
     ("joint_planning", "PATCH", "/notifications/{notification_id}"): Recipe(10, LATER),
     ("joint_planning", "POST", "/notifications/{notification_id}/cancel"): Recipe(90),
+    ("ngo_registry", "POST", "/ngos/{ngo_id}/webhooks"): Recipe(
+        10, {"url": tenant_world.WEBHOOK_URL, "filter": {"event_types": [tenant_world.OFFER_MADE]}}
+    ),
+    ("ngo_registry", "POST", "/webhooks/{webhook_id}/rotate-secret"): Recipe(10),
+    ("ngo_registry", "POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redrive"): Recipe(10),
+    ("ngo_registry", "POST", "/webhooks/{webhook_id}/redrive"): Recipe(10),
+    ("ngo_registry", "POST", "/webhooks/{webhook_id}/replay"): Recipe(
+        20, {"from": (tenant_world.NOW - timedelta(days=1)).isoformat()}
+    ),
+    ("ngo_registry", "DELETE", "/webhooks/{webhook_id}"): Recipe(95),
     ("humanitarian_requests", "POST", "/offers/{offer_id}/accept"): Recipe(10),
     ("humanitarian_requests", "POST", "/offers/{offer_id}/decline"): Recipe(
         20, {"reason": "no monitors free"}
