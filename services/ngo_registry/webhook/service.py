@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,15 +155,19 @@ async def list_for_ngo(
 
 
 async def rotate_secret(
-    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID
+    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID, *, overlap: timedelta
 ) -> WebhookWithSecret:
-    """A new secret at once: the next try of every delivery is signed with it."""
+    """A new secret at once: every try from now on is signed with it and, for `overlap`,
+    also with the one it replaces, so the receiver can switch at its own pace."""
     sub = await load_for(session, principal, webhook_id, lock=True)
     if sub.status != WebhookStatus.active.value:
         raise WebhookDisabled(f"Webhook {webhook_id} is disabled")
+    now = datetime.now(UTC)
+    sub.previous_secret = sub.secret if overlap > timedelta(0) else None
+    sub.previous_secret_until = now + overlap if overlap > timedelta(0) else None
     sub.secret = new_secret()
     sub.version += 1
-    sub.updated_at = datetime.now(UTC)
+    sub.updated_at = now
     await session.flush()
     await outbox.add(
         session,
