@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ngo_registry.db.models import outbox
 from services.ngo_registry.db.models.webhooks import WebhookEvent, WebhookSubscription
@@ -412,3 +412,23 @@ async def fan_out(
     ]
     await repository.add_deliveries(session, rows)
     return len(rows)
+
+
+PRUNE_BATCH = 1000
+
+
+async def prune(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, retention: timedelta
+) -> int:
+    """Forget stored events past the retention that nothing still needs, a batch per
+    transaction; how many went. A replay reaches back as far as the retention."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            pruned = await repository.prune_events(session, now - retention, limit=PRUNE_BATCH)
+        total += pruned
+        if pruned < PRUNE_BATCH:
+            break
+    if total:
+        log.info("webhook.pruned", events=total)
+    return total
