@@ -16,7 +16,7 @@ from services.ngo_registry.search.router import router as search_router
 from services.ngo_registry.vetting.router import router as vetting_router
 from services.ngo_registry.webhook.handlers import WEBHOOK_GROUP, webhook_router
 from services.ngo_registry.webhook.router import router as webhook_http_router
-from services.ngo_registry.webhook.tasks import webhook_sender
+from services.ngo_registry.webhook.tasks import webhook_pruner, webhook_sender
 from shared.events.schemas import CATALOG
 from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox=outbox,
         inbox=inbox,
         consumes=[Consumes(WEBHOOK_GROUP, webhook_router())],
-        background=[expiry_sweeper, webhook_sender],
+        background=[expiry_sweeper, webhook_sender, webhook_pruner],
     )
     return create_service_app(
         title="Concord NGO registry",

@@ -48,6 +48,15 @@ class Settings(ServiceSettings):
     webhook_poll_interval_seconds: float = Field(
         1.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_POLL_INTERVAL"
     )
+    # After a rotation, how long the old secret signs too (a second `v1,` signature).
+    webhook_secret_overlap_seconds: float = Field(
+        24 * 3600.0, ge=0, validation_alias="NGO_REGISTRY_WEBHOOK_SECRET_OVERLAP"
+    )
+    # Stored events older than this are forgotten once nothing needs them (none of their
+    # deliveries pending or dead); a replay reaches back this far. Checked every hour.
+    webhook_retention_seconds: float = Field(
+        30 * 24 * 3600.0, gt=0, validation_alias="NGO_REGISTRY_WEBHOOK_RETENTION"
+    )
     webhook_batch_size: int = Field(20, ge=1, le=500, validation_alias="NGO_REGISTRY_WEBHOOK_BATCH")
     # Tests only: accept http:// endpoints on 127.0.0.1/::1 (a receiver in the test process).
     # Private, link-local and metadata addresses stay refused; refused outright in production.

@@ -6,6 +6,7 @@ fans each event out to the matching subscriptions, and its delivery loop posts t
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -135,3 +136,28 @@ async def test_a_receiver_that_fails_then_recovers_gets_every_event_in_order_sig
         assert all(a["error"] == "HTTP 500" and a["duration_ms"] >= 0 for a in failed)
         ours = [d for d in items if d["entity_key"] in ngos]
         assert all(d["status"] == "delivered" for d in ours)
+
+
+async def test_after_a_rotation_both_secrets_sign_during_the_overlap(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    async with running(Receiver()) as receiver:
+        ngo_id = (await create_vetted_ngo(client, settings))["ngo_id"]
+        webhook = await register_webhook(
+            client, settings, ngo_id, receiver.url, event_types=[NGO_UPDATED]
+        )
+        rotated = await client.post(
+            f"/webhooks/{webhook['webhook_id']}/rotate-secret",
+            headers=ngo_token(settings, ngo_id),
+        )
+        assert rotated.status_code == 200
+        old, new = webhook["secret"], rotated.json()["secret"]
+        await update_ngo(client, settings, ngo_id, 1)
+        await receiver.wait_for(lambda: bool(receiver.events_of(ngo_id)))
+        received = next(r for r in receiver.accepted if r.event["subject"] == ngo_id)
+        assert len(received.headers["webhook-signature"].split()) == 2
+        documented = documented_verifier()
+        assert documented(new, received.headers, received.body)
+        assert documented(old, received.headers, received.body)
+        stranger = "whsec_" + base64.b64encode(b"\x01" * 32).decode()
+        assert not documented(stranger, received.headers, received.body)

@@ -6,15 +6,18 @@ import base64
 import json
 import secrets
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from deploy.stack import LocalStack
 from services.ngo_registry.config import Settings
 from services.ngo_registry.tests.helpers import count, create_ngo, outbox_events, staff
 from services.ngo_registry.tests.webhooks import ngo_token, register_webhook
+from services.ngo_registry.webhook.service import prune
 from shared.testing import bearer, problem_of
 
 pytestmark = pytest.mark.integration
@@ -231,3 +234,56 @@ def test_the_loopback_allowance_is_refused_in_production() -> None:
     assert Settings(**production).webhook_allow_loopback is False  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="refused in production"):
         Settings(webhook_allow_loopback=True, **production)  # type: ignore[arg-type]
+
+
+async def test_old_events_are_pruned_once_nothing_needs_them(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    ngo_id = (await create_ngo(client, settings))["ngo_id"]  # not vetted: nothing is sent
+    webhook_id = uuid.UUID((await register_webhook(client, settings, ngo_id, HOOK))["webhook_id"])
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    events = {status: uuid.uuid4() for status in ("delivered", "dead", "pending")}
+    async with app.state.runtime.sessionmaker() as session, session.begin():
+        for status, event_id in events.items():
+            position = await session.scalar(
+                text(
+                    "INSERT INTO webhook_events (id, type, entity_key, time, payload, sectors,"
+                    " pcodes, received_at) VALUES (:id, 't', :key, :time, '{}', '{}', '{}',"
+                    " :time) RETURNING position"
+                ),
+                {"id": event_id, "key": str(event_id), "time": old},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO webhook_deliveries (id, subscription_id, event_id,"
+                    " event_position, entity_key, status, next_attempt_at, created_at,"
+                    " queued_at) VALUES (:id, :sub, :event, :pos, :key, :status, :time, :time,"
+                    " :time)"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "sub": webhook_id,
+                    "event": event_id,
+                    "pos": position,
+                    "key": str(event_id),
+                    "status": status,
+                    "time": old,
+                },
+            )
+    pruned = await prune(
+        app.state.runtime.sessionmaker, now=datetime.now(UTC), retention=timedelta(days=1)
+    )
+    assert pruned >= 1
+    left = {
+        status: await count(app, "SELECT count(*) FROM webhook_events WHERE id = :i", i=event_id)
+        for status, event_id in events.items()
+    }
+    assert left == {"delivered": 0, "dead": 1, "pending": 1}
+    assert (
+        await count(
+            app,
+            "SELECT count(*) FROM webhook_deliveries WHERE event_id = :i",
+            i=events["delivered"],
+        )
+        == 0
+    )

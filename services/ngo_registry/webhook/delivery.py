@@ -35,6 +35,11 @@ from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.retry import Backoff
 
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 log = get_logger(__name__)
 
 MAX_ERROR_LENGTH = 500
@@ -108,7 +113,10 @@ async def send(
     except UnsafeUrl as exc:
         return Outcome(None, f"refused: {exc.detail}"[:MAX_ERROR_LENGTH], took())
     body = body_of(event)
-    signed = headers(sub.secret, str(delivery.id), int(time.time()), body)
+    keys = [sub.secret]
+    if sub.previous_secret and sub.previous_secret_until and sub.previous_secret_until > now():
+        keys.append(sub.previous_secret)
+    signed = headers(keys, str(delivery.id), int(time.time()), body)
     try:
         response = await client.post(sub.url, content=body, headers=signed, timeout=policy.timeout)
     except httpx.TimeoutException:

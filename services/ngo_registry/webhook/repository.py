@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -210,3 +210,29 @@ async def claim_due(
 
 async def add_attempt(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(WebhookAttempt).values(**values))
+
+
+async def prune_events(session: AsyncSession, older_than: datetime, *, limit: int) -> int:
+    """Delete up to `limit` stored events older than `older_than` that nothing still needs:
+    no delivery of theirs is pending or dead (the dead list stays until re-driven or the
+    webhook goes). Their delivered rows and attempts go with them (ON DELETE CASCADE)."""
+    needed = (
+        select(WebhookDelivery.id)
+        .where(
+            WebhookDelivery.event_id == WebhookEvent.id,
+            WebhookDelivery.status.in_([PENDING, DEAD]),
+        )
+        .exists()
+    )
+    doomed = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.time < older_than, ~needed)
+        .order_by(WebhookEvent.position)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        delete(WebhookEvent).where(WebhookEvent.id.in_(doomed)).returning(WebhookEvent.id)
+    )
+    return len(result.all())

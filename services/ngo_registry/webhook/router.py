@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -86,11 +87,15 @@ async def disable_webhook(
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
 async def rotate_webhook_secret(
-    webhook_id: uuid.UUID, session: DbSession, principal: Owner
+    webhook_id: uuid.UUID, request: Request, session: DbSession, principal: Owner
 ) -> WebhookWithSecret:
     """Replace the signing secret; the new one is in the answer, shown this once, and signs
-    every delivery from now on. A disabled webhook is a 409."""
-    return await service.rotate_secret(session, principal, webhook_id)
+    every delivery from now on. For a day (`NGO_REGISTRY_WEBHOOK_SECRET_OVERLAP`) the old
+    one signs too, as a second signature in `webhook-signature`. A disabled webhook is a 409.
+    """
+    settings: Settings = request.app.state.settings
+    overlap = timedelta(seconds=settings.webhook_secret_overlap_seconds)
+    return await service.rotate_secret(session, principal, webhook_id, overlap=overlap)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveryPage)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ngo_registry.db.models import outbox
 from services.ngo_registry.db.models.webhooks import WebhookEvent, WebhookSubscription
@@ -155,15 +155,19 @@ async def list_for_ngo(
 
 
 async def rotate_secret(
-    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID
+    session: AsyncSession, principal: Principal, webhook_id: uuid.UUID, *, overlap: timedelta
 ) -> WebhookWithSecret:
-    """A new secret at once: the next try of every delivery is signed with it."""
+    """A new secret at once: every try from now on is signed with it and, for `overlap`,
+    also with the one it replaces, so the receiver can switch at its own pace."""
     sub = await load_for(session, principal, webhook_id, lock=True)
     if sub.status != WebhookStatus.active.value:
         raise WebhookDisabled(f"Webhook {webhook_id} is disabled")
+    now = datetime.now(UTC)
+    sub.previous_secret = sub.secret if overlap > timedelta(0) else None
+    sub.previous_secret_until = now + overlap if overlap > timedelta(0) else None
     sub.secret = new_secret()
     sub.version += 1
-    sub.updated_at = datetime.now(UTC)
+    sub.updated_at = now
     await session.flush()
     await outbox.add(
         session,
@@ -408,3 +412,23 @@ async def fan_out(
     ]
     await repository.add_deliveries(session, rows)
     return len(rows)
+
+
+PRUNE_BATCH = 1000
+
+
+async def prune(
+    sessionmaker: async_sessionmaker[AsyncSession], *, now: datetime, retention: timedelta
+) -> int:
+    """Forget stored events past the retention that nothing still needs, a batch per
+    transaction; how many went. A replay reaches back as far as the retention."""
+    total = 0
+    while True:
+        async with sessionmaker() as session, session.begin():
+            pruned = await repository.prune_events(session, now - retention, limit=PRUNE_BATCH)
+        total += pruned
+        if pruned < PRUNE_BATCH:
+            break
+    if total:
+        log.info("webhook.pruned", events=total)
+    return total

@@ -28,10 +28,12 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers(secrets_: list[str], message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The delivery's headers; one signature per secret, space-separated (the current one
+    first, then the one a rotation replaced while its overlap lasts)."""
     return {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(sign(s, message_id, timestamp, body) for s in secrets_),
     }

@@ -52,6 +52,10 @@ class WebhookSubscription(Base):
     # The signing key itself: HMAC needs it in the clear. It never leaves this table except
     # in the one answer that creates or rotates it, and never appears in an event.
     secret: Mapped[str] = mapped_column(Text)
+    # After a rotation the old secret also signs until `previous_secret_until`, so a receiver
+    # can switch without dropping deliveries signed in between.
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(Text)  # active | disabled
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -32,6 +32,8 @@ def upgrade() -> None:
         sa.Column("sectors", TEXTS, nullable=False, server_default=EMPTY_TEXT_ARRAY),
         sa.Column("pcodes", TEXTS, nullable=False, server_default=EMPTY_TEXT_ARRAY),
         sa.Column("secret", sa.Text, nullable=False),
+        sa.Column("previous_secret", sa.Text),
+        sa.Column("previous_secret_until", TZ),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("created_at", TZ, nullable=False),
