@@ -23,6 +23,7 @@ from shared.db import create_engine, create_sessionmaker, plain_dsn
 from shared.events.catalog import Catalog, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
 from shared.events.kafka import (
+    KafkaSecurity,
     TopicCreationFailed,
     create_producer,
     ensure_topics,
@@ -79,6 +80,7 @@ class ServiceRuntime:
 
     engine: AsyncEngine = field(init=False)
     producer: AIOKafkaProducer = field(init=False)
+    kafka_security: KafkaSecurity = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     backbone_engine: AsyncEngine = field(init=False)
     backbone_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
@@ -109,8 +111,11 @@ class ServiceRuntime:
         self.backbone_sessionmaker = create_sessionmaker(self.backbone_engine)
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+        self.kafka_security = KafkaSecurity.from_settings(settings)
         self.producer = create_producer(
-            settings.kafka_bootstrap_servers, client_id=settings.service_name
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            security=self.kafka_security,
         )
         self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
         # The backlog gauges come from their own loop, not the relay's: a relay blocked on
@@ -190,6 +195,7 @@ class ServiceRuntime:
                     topics,
                     partitions=settings.kafka_partitions,
                     replication_factor=settings.kafka_replication_factor,
+                    security=self.kafka_security,
                 )
                 await self.producer.start()
                 break
@@ -228,6 +234,7 @@ class ServiceRuntime:
                     sessionmaker=self.backbone_sessionmaker,
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     producer=self.producer,
+                    security=self.kafka_security,
                     batch_size=settings.consumer_batch_size,
                     max_attempts=settings.consumer_max_attempts,
                 )
@@ -248,6 +255,7 @@ class ServiceRuntime:
                         self.inbox,
                         group_id=spec.group_id,
                         bootstrap_servers=settings.kafka_bootstrap_servers,
+                        security=self.kafka_security,
                         retention=timedelta(seconds=settings.inbox_retention_seconds),
                     )
                 except asyncio.CancelledError:

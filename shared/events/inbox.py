@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import tracing
 from shared.events.catalog import Catalog, dead_letter_topic
 from shared.events.envelope import CloudEvent
+from shared.events.kafka import KafkaSecurity, create_consumer
 from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED, CONSUMER_TRANSIENT_RETRIES
@@ -194,6 +195,7 @@ class InboxConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         bootstrap_servers: str,
         producer: AIOKafkaProducer,
+        security: KafkaSecurity | None = None,
         batch_size: int = 200,
         max_attempts: int = 5,
         retry_backoff: float = 0.2,
@@ -207,6 +209,7 @@ class InboxConsumer:
         self.sessionmaker = sessionmaker
         self.bootstrap_servers = bootstrap_servers
         self.producer = producer
+        self.security = security
         self.batch_size = batch_size
         self.max_poll_interval_ms = max_poll_interval_ms
         self.max_attempts = max_attempts
@@ -225,9 +228,10 @@ class InboxConsumer:
     async def run(self) -> None:
         """Consume until cancelled, or until a stop was requested and the batch in hand is
         done."""
-        consumer = AIOKafkaConsumer(
+        consumer = create_consumer(
             *self.router.topics,
             bootstrap_servers=self.bootstrap_servers,
+            security=self.security,
             group_id=self.group_id,
             client_id=self.group_id,
             enable_auto_commit=False,

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
 
 from services.humanitarian_requests.app import REPLICA_GROUP
@@ -37,7 +37,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import Topic
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.events.inbox import InboxConsumer
-from shared.events.kafka import create_producer, ensure_topics
+from shared.events.kafka import create_consumer, create_producer, ensure_topics
 from shared.events.schemas import CATALOG
 from shared.events.schemas.ngo_registry import NgoState
 from shared.testing import bearer
@@ -91,7 +91,7 @@ async def _through_kafka(
             )
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         topic.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
     await consumer.start()
