@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.config import ServiceSettings
 from shared.db import create_engine, create_sessionmaker, plain_dsn
-from shared.events.catalog import Catalog, dead_letter_topic
+from shared.events.catalog import Catalog, Topic, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
 from shared.events.kafka import (
     KafkaSecurity,
@@ -181,11 +181,27 @@ class ServiceRuntime:
             checks["outbox_relay"] = not self.relay.is_wedged(after_seconds=wedged_after)
         return checks
 
+    def kafka_topics(self) -> list[Topic]:
+        """The topics this service touches: those it produces, those its groups read, and
+        their dead-letter topics. It checks they exist (creating them where its principal may;
+        on an authenticated broker the admin has created them, deploy/kafka_access.py), and
+        looks at no other: its principal may not even see the others."""
+        name = self.outbox.service  # the service its events say they come from
+        wanted = {t.name: t for t in self.catalog.topics() if t.producer == name}
+        for spec in self.consumes:
+            for topic in spec.router.topics:
+                if topic not in wanted:
+                    try:
+                        wanted[topic] = self.catalog.topic(topic)
+                    except KeyError:
+                        wanted[topic] = Topic(topic, f"read by {spec.group_id}")
+            dead_letters = dead_letter_topic(spec.group_id)
+            wanted.setdefault(dead_letters.name, dead_letters)
+        return list(wanted.values())
+
     async def _connect_kafka(self) -> None:
         settings = self.settings
-        topics = list(self.catalog.topics()) + [
-            dead_letter_topic(c.group_id) for c in self.consumes
-        ]
+        topics = self.kafka_topics()
         backoff = Backoff(base=0.5, cap=10.0)
         attempt = 0
         while True:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import tracing
 from shared.events.catalog import Catalog, dead_letter_topic
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, service_source
 from shared.events.kafka import KafkaSecurity, create_consumer
 from shared.faults import crash_point
 from shared.logging import get_logger
@@ -169,6 +169,12 @@ class EventRouter:
             if event_type in self._routes:
                 raise ValueError(f"{event_type} already has a handler in this router")
             self._routes[event_type] = route
+
+    def producer_source(self, topic: str) -> str | None:
+        """The CloudEvents `source` every event on `topic` must carry: its producing
+        service's (the catalog's `Topic.producer`); None for a topic without one (DLQs)."""
+        producer = self.catalog.producer_of(topic)
+        return service_source(producer) if producer else None
 
     @property
     def topics(self) -> list[str]:
@@ -353,6 +359,11 @@ class InboxConsumer:
         route = self.router.route(event.type)
         if route is None:
             return None
+        expected = self.router.producer_source(message.topic)
+        if expected is not None and event.source != expected:
+            # Only the topic's producer may speak on it: anything else is forged (or
+            # misrouted), and applying it would let a writer claim another service's facts.
+            return f"source {event.source!r} is not {expected!r}, the producer of {message.topic}"
         if route.data_model is None:
             return event, route, event.data
         try:

@@ -202,7 +202,7 @@ async def test_dead_lettered_events_are_holes_that_verification_names(
     # whose subject the trail cannot store (Postgres text holds no NUL character), so every
     # attempt to chain it fails and the audit consumer dead-letters it.
     unstorable = CloudEvent(
-        source="/concord/test",
+        source="/concord/humanitarian_requests",
         type="concord.test.unstorable.v1",
         subject=f"poison\x00{uuid.uuid4()}",
         data={"note": "cannot be chained"},

@@ -166,7 +166,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_mov
     key = b"w-poison"  # one key: one partition, so the good events queue behind the bad ones
     good = [
         CloudEvent(
-            source="/test",
+            source=f"/concord/{rig.harness.schema}",
             type="concord.platform_test.widget.changed.v1",
             subject="w-poison",
             data={"widget_id": "w-poison", "seq": seq},
@@ -175,7 +175,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_mov
     ]
     not_json = b"{this is not json"
     wrong_data = CloudEvent(
-        source="/test",
+        source=f"/concord/{rig.harness.schema}",
         type="concord.platform_test.widget.changed.v1",
         subject="w-poison",
         data={"widget_id": "w-poison", "seq": "not-a-number"},

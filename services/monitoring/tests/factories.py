@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel
 
-from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
@@ -37,7 +37,8 @@ def envelope(
 ) -> CloudEvent:
     entry = CATALOG.for_model(type(data))
     return CloudEvent(
-        source="/concord/test",
+        # From the topic's producer: consumers dead-letter anything else as forged.
+        source=service_source(entry.topic.producer or "test"),
         type=entry.name,
         subject=str(subject),
         time=at or now(),
