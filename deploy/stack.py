@@ -68,6 +68,7 @@ def postgres_durability_from_environment() -> bool:
 
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+PROVISIONER = "kafka_provisioner"
 
 
 def port_is_free(port: int) -> bool:
@@ -230,7 +231,26 @@ class LocalStack:
     def start_services(self, extra_env: dict[str, str] | None = None) -> None:
         for spec in SERVICES:
             self.start_service(spec, extra_env)
+        self.start_kafka_provisioner()
         self.wait_until_ready()
+
+    def start_kafka_provisioner(self) -> subprocess.Popen[bytes] | None:
+        """The NGO principals' provisioner (deploy/kafka_provisioner.py), as the admin; not
+        started on a broker without authentication (it would have nothing to grant)."""
+        if not self.admin_security().sasl:
+            return None
+        logs = self.run_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_file = (logs / f"{PROVISIONER}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.kafka_provisioner"],
+            cwd=ROOT,
+            env={**os.environ, **self.environment(), **self.admin_environment()},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[PROVISIONER] = process
+        return process
 
     def start_service(
         self,

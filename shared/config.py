@@ -214,18 +214,6 @@ class ServiceSettings(BaseSettings):
         return values
 
     @model_validator(mode="after")
-    def _check_kafka_principal(self) -> ServiceSettings:
-        if self.kafka_security_protocol != "PLAINTEXT" and not (
-            self.kafka_username and self.kafka_password
-        ):
-            raise ValueError(
-                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs the service's "
-                f"principal: set {self.env_prefix()}KAFKA_USERNAME and "
-                f"{self.env_prefix()}KAFKA_PASSWORD"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _check_token_keys(self) -> ServiceSettings:
         """Refuse at start-up what would otherwise fail (or pass) on a request: an unknown
         algorithm, a key of the wrong kind for it, a JWKS URL over plain HTTP in production.

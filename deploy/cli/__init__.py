@@ -5,12 +5,12 @@ Installed as a console script by `pip install -e .` (which `make run` and `make 
 
 from __future__ import annotations
 
-from deploy.cli import demo, events, ops
+from deploy.cli import demo, events, kafka, ops
 from deploy.cli.base import app
 from deploy.demo.runinfo import load_stack_environment
 from shared.logging import configure_logging
 
-__all__ = ["app", "demo", "events", "main", "ops"]
+__all__ = ["app", "demo", "events", "kafka", "main", "ops"]
 
 
 def main() -> None:

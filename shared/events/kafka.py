@@ -105,7 +105,17 @@ class KafkaSecurity:
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> KafkaSecurity:
-        """A service's own principal, from its settings."""
+        """A service's own principal, from its settings. Raises ValueError naming the
+        variables when the protocol needs a principal the settings lack: the runtime calls
+        this at start-up, so such a service does not start."""
+        if settings.kafka_security_protocol != "PLAINTEXT" and not (
+            settings.kafka_username and settings.kafka_password
+        ):
+            prefix = settings.env_prefix()
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} needs the "
+                f"service's principal: set {prefix}KAFKA_USERNAME and {prefix}KAFKA_PASSWORD"
+            )
         return cls(
             protocol=settings.kafka_security_protocol,
             mechanism=settings.kafka_sasl_mechanism,

@@ -71,7 +71,8 @@ async def _through_kafka(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The states as the consumer receives them: CloudEvents produced to a topic of this test
     (the service's own replica consumer must not apply them) and read back from the broker."""
-    topic = Topic(f"concord.test.replica_batch_{uuid.uuid4().hex[:10]}", "this test only")
+    # Under the registry's prefix: consumers accept these events only from their topic's producer.
+    topic = Topic(f"concord.ngo_registry.replica_batch_{uuid.uuid4().hex[:10]}", "this test only")
     await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=1)
     producer = create_producer(bootstrap, client_id="replica-batch-test")
     await producer.start()
