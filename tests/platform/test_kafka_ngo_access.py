@@ -19,9 +19,12 @@ from aiokafka.errors import (
     KafkaError,
     TopicAuthorizationFailedError,
 )
+from typer.testing import CliRunner
 
+from deploy.cli import app
 from deploy.kafka_protocol import describe_acls
 from deploy.kafka_provisioner import GROUP, NGO_TOPIC, NgoAccess, ngo_acls, ngo_principal, run
+from deploy.services import SERVICES
 from deploy.stack import LocalStack
 from services.humanitarian_requests.tests.helpers import ngo_state, publish_registry_events
 from shared.events.catalog import Audience, dead_letter_topic
@@ -130,3 +133,27 @@ async def test_an_unvetted_ngo_credential_reads_nothing(
     ngo_c: KafkaSecurity = stack.admin_security().as_principal(ngo_principal(c), password)
     with pytest.raises(TopicAuthorizationFailedError):
         await _read_one(kafka_bootstrap, ngo_c, OPEN_REQUESTS)
+
+
+def test_the_cli_issues_once_rotates_and_needs_the_admin(
+    stack: LocalStack, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    ngo_id = uuid.uuid4()
+    issued = runner.invoke(app, ["kafka-credentials", "issue", str(ngo_id)])
+    assert issued.exit_code == 0, issued.output
+    assert f"username  {ngo_principal(ngo_id)}" in issued.output
+    again = runner.invoke(app, ["kafka-credentials", "issue", str(ngo_id)])
+    assert again.exit_code == 1 and "use `rotate`" in again.output
+    rotated = runner.invoke(app, ["kafka-credentials", "rotate", str(ngo_id)])
+    assert rotated.exit_code == 0, rotated.output
+    password = [line for line in rotated.output.splitlines() if line.startswith("password")]
+    assert password and password[0] not in issued.output  # a new one
+    unknown = runner.invoke(app, ["kafka-credentials", "rotate", str(uuid.uuid4())])
+    assert unknown.exit_code == 1 and "use `issue`" in unknown.output
+    # A service principal is not the admin: the broker refuses it.
+    service = stack.service_environment(next(s for s in SERVICES if s.name == "monitoring"))
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", service["MONITORING_KAFKA_USERNAME"])
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", service["MONITORING_KAFKA_PASSWORD"])
+    refused = runner.invoke(app, ["kafka-credentials", "issue", str(uuid.uuid4())])
+    assert refused.exit_code == 1 and "the broker refused" in refused.output, refused.output
