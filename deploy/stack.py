@@ -39,12 +39,12 @@ from deploy.demo.runinfo import (
     write_stack_environment,
 )
 from deploy.demo.seed import seed as seed_demo
-from deploy.kafka import LocalKafka
+from deploy.kafka import LocalKafka, service_kafka_environment
+from deploy.kafka_access import provision_kafka
 from deploy.postgres import EmbeddedPostgres
 from deploy.prestart import prepare_databases
 from deploy.services import ROOT, SERVICES, ServiceSpec
-from shared.events.kafka import ensure_topics
-from shared.events.schemas import CATALOG
+from shared.events.kafka import KafkaSecurity
 
 __all__ = [
     "LocalStack",
@@ -68,6 +68,7 @@ def postgres_durability_from_environment() -> bool:
 
 
 GRACEFUL_SHUTDOWN_SECONDS = 10
+PROVISIONER = "kafka_provisioner"
 
 
 def port_is_free(port: int) -> bool:
@@ -116,7 +117,12 @@ class LocalStack:
             self.kafka = LocalKafka(self.run_dir / "kafka", port=port, nodes=self.kafka_nodes)
             self.kafka.start()
             self.kafka_bootstrap_servers = self.kafka.bootstrap_servers
+        # This process (the stack, the test session) is the admin: it provisions topics,
+        # credentials and ACLs. Each service process gets its own principal only.
         os.environ.update(self.environment())
+        os.environ.update(self.admin_environment())
+        for spec in SERVICES:
+            os.environ.update(self.service_environment(spec))
         asyncio.run(self._prepare())
 
     def start_postgres(self) -> None:
@@ -134,27 +140,87 @@ class LocalStack:
     async def _prepare(self) -> None:
         assert self.database_url and self.kafka_bootstrap_servers
         await prepare_databases(self.database_url)
-        await ensure_topics(
+        passwords = {}
+        for spec in SERVICES:
+            env = self.service_environment(spec)
+            prefix = spec.name.upper()
+            if env.get(f"{prefix}_KAFKA_PASSWORD"):
+                passwords[env[f"{prefix}_KAFKA_USERNAME"]] = env[f"{prefix}_KAFKA_PASSWORD"]
+        await provision_kafka(
             self.kafka_bootstrap_servers,
-            CATALOG.topics(),
+            self.admin_security(),
             partitions=int(os.environ.get("KAFKA_PARTITIONS", "3")),
             replication_factor=int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1")),
+            service_passwords=passwords,
         )
 
     def environment(self) -> dict[str, str]:
+        """What every process of the stack shares: the servers and how Kafka authenticates
+        (not who: see `admin_environment` and `service_environment`)."""
         assert self.database_url and self.kafka_bootstrap_servers
-        return {
+        env = {
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+        }
+        if self.kafka is not None:
+            admin = self.kafka.client_environment()
+            env["KAFKA_SECURITY_PROTOCOL"] = admin["KAFKA_SECURITY_PROTOCOL"]
+            env["KAFKA_SASL_MECHANISM"] = admin["KAFKA_SASL_MECHANISM"]
+        return env
+
+    def admin_environment(self) -> dict[str, str]:
+        """The Kafka admin's credentials (`KAFKA_SASL_*`), for the stack itself and its tools;
+        empty for a Kafka the stack did not start (the environment names its credentials)."""
+        if self.kafka is None:
+            return {}
+        admin = self.kafka.client_environment()
+        return {k: v for k, v in admin.items() if k.startswith("KAFKA_SASL_")}
+
+    def admin_security(self) -> KafkaSecurity:
+        if self.kafka is not None:
+            return self.kafka.security()
+        return KafkaSecurity.from_env()
+
+    def service_environment(self, spec: ServiceSpec) -> dict[str, str]:
+        """The service's own Kafka principal (`<SERVICE>_KAFKA_USERNAME/_PASSWORD`)."""
+        if self.kafka is not None:
+            return self.kafka.service_environment(spec.name)
+        prefix = spec.name.upper()
+        password = os.environ.get(f"{prefix}_KAFKA_PASSWORD")
+        if not password:
+            return {}
+        env = service_kafka_environment(spec.name, password)
+        env[f"{prefix}_KAFKA_USERNAME"] = os.environ.get(
+            f"{prefix}_KAFKA_USERNAME", env[f"{prefix}_KAFKA_USERNAME"]
+        )
+        return env
+
+    def process_environment(
+        self, spec: ServiceSpec, extra_env: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """A service process's environment: this one without any Kafka credential but the
+        service's own."""
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("KAFKA_SASL_")
+            and not key.endswith(("_KAFKA_USERNAME", "_KAFKA_PASSWORD"))
+        }
+        return {
+            **inherited,
+            **self.environment(),
+            **self.service_environment(spec),
+            **(extra_env or {}),
         }
 
     def run_environment(self) -> dict[str, str]:
         """What `concord` needs to find this stack from another shell (see deploy.demo.runinfo):
         its servers, the service ports, and that it is a development stack (so `concord token`
-        signs with the development secret the services accept)."""
+        signs with the development secret the services accept), and the Kafka admin's
+        credentials (the file is the owner's only, like `kafka/credentials/`)."""
         ports = {f"{spec.name.upper()}_PORT": str(self.service_port(spec)) for spec in SERVICES}
         mode = {"CONCORD_ENV": os.environ.get("CONCORD_ENV", "dev")}
-        return {**self.environment(), **ports, **mode}
+        return {**self.environment(), **self.admin_environment(), **ports, **mode}
 
     def service_url(self, spec: ServiceSpec) -> str:
         return f"http://127.0.0.1:{self.service_port(spec)}"
@@ -165,7 +231,26 @@ class LocalStack:
     def start_services(self, extra_env: dict[str, str] | None = None) -> None:
         for spec in SERVICES:
             self.start_service(spec, extra_env)
+        self.start_kafka_provisioner()
         self.wait_until_ready()
+
+    def start_kafka_provisioner(self) -> subprocess.Popen[bytes] | None:
+        """The NGO principals' provisioner (deploy/kafka_provisioner.py), as the admin; not
+        started on a broker without authentication (it would have nothing to grant)."""
+        if not self.admin_security().sasl:
+            return None
+        logs = self.run_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_file = (logs / f"{PROVISIONER}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.kafka_provisioner"],
+            cwd=ROOT,
+            env={**os.environ, **self.environment(), **self.admin_environment()},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[PROVISIONER] = process
+        return process
 
     def start_service(
         self,
@@ -201,7 +286,7 @@ class LocalStack:
                 str(GRACEFUL_SHUTDOWN_SECONDS),
             ],
             cwd=ROOT,
-            env={**os.environ, **self.environment(), **(extra_env or {})},
+            env=self.process_environment(spec, extra_env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )

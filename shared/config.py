@@ -12,7 +12,7 @@ import math
 import os
 from collections import Counter
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import jwt
 from pydantic import Field, model_validator
@@ -116,6 +116,18 @@ class ServiceSettings(BaseSettings):
     )
     kafka_replication_factor: int = Field(1, validation_alias="KAFKA_REPLICATION_FACTOR")
     kafka_partitions: int = Field(3, validation_alias="KAFKA_PARTITIONS")
+    # How the service authenticates to the brokers (shared.events.kafka.KafkaSecurity): the
+    # listener's protocol and mechanism are the same for all, the principal is the service's
+    # own (`<SERVICE>_KAFKA_USERNAME`, `<SERVICE>_KAFKA_PASSWORD`).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias="KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        "SCRAM-SHA-512", validation_alias="KAFKA_SASL_MECHANISM"
+    )
+    kafka_ssl_cafile: str | None = Field(None, validation_alias="KAFKA_SSL_CAFILE")
+    kafka_username: str | None = None
+    kafka_password: str | None = Field(None, repr=False)
 
     # Bearer tokens: HS* with a shared secret (local runs, tests), or RS*/PS*/ES*/EdDSA with a
     # public key or an identity provider's JWKS (production). Only this algorithm is accepted.
@@ -184,7 +196,8 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _read_service_variables(cls, values: Any) -> Any:
-        """Read `<SERVICE>_PORT`, `<SERVICE>_DB_PASSWORD` and `<SERVICE>_DATABASE_URL`."""
+        """Read `<SERVICE>_PORT`, `<SERVICE>_DB_PASSWORD`, `<SERVICE>_DATABASE_URL`,
+        `<SERVICE>_KAFKA_USERNAME` and `<SERVICE>_KAFKA_PASSWORD`."""
         if not isinstance(values, dict):
             return values
         prefix = cls.env_prefix()
@@ -195,6 +208,9 @@ class ServiceSettings(BaseSettings):
         )
         if os.environ.get(prefix + "DATABASE_URL"):
             values.setdefault("service_database_url_override", os.environ[prefix + "DATABASE_URL"])
+        for name in ("kafka_username", "kafka_password"):
+            if os.environ.get(prefix + name.upper()):
+                values.setdefault(name, os.environ[prefix + name.upper()])
         return values
 
     @model_validator(mode="after")

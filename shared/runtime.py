@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.config import ServiceSettings
 from shared.db import create_engine, create_sessionmaker, plain_dsn
-from shared.events.catalog import Catalog, dead_letter_topic
+from shared.events.catalog import Catalog, Topic, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
 from shared.events.kafka import (
+    KafkaSecurity,
     TopicCreationFailed,
     create_producer,
     ensure_topics,
@@ -79,6 +80,7 @@ class ServiceRuntime:
 
     engine: AsyncEngine = field(init=False)
     producer: AIOKafkaProducer = field(init=False)
+    kafka_security: KafkaSecurity = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     backbone_engine: AsyncEngine = field(init=False)
     backbone_sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
@@ -109,8 +111,11 @@ class ServiceRuntime:
         self.backbone_sessionmaker = create_sessionmaker(self.backbone_engine)
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+        self.kafka_security = KafkaSecurity.from_settings(settings)
         self.producer = create_producer(
-            settings.kafka_bootstrap_servers, client_id=settings.service_name
+            settings.kafka_bootstrap_servers,
+            client_id=settings.service_name,
+            security=self.kafka_security,
         )
         self._tasks.append(asyncio.create_task(self._connect_kafka(), name="kafka-connect"))
         # The backlog gauges come from their own loop, not the relay's: a relay blocked on
@@ -176,11 +181,27 @@ class ServiceRuntime:
             checks["outbox_relay"] = not self.relay.is_wedged(after_seconds=wedged_after)
         return checks
 
+    def kafka_topics(self) -> list[Topic]:
+        """The topics this service touches: those it produces, those its groups read, and
+        their dead-letter topics. It checks they exist (creating them where its principal may;
+        on an authenticated broker the admin has created them, deploy/kafka_access.py), and
+        looks at no other: its principal may not even see the others."""
+        name = self.outbox.service  # the service its events say they come from
+        wanted = {t.name: t for t in self.catalog.topics() if t.producer == name}
+        for spec in self.consumes:
+            for topic in spec.router.topics:
+                if topic not in wanted:
+                    try:
+                        wanted[topic] = self.catalog.topic(topic)
+                    except KeyError:
+                        wanted[topic] = Topic(topic, f"read by {spec.group_id}")
+            dead_letters = dead_letter_topic(spec.group_id)
+            wanted.setdefault(dead_letters.name, dead_letters)
+        return list(wanted.values())
+
     async def _connect_kafka(self) -> None:
         settings = self.settings
-        topics = list(self.catalog.topics()) + [
-            dead_letter_topic(c.group_id) for c in self.consumes
-        ]
+        topics = self.kafka_topics()
         backoff = Backoff(base=0.5, cap=10.0)
         attempt = 0
         while True:
@@ -190,6 +211,7 @@ class ServiceRuntime:
                     topics,
                     partitions=settings.kafka_partitions,
                     replication_factor=settings.kafka_replication_factor,
+                    security=self.kafka_security,
                 )
                 await self.producer.start()
                 break
@@ -228,6 +250,7 @@ class ServiceRuntime:
                     sessionmaker=self.backbone_sessionmaker,
                     bootstrap_servers=settings.kafka_bootstrap_servers,
                     producer=self.producer,
+                    security=self.kafka_security,
                     batch_size=settings.consumer_batch_size,
                     max_attempts=settings.consumer_max_attempts,
                 )
@@ -248,6 +271,7 @@ class ServiceRuntime:
                         self.inbox,
                         group_id=spec.group_id,
                         bootstrap_servers=settings.kafka_bootstrap_servers,
+                        security=self.kafka_security,
                         retention=timedelta(seconds=settings.inbox_retention_seconds),
                     )
                 except asyncio.CancelledError:

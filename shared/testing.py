@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -25,6 +24,7 @@ from fastapi import FastAPI
 from shared.auth import Role, issue_token
 from shared.config import ServiceSettings
 from shared.events.envelope import CloudEvent
+from shared.events.kafka import create_admin, create_consumer
 from shared.gazetteer import gazetteer
 
 SHARED_TEST_STATES = frozenset({"SS01", "SS02", "SS03"})
@@ -129,7 +129,7 @@ async def read_events(
 ) -> list[CloudEvent]:
     """Read the topics from the beginning and return the matching events, in the order each
     partition holds them, once `until(matching)` is true. Raises TimeoutError otherwise."""
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
     await consumer.start()
@@ -196,8 +196,8 @@ async def committed_to_end(
     call is bounded by `timeout` (TimeoutError), so a caller's own deadline holds.
     """
     async with asyncio.timeout(timeout):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-        consumer = AIOKafkaConsumer(
+        admin = create_admin(bootstrap_servers=bootstrap_servers)
+        consumer = create_consumer(
             bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
         )
         await admin.start()
@@ -229,7 +229,7 @@ async def committed_to_end(
 
 async def end_offset_total(bootstrap_servers: str, topic: str) -> int:
     """How many messages a topic has ever held (the sum of its partitions' end offsets)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    consumer = create_consumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]

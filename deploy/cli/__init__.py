@@ -5,12 +5,12 @@ Installed as a console script by `pip install -e .` (which `make run` and `make 
 
 from __future__ import annotations
 
-from deploy.cli import demo, events, ops, subscribe
+from deploy.cli import demo, events, kafka, ops, subscribe
 from deploy.cli.base import app
 from deploy.demo.runinfo import load_stack_environment
 from shared.logging import configure_logging
 
-__all__ = ["app", "demo", "events", "main", "ops", "subscribe"]
+__all__ = ["app", "demo", "events", "kafka", "main", "ops", "subscribe"]
 
 
 def main() -> None:

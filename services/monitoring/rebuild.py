@@ -32,7 +32,7 @@ from services.monitoring.retention.service import purge_read_models
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import dead_letter_topic
 from shared.events.inbox import InboxConsumer
-from shared.events.kafka import create_producer, ensure_topics
+from shared.events.kafka import KafkaSecurity, create_consumer, create_producer, ensure_topics
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -67,9 +67,11 @@ async def rebuild(settings: Settings) -> dict[str, int]:
     sessionmaker = create_sessionmaker(engine)
     router = build_read_model_router(settings, sla=False, live=False)
     group = f"monitoring.rebuild.{uuid.uuid4().hex[:12]}"
-    producer = create_producer(settings.kafka_bootstrap_servers, client_id=group)
-    consumer = AIOKafkaConsumer(
+    security = KafkaSecurity.from_settings(settings)
+    producer = create_producer(settings.kafka_bootstrap_servers, client_id=group, security=security)
+    consumer = create_consumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
+        security=security,
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
@@ -86,6 +88,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             [dead_letters],
             partitions=settings.kafka_partitions,
             replication_factor=settings.kafka_replication_factor,
+            security=security,
         )
         await producer.start()
         await consumer.start()
@@ -101,6 +104,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             sessionmaker=sessionmaker,
             bootstrap_servers=settings.kafka_bootstrap_servers,
             producer=producer,
+            security=security,
             max_attempts=settings.consumer_max_attempts,
             # A poison message the live group already dead-lettered goes to the same topic,
             # which exists (the topic of a throwaway group would not: a send to it waits).

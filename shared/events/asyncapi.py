@@ -37,8 +37,9 @@ LOCAL_BROKER = "127.0.0.1:9092"
 NGO_SECURITY = "ngoScramSha512"
 SERVICE_SECURITY = "serviceScramSha512"
 PENDING_SECURITY = (
-    "Planned, not enforced yet: the local broker listens in PLAINTEXT on loopback without "
-    "authentication or ACLs until the Kafka security issue (SASL/SCRAM and ACLs) is done."
+    "Enforced on the local broker: SASL/SCRAM-SHA-512 on every listener, the KRaft "
+    "StandardAuthorizer, nothing allowed that no ACL allows. Pending: the TLS listener for "
+    "NGOs (the local broker speaks SASL_PLAINTEXT on loopback)."
 )
 
 
@@ -89,8 +90,13 @@ def _servers() -> dict[str, Any]:
             "protocol": "kafka",
             "description": (
                 "The KRaft broker `make run` starts (KAFKA_BOOTSTRAP_SERVERS names another). "
-                "PLAINTEXT on loopback, no authentication: for development only."
+                "SASL_PLAINTEXT on loopback: SCRAM-SHA-512 authentication and deny-by-default "
+                "ACLs, without TLS: for development only."
             ),
+            "security": [
+                {"$ref": f"#/components/securitySchemes/{NGO_SECURITY}"},
+                {"$ref": f"#/components/securitySchemes/{SERVICE_SECURITY}"},
+            ],
         },
         "production": {
             "host": "{bootstrap}",

@@ -57,6 +57,15 @@ class Topic:
     def dead_letter(self) -> bool:
         return self.name.startswith(DLQ_PREFIX)
 
+    @property
+    def producer(self) -> str | None:
+        """The one service that writes this topic (`concord.<service>.…`); None for a
+        dead-letter topic, which each consumer group writes for itself."""
+        if self.dead_letter:
+            return None
+        parts = self.name.split(".")
+        return parts[1] if len(parts) > 2 and parts[0] == "concord" else None
+
 
 @dataclass(frozen=True)
 class EventType:
@@ -143,6 +152,10 @@ class Catalog:
 
     def topic(self, name: str) -> Topic:
         return self._topics[name]
+
+    def producer_of(self, topic: str) -> str | None:
+        """The service that produces `topic` (declared here or not); None for a DLQ."""
+        return (self._topics.get(topic) or Topic(topic, "")).producer
 
     def __iter__(self) -> Iterator[EventType]:
         return iter(self._by_type.values())

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import tracing
 from shared.events.catalog import Catalog, dead_letter_topic
-from shared.events.envelope import CloudEvent
+from shared.events.envelope import CloudEvent, service_source
+from shared.events.kafka import KafkaSecurity, create_consumer
 from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED, CONSUMER_TRANSIENT_RETRIES
@@ -169,6 +170,12 @@ class EventRouter:
                 raise ValueError(f"{event_type} already has a handler in this router")
             self._routes[event_type] = route
 
+    def producer_source(self, topic: str) -> str | None:
+        """The CloudEvents `source` every event on `topic` must carry: its producing
+        service's (the catalog's `Topic.producer`); None for a topic without one (DLQs)."""
+        producer = self.catalog.producer_of(topic)
+        return service_source(producer) if producer else None
+
     @property
     def topics(self) -> list[str]:
         typed = {
@@ -194,6 +201,7 @@ class InboxConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         bootstrap_servers: str,
         producer: AIOKafkaProducer,
+        security: KafkaSecurity | None = None,
         batch_size: int = 200,
         max_attempts: int = 5,
         retry_backoff: float = 0.2,
@@ -207,6 +215,7 @@ class InboxConsumer:
         self.sessionmaker = sessionmaker
         self.bootstrap_servers = bootstrap_servers
         self.producer = producer
+        self.security = security
         self.batch_size = batch_size
         self.max_poll_interval_ms = max_poll_interval_ms
         self.max_attempts = max_attempts
@@ -225,9 +234,10 @@ class InboxConsumer:
     async def run(self) -> None:
         """Consume until cancelled, or until a stop was requested and the batch in hand is
         done."""
-        consumer = AIOKafkaConsumer(
+        consumer = create_consumer(
             *self.router.topics,
             bootstrap_servers=self.bootstrap_servers,
+            security=self.security,
             group_id=self.group_id,
             client_id=self.group_id,
             enable_auto_commit=False,
@@ -349,6 +359,11 @@ class InboxConsumer:
         route = self.router.route(event.type)
         if route is None:
             return None
+        expected = self.router.producer_source(message.topic)
+        if expected is not None and event.source != expected:
+            # Only the topic's producer may speak on it: anything else is forged (or
+            # misrouted), and applying it would let a writer claim another service's facts.
+            return f"source {event.source!r} is not {expected!r}, the producer of {message.topic}"
         if route.data_model is None:
             return event, route, event.data
         try:

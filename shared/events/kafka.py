@@ -1,29 +1,187 @@
-"""Kafka clients configured the one way Concord uses them."""
+"""Kafka clients configured the one way Concord uses them.
+
+Every producer, consumer and admin client in the code base is built here
+(`create_producer`, `create_consumer`, `create_admin`), so that every one of them
+authenticates the same way. How is a `KafkaSecurity`: PLAINTEXT (a broker without
+authentication), SASL_PLAINTEXT (SCRAM over loopback, what `make run` and `make test` start)
+or SASL_SSL (SCRAM over TLS, the listener NGOs use), with the principal's name and password
+and the CA that signed the broker's certificate.
+
+A service passes its own principal (`KafkaSecurity.from_settings`: `<SERVICE>_KAFKA_USERNAME`,
+`<SERVICE>_KAFKA_PASSWORD`); everything else (the `concord` CLI, the demo, tests, chaos and
+bench tools) reads `KafkaSecurity.from_env()`: `KAFKA_SECURITY_PROTOCOL`,
+`KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_SSL_CAFILE`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.helpers import create_ssl_context
 
 from shared.events.catalog import Topic
 from shared.logging import get_logger
 
+if TYPE_CHECKING:
+    from shared.config import ServiceSettings
+
 log = get_logger(__name__)
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
-def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
-    """A producer that waits for every in-sync replica and never duplicates on its own retries."""
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How a client authenticates to the brokers (see the module docstring)."""
+
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    username: str | None = None
+    password: str | None = None
+    cafile: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in SECURITY_PROTOCOLS:
+            raise ValueError(
+                f"Kafka security protocol {self.protocol!r} is not one of "
+                + ", ".join(SECURITY_PROTOCOLS)
+            )
+        if self.sasl:
+            if self.mechanism not in SASL_MECHANISMS:
+                raise ValueError(
+                    f"SASL mechanism {self.mechanism!r} is not one of " + ", ".join(SASL_MECHANISMS)
+                )
+            if not self.username or not self.password:
+                raise ValueError(
+                    f"Kafka security protocol {self.protocol} needs a username and a password"
+                )
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    def __repr__(self) -> str:  # never the password, in a log line or a traceback
+        return (
+            f"KafkaSecurity(protocol={self.protocol!r}, mechanism={self.mechanism!r}, "
+            f"username={self.username!r}, cafile={self.cafile!r})"
+        )
+
+    def client_options(self) -> dict[str, Any]:
+        """The aiokafka keyword arguments for this security (the same for every client)."""
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.sasl:
+            options.update(
+                sasl_mechanism=self.mechanism,
+                sasl_plain_username=self.username,
+                sasl_plain_password=self.password,
+            )
+        if self.protocol == "SASL_SSL":
+            options["ssl_context"] = create_ssl_context(cafile=self.cafile)
+        return options
+
+    def as_principal(self, username: str, password: str) -> KafkaSecurity:
+        """The same listener, authenticated as another principal."""
+        return KafkaSecurity(self.protocol, self.mechanism, username, password, self.cafile)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> KafkaSecurity:
+        """What the CLI, the demo and the tools use: the `KAFKA_*` variables."""
+        env = os.environ if environ is None else environ
+        return cls(
+            protocol=env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").strip().upper(),
+            mechanism=env.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").strip().upper(),
+            username=env.get("KAFKA_SASL_USERNAME") or None,
+            password=env.get("KAFKA_SASL_PASSWORD") or None,
+            cafile=env.get("KAFKA_SSL_CAFILE") or None,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> KafkaSecurity:
+        """A service's own principal, from its settings. Raises ValueError naming the
+        variables when the protocol needs a principal the settings lack: the runtime calls
+        this at start-up, so such a service does not start."""
+        if settings.kafka_security_protocol != "PLAINTEXT" and not (
+            settings.kafka_username and settings.kafka_password
+        ):
+            prefix = settings.env_prefix()
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} needs the "
+                f"service's principal: set {prefix}KAFKA_USERNAME and {prefix}KAFKA_PASSWORD"
+            )
+        return cls(
+            protocol=settings.kafka_security_protocol,
+            mechanism=settings.kafka_sasl_mechanism,
+            username=settings.kafka_username,
+            password=settings.kafka_password,
+            cafile=settings.kafka_ssl_cafile,
+        )
+
+
+def _security(security: KafkaSecurity | None) -> KafkaSecurity:
+    return security if security is not None else KafkaSecurity.from_env()
+
+
+def create_producer(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    security: KafkaSecurity | None = None,
+    **options: Any,
+) -> AIOKafkaProducer:
+    """A producer that waits for every in-sync replica and never duplicates on its own retries.
+
+    `options` override the defaults (aiokafka's keyword arguments)."""
+    settings: dict[str, Any] = {
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "request_timeout_ms": 30_000,
+        **options,
+    }
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
         client_id=client_id,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        request_timeout_ms=30_000,
+        **settings,
+        **_security(security).client_options(),
+    )
+
+
+def create_consumer(
+    *topics: str,
+    bootstrap_servers: str,
+    security: KafkaSecurity | None = None,
+    **options: Any,
+) -> AIOKafkaConsumer:
+    """A consumer of `topics` (none: assign partitions yourself); `options` are aiokafka's."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap_servers,
+        **options,
+        **_security(security).client_options(),
+    )
+
+
+def create_admin(
+    bootstrap_servers: str,
+    *,
+    client_id: str = "concord-admin",
+    security: KafkaSecurity | None = None,
+    **options: Any,
+) -> AIOKafkaAdminClient:
+    """An admin client; what it may do is what its principal's ACLs allow."""
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        **options,
+        **_security(security).client_options(),
     )
 
 
@@ -51,11 +209,12 @@ async def ensure_topics(
     *,
     partitions: int,
     replication_factor: int,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are.
 
     Raises `TopicCreationFailed` naming each topic the broker refused to create."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="concord-admin")
+    admin = create_admin(bootstrap_servers, security=security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -71,9 +230,10 @@ async def create_topics(
     *,
     partitions: int,
     replication_factor: int,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Create `topics` without looking first; one that exists already is fine."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="concord-admin")
+    admin = create_admin(bootstrap_servers, security=security)
     await admin.start()
     try:
         await _create(

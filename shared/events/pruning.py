@@ -21,12 +21,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.events.inbox import Inbox
+from shared.events.kafka import KafkaSecurity, create_consumer
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -41,6 +42,7 @@ async def prune_processed_events(
     group_id: str,
     bootstrap_servers: str,
     retention: timedelta,
+    security: KafkaSecurity | None = None,
     batch_size: int = 5_000,
 ) -> int:
     """Delete the group's rows that no delivery can need any more; how many were deleted."""
@@ -57,7 +59,7 @@ async def prune_processed_events(
     if not pairs:
         return 0
     safe_below = await _safe_offsets(
-        bootstrap_servers, group_id, [TopicPartition(t, p) for t, p in pairs]
+        bootstrap_servers, group_id, [TopicPartition(t, p) for t, p in pairs], security
     )
     deleted = 0
     for partition, below in safe_below.items():
@@ -89,14 +91,20 @@ async def prune_processed_events(
 
 
 async def _safe_offsets(
-    bootstrap_servers: str, group_id: str, partitions: list[TopicPartition]
+    bootstrap_servers: str,
+    group_id: str,
+    partitions: list[TopicPartition],
+    security: KafkaSecurity | None = None,
 ) -> dict[TopicPartition, int]:
     """For each partition Kafka can answer for: the offset below which no message can come
     back to this group (the lower of its committed offset and the log start offset)."""
     # No subscription: this consumer never joins the group, so it triggers no rebalance; it
     # only reads the group's committed offsets.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    consumer = create_consumer(
+        bootstrap_servers=bootstrap_servers,
+        security=security,
+        group_id=group_id,
+        enable_auto_commit=False,
     )
     safe: dict[TopicPartition, int] = {}
     try:

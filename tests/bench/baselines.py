@@ -23,10 +23,10 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.events.kafka import create_producer
+from shared.events.kafka import create_admin, create_consumer, create_producer
 from shared.events.outbox import notify_trigger_sql
 
 SCRATCH = "bench_scratch"
@@ -142,7 +142,7 @@ class RoundTrip:
 
 
 async def _round_trip_topic(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
+    admin = create_admin(bootstrap_servers=bootstrap, client_id="bench")
     await admin.start()
     try:
         with contextlib.suppress(TopicAlreadyExistsError):
@@ -181,9 +181,7 @@ async def kafka_round_trip(bootstrap: str, *, rate: float, duration: float, size
     await _round_trip_topic(bootstrap)
     result = RoundTrip()
     producer = create_producer(bootstrap, client_id="bench-round-trip")
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
+    consumer = create_consumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     await producer.start()
     await consumer.start()
     total = int(rate * duration)

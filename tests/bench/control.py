@@ -17,12 +17,12 @@ from typing import Any
 
 import asyncpg
 import psutil  # type: ignore[import-untyped]
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 
 from deploy.services import ROOT, SERVICES, ServiceSpec
 from deploy.stack import LocalStack
 from services.humanitarian_requests.config import Settings as RequestsSettings
+from shared.events.kafka import create_admin, create_consumer
 from tests.bench.loadgen import Spec
 
 
@@ -215,8 +215,8 @@ class CpuWatch:
 
 async def group_lags(bootstrap: str, prefix: str) -> dict[str, int]:
     """Messages not yet committed, per consumer group whose name starts with `prefix`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-lag")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = create_admin(bootstrap_servers=bootstrap, client_id="bench-lag")
+    consumer = create_consumer(bootstrap_servers=bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:

@@ -41,6 +41,7 @@ from services.humanitarian_requests.tests.helpers import (
     wait_for_replica,
 )
 from shared.auth import Role, issue_token
+from shared.events.kafka import create_consumer
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC, OFFER_TOPIC
 from shared.gazetteer import gazetteer
 from tests.bench import baselines
@@ -130,7 +131,7 @@ class Watch:
         await asyncio.gather(self._subscribe(ready), self._poll())
 
     async def _subscribe(self, ready: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(
+        consumer = create_consumer(
             bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
         )
         await consumer.start()

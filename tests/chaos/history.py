@@ -24,6 +24,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events.envelope import CloudEvent
+from shared.events.kafka import create_consumer
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC
 from tests.chaos.load import LoadRecord
 
@@ -48,7 +49,7 @@ class Findings:
 
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[int, bytes | None]]:
     """Every message of a topic, partition by partition, up to the end offsets at the start."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = create_consumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
@@ -32,6 +31,7 @@ from services.monitoring.tests.factories import (
 )
 from shared.db import create_engine
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
+from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
 from shared.testing import bearer, problem_of, serve_in_process
@@ -173,7 +173,9 @@ async def test_tampering_is_reported_at_the_altered_row(
 
 async def _send_raw(bootstrap: str, topic: str, values: list[bytes]) -> list[tuple[int, int]]:
     """Produce raw values to a topic; where each landed (partition, offset)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = create_producer(
+        bootstrap, client_id="concord-test", acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         placed = []
@@ -200,7 +202,7 @@ async def test_dead_lettered_events_are_holes_that_verification_names(
     # whose subject the trail cannot store (Postgres text holds no NUL character), so every
     # attempt to chain it fails and the audit consumer dead-letters it.
     unstorable = CloudEvent(
-        source="/concord/test",
+        source="/concord/humanitarian_requests",
         type="concord.test.unstorable.v1",
         subject=f"poison\x00{uuid.uuid4()}",
         data={"note": "cannot be chained"},

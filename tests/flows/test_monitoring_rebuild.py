@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ from services.monitoring.tests.factories import (
 )
 from services.monitoring.tests.planning_factories import conflict, operation, participant, task
 from shared.db import create_engine
+from shared.events.kafka import create_consumer
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import joint_planning as jp
 from shared.testing import bearer, serve_in_process
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.integration
 
 async def _caught_up(bootstrap: str, topics: list[str]) -> bool:
     """True when the live read-model group has committed every message of its topics."""
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         bootstrap_servers=bootstrap, group_id=READ_MODEL_GROUP, enable_auto_commit=False
     )
     await consumer.start()

@@ -92,7 +92,10 @@ async def wait_for(
 
 @pytest.fixture
 async def rig(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Rig]:
-    harness = Harness(unique_name("platform_test"), unique_name("concord.test.widgets"))
+    schema = unique_name("platform_test")
+    # The topic is the schema's (concord.<producer>.…): consumers accept an event only
+    # from its topic's producer, and the harness's outbox signs as its schema.
+    harness = Harness(schema, f"concord.{schema}.widgets")
     group = unique_name("test-group")
     engine = create_engine(database_url, schema=harness.schema, application_name="platform-test")
     await harness.create_schema(engine)

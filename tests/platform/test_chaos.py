@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
+from shared.events.kafka import create_consumer
 from shared.faults import CRASH_ENV, CRASH_EXIT_CODE
 from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
@@ -116,7 +117,7 @@ async def _effects_at_least(rig: Rig, count: int) -> bool:
 
 
 async def _committed_offsets(rig: Rig) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=rig.bootstrap, group_id=rig.group)
+    consumer = create_consumer(bootstrap_servers=rig.bootstrap, group_id=rig.group)
     await consumer.start()
     try:
         total = 0

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
+from shared.events.kafka import create_consumer
 from tests.platform.conftest import Rig
 from tests.platform.harness import WidgetChanged
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _committed(rig: Rig) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=rig.bootstrap, group_id=rig.group)
+    consumer = create_consumer(bootstrap_servers=rig.bootstrap, group_id=rig.group)
     await consumer.start()
     try:
         total = 0

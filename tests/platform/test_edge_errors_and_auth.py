@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
 from typing import Annotated, ClassVar
@@ -63,8 +64,15 @@ def edge_router() -> APIRouter:
 
 @pytest.fixture
 async def client(database_url: str, stack) -> httpx.AsyncClient:
-    settings = EdgeSettings(service_database_url_override=database_url, max_body_bytes=1000)
-    harness = Harness(unique_name("edge_test"), unique_name("concord.test.edge"))
+    settings = EdgeSettings(
+        service_database_url_override=database_url,
+        max_body_bytes=1000,
+        # A test service has no principal of its own: it connects as the session's admin.
+        kafka_username=os.environ.get("KAFKA_SASL_USERNAME"),
+        kafka_password=os.environ.get("KAFKA_SASL_PASSWORD"),
+    )
+    schema = unique_name("edge_test")
+    harness = Harness(schema, f"concord.{schema}.edge")
     engine = create_engine(database_url, schema=harness.schema, application_name="edge-test")
     await harness.create_schema(engine)
     await engine.dispose()

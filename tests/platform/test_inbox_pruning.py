@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka import TopicPartition
+from aiokafka.admin import RecordsToDelete
 from sqlalchemy import select, update
 
 from shared.events.inbox import InboxConsumer
+from shared.events.kafka import create_admin, create_consumer
 from shared.events.pruning import prune_processed_events
 from shared.retry import jittered
 from shared.testing import committed_to_end
@@ -61,7 +62,7 @@ async def _prune(rig: Rig) -> int:
 
 
 async def _delete_records_before(rig: Rig, partition: TopicPartition, offset: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=rig.bootstrap)
+    admin = create_admin(bootstrap_servers=rig.bootstrap)
     await admin.start()
     try:
         await admin.delete_records({partition: RecordsToDelete(before_offset=offset)})
@@ -71,7 +72,7 @@ async def _delete_records_before(rig: Rig, partition: TopicPartition, offset: in
 
 async def _rewind_committed(rig: Rig, partition: TopicPartition, offset: int) -> None:
     """As after a crash between the transactions and the offset commit."""
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         bootstrap_servers=rig.bootstrap, group_id=rig.group, enable_auto_commit=False
     )
     await consumer.start()

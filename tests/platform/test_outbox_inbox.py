@@ -9,12 +9,12 @@ from collections import defaultdict
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.db import create_engine
 from shared.events.catalog import dead_letter_topic
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
+from shared.events.kafka import create_consumer
 from shared.events.outbox import RestrictedDataOnOpenTopic
 from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
@@ -166,7 +166,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_mov
     key = b"w-poison"  # one key: one partition, so the good events queue behind the bad ones
     good = [
         CloudEvent(
-            source="/test",
+            source=f"/concord/{rig.harness.schema}",
             type="concord.platform_test.widget.changed.v1",
             subject="w-poison",
             data={"widget_id": "w-poison", "seq": seq},
@@ -175,7 +175,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_partition_mov
     ]
     not_json = b"{this is not json"
     wrong_data = CloudEvent(
-        source="/test",
+        source=f"/concord/{rig.harness.schema}",
         type="concord.platform_test.widget.changed.v1",
         subject="w-poison",
         data={"widget_id": "w-poison", "seq": "not-a-number"},
@@ -220,7 +220,7 @@ async def test_handler_that_keeps_failing_is_retried_then_dead_lettered(rig: Rig
 
 
 async def _read_raw(rig: Rig, topic: str, *, count: int) -> list[tuple[bytes, dict[str, str]]]:
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         topic,
         bootstrap_servers=rig.bootstrap,
         group_id=f"reader-{uuid.uuid4().hex[:6]}",

@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from deploy.kafka import LocalKafka
+from deploy.kafka_access import provision_kafka
 from deploy.services import ROOT, SERVICES
 from deploy.stack import LocalStack, free_port_block
 from services.humanitarian_requests.config import Settings as RequestsSettings
@@ -69,6 +70,14 @@ def isolated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     kafka.start()
     stack = LocalStack(
         run_dir, database_url=own_url, kafka_bootstrap_servers=kafka.bootstrap_servers
+    )
+    # The stack's own broker: its services get this broker's credentials, and the admin
+    # creates the topics and ACLs, as `make run` does.
+    stack.kafka = kafka
+    asyncio.run(
+        provision_kafka(
+            kafka.bootstrap_servers, kafka.security(), partitions=3, replication_factor=1
+        )
     )
     isolated = Isolated(stack, kafka, own_url)
     try:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.events.catalog import Topic
 from shared.events.kafka import (
     TopicCreationFailed,
+    create_admin,
     create_topics,
     ensure_topics,
     topic_configs,
@@ -32,7 +32,7 @@ def test_min_insync_replicas_is_one_less_than_the_replication_factor() -> None:
 
 
 async def _topics(bootstrap: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = create_admin(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         return set(await admin.list_topics())
@@ -64,7 +64,7 @@ async def test_with_one_replica_no_min_insync_is_set_and_a_second_call_is_fine(
     await ensure_topics(kafka_bootstrap, [topic], partitions=1, replication_factor=1)
     await _wait_until_listed(kafka_bootstrap, topic.name)
     await ensure_topics(kafka_bootstrap, [topic], partitions=1, replication_factor=1)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = create_admin(bootstrap_servers=kafka_bootstrap)
     await admin.start()
     try:
         [response] = await admin.describe_configs(

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.db import asyncpg_url
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas.ngo_registry import (
     Capacity,
@@ -89,7 +89,7 @@ async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) ->
     """Produce NGO events as the registry's relay would: CloudEvents keyed by NGO id.
     Returns the CloudEvents ids."""
     ids: list[uuid.UUID] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = create_producer(bootstrap, client_id="concord-test", acks="all")
     await producer.start()
     try:
         for data in events:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
 
 from services.humanitarian_requests.app import REPLICA_GROUP
@@ -37,7 +37,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import Topic
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.events.inbox import InboxConsumer
-from shared.events.kafka import create_producer, ensure_topics
+from shared.events.kafka import create_consumer, create_producer, ensure_topics
 from shared.events.schemas import CATALOG
 from shared.events.schemas.ngo_registry import NgoState
 from shared.testing import bearer
@@ -71,7 +71,8 @@ async def _through_kafka(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The states as the consumer receives them: CloudEvents produced to a topic of this test
     (the service's own replica consumer must not apply them) and read back from the broker."""
-    topic = Topic(f"concord.test.replica_batch_{uuid.uuid4().hex[:10]}", "this test only")
+    # Under the registry's prefix: consumers accept these events only from their topic's producer.
+    topic = Topic(f"concord.ngo_registry.replica_batch_{uuid.uuid4().hex[:10]}", "this test only")
     await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=1)
     producer = create_producer(bootstrap, client_id="replica-batch-test")
     await producer.start()
@@ -91,7 +92,7 @@ async def _through_kafka(
             )
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
+    consumer = create_consumer(
         topic.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
     )
     await consumer.start()

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from services.joint_planning.config import Settings
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     Casualties,
@@ -169,7 +169,7 @@ async def publish(
 ) -> list[uuid.UUID]:
     """Produce events as `service`'s relay would: CloudEvents keyed by the aggregate id."""
     ids: list[uuid.UUID] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = create_producer(bootstrap, client_id="concord-test", acks="all")
     await producer.start()
     try:
         for data in events:

@@ -21,7 +21,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from pydantic import ValidationError
 from sqlalchemy import Text, and_, cast, exists, func, literal, or_, select
@@ -32,6 +32,7 @@ from services.monitoring.audit.chain import AUDIT_GROUP, MissingEvent, Verificat
 from services.monitoring.db.models.audit import audit_gaps, audit_log
 from shared.events.catalog import dead_letter_topic
 from shared.events.envelope import CloudEvent
+from shared.events.kafka import create_consumer
 from shared.logging import get_logger
 from shared.retry import Backoff
 from shared.runtime import ServiceRuntime
@@ -139,9 +140,10 @@ class DeadLetterRecorder:
     async def __call__(self, runtime: ServiceRuntime) -> None:
         # The runtime creates the dead-letter topic before it says Kafka is connected.
         await runtime.kafka_connected.wait()
-        consumer = AIOKafkaConsumer(
+        consumer = create_consumer(
             AUDIT_DEAD_LETTERS,
             bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+            security=runtime.kafka_security,
             group_id=RECORDER_GROUP,
             client_id=RECORDER_GROUP,
             enable_auto_commit=False,

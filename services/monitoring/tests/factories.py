@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
+from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import ngo_registry as reg
@@ -37,7 +37,8 @@ def envelope(
 ) -> CloudEvent:
     entry = CATALOG.for_model(type(data))
     return CloudEvent(
-        source="/concord/test",
+        # From the topic's producer: consumers dead-letter anything else as forged.
+        source=service_source(entry.topic.producer or "test"),
         type=entry.name,
         subject=str(subject),
         time=at or now(),
@@ -47,7 +48,9 @@ def envelope(
 
 
 async def publish(bootstrap: str, events: Iterable[CloudEvent]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = create_producer(
+        bootstrap, client_id="concord-test", acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         for event in events:
