@@ -132,16 +132,24 @@ async def subscribe(
         ),
     ] = None,
     username: Annotated[
-        str | None, typer.Option(envvar="CONCORD_KAFKA_USERNAME", help="Your NGO's Kafka principal")
+        str | None,
+        typer.Option(
+            envvar=["CONCORD_KAFKA_USERNAME", "KAFKA_SASL_USERNAME"],
+            help="Your NGO's Kafka principal",
+        ),
     ] = None,
     password: Annotated[
         str | None,
-        typer.Option(envvar="CONCORD_KAFKA_PASSWORD", help="Its password", show_default=False),
+        typer.Option(
+            envvar=["CONCORD_KAFKA_PASSWORD", "KAFKA_SASL_PASSWORD"],
+            help="Its password",
+            show_default=False,
+        ),
     ] = None,
     security_protocol: Annotated[
         str,
         typer.Option(
-            envvar="CONCORD_KAFKA_SECURITY_PROTOCOL",
+            envvar=["CONCORD_KAFKA_SECURITY_PROTOCOL", "KAFKA_SECURITY_PROTOCOL"],
             help=f"One of {', '.join(SECURITY_PROTOCOLS)}",
         ),
     ] = "PLAINTEXT",

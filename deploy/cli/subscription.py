@@ -28,11 +28,12 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from shared.events.catalog import Audience
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE
+from shared.events.kafka import KafkaSecurity
+from shared.events.kafka import create_consumer as create_kafka_consumer
 from shared.events.schemas import CATALOG
 from shared.retry import Backoff
 
@@ -74,32 +75,26 @@ class KafkaConnection:
             raise ValueError("--ca-file needs --security-protocol SASL_SSL")
 
 
-def kafka_security_kwargs(connection: KafkaConnection) -> dict[str, Any]:
-    """The aiokafka keyword arguments for the connection's security: the one place they are
-    built, so that switching to the platform's client factory is a change of this function."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": connection.bootstrap,
-        "security_protocol": connection.protocol,
-    }
-    if connection.protocol.startswith("SASL_"):
-        options.update(
-            sasl_mechanism=connection.mechanism,
-            sasl_plain_username=connection.username,
-            sasl_plain_password=connection.password,
-        )
-    if connection.protocol == "SASL_SSL":
-        options["ssl_context"] = create_ssl_context(cafile=connection.cafile)
-    return options
+def kafka_security(connection: KafkaConnection) -> KafkaSecurity:
+    """The platform's client security for the connection's options."""
+    return KafkaSecurity(
+        protocol=connection.protocol,
+        mechanism=connection.mechanism,
+        username=connection.username,
+        password=connection.password,
+        cafile=connection.cafile,
+    )
 
 
 def create_consumer(
     connection: KafkaConnection, *, group_id: str | None, **options: Any
 ) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
+    return create_kafka_consumer(
+        bootstrap_servers=connection.bootstrap,
+        security=kafka_security(connection),
         group_id=group_id,
         enable_auto_commit=False,
         request_timeout_ms=15_000,
-        **kafka_security_kwargs(connection),
         **options,
     )
 

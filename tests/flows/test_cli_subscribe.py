@@ -29,10 +29,11 @@ from aiokafka import TopicPartition
 from typer.testing import CliRunner
 
 from deploy.cli import app
-from deploy.cli.subscription import KafkaConnection, RecentIds, create_consumer
+from deploy.cli.subscription import RecentIds
 from deploy.stack import LocalStack
 from services.monitoring.tests.factories import eventually, ngo
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
+from shared.events.kafka import create_consumer as platform_consumer
 from shared.events.kafka import create_producer
 from shared.testing import committed_to_end
 
@@ -89,6 +90,20 @@ async def publish(
     ]
 
 
+NO_CREDENTIALS = {
+    name: ""
+    for name in (
+        "CONCORD_KAFKA_USERNAME",
+        "CONCORD_KAFKA_PASSWORD",
+        "CONCORD_KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+        "KAFKA_SECURITY_PROTOCOL",
+    )
+}
+"""The argument checks run without any credentials from the environment."""
+
+
 def concord(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "deploy.cli", *args],
@@ -137,7 +152,9 @@ def bytes_in_pipe(process: subprocess.Popen[bytes]) -> int:
 
 
 async def committed(bootstrap: str, group: str, partitions: set[int]) -> dict[int, int]:
-    consumer = create_consumer(KafkaConnection(bootstrap), group_id=group)
+    consumer = platform_consumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         found = {p: await consumer.committed(TopicPartition(TOPIC, p)) for p in partitions}
@@ -332,7 +349,7 @@ BAD_ARGUMENTS = [
 
 @pytest.mark.parametrize(("arguments", "fragment"), BAD_ARGUMENTS, ids=lambda a: str(a))
 def test_bad_arguments_are_a_clear_usage_error(arguments: list[str], fragment: str) -> None:
-    result = runner.invoke(app, ["subscribe", *arguments], env={"CONCORD_KAFKA_USERNAME": ""})
+    result = runner.invoke(app, ["subscribe", *arguments], env=NO_CREDENTIALS)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.stderr
     assert fragment in " ".join(result.stderr.replace("│", " ").split()), result.stderr

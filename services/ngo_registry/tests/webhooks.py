@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import orjson
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +27,7 @@ from starlette.routing import Route
 
 from services.ngo_registry.config import Settings
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
+from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     OfferMade,
@@ -171,7 +171,7 @@ async def running(receiver: Receiver) -> AsyncIterator[Receiver]:
 async def publish(bootstrap: str, source: str, events: list[BaseModel], subject: str) -> list[str]:
     """Produce events as another service's relay would: CloudEvents keyed by `subject`."""
     ids: list[str] = []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = create_producer(bootstrap, client_id="webhook-test-publisher")
     await producer.start()
     try:
         for data in events:
