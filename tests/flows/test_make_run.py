@@ -70,8 +70,12 @@ def _stack_environment(ports: dict[str, int]) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        # The session fixtures export their servers; this run must start its own.
-        if key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") and not key.endswith("_PORT")
+        # The session fixtures export their servers and the test broker's credentials; this
+        # run starts its own, and its CLI reads the run's credentials from concord.env.
+        if key not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")
+        and not key.endswith("_PORT")
+        and not key.startswith(("KAFKA_SASL_", "KAFKA_SECURITY_", "KAFKA_SSL_"))
+        and not key.endswith(("_KAFKA_USERNAME", "_KAFKA_PASSWORD"))
     }
     env.update({f"{name.upper()}_PORT": str(port) for name, port in ports.items()})
     env.update(CONCORD_ENV="dev", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
