@@ -227,6 +227,21 @@ async def committed_to_end(
     return True
 
 
+async def committed_offset_total(bootstrap_servers: str, group_id: str) -> int:
+    """The sum of every offset `group_id` has committed: it rises while the group works
+    through a backlog, so a wait can tell "still catching up" from "stuck"."""
+    admin = create_admin(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        try:
+            committed = await admin.list_consumer_group_offsets(group_id)
+        except GroupCoordinatorNotAvailableError:
+            return 0
+    finally:
+        await admin.close()
+    return sum(max(meta.offset, 0) for meta in committed.values())
+
+
 async def end_offset_total(bootstrap_servers: str, topic: str) -> int:
     """How many messages a topic has ever held (the sum of its partitions' end offsets)."""
     consumer = create_consumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)

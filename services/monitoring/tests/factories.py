@@ -21,7 +21,7 @@ from shared.events.kafka import create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import ngo_registry as reg
-from shared.testing import committed_to_end
+from shared.testing import committed_offset_total, committed_to_end
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
 T = TypeVar("T")
@@ -78,6 +78,41 @@ async def eventually(
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met after {timeout} s (last: {result!r})")
         await asyncio.sleep(every)
+
+
+async def projected(
+    probe: Callable[[], Awaitable[T | None]],
+    bootstrap: str,
+    *,
+    groups: tuple[str, ...] = ("monitoring.read_models", "monitoring.audit"),
+    stall: float = 45.0,
+    limit: float = 600.0,
+) -> T:
+    """Wait until `probe()` returns something truthy, as long as monitoring's consumer groups
+    are making progress.
+
+    The suite's topics are shared, and a monitoring app started late in a full run first
+    works through every event the tests before it produced: a fixed deadline would fail for
+    the backlog's size, not for this test's events. The deadline is pushed back while the
+    groups' committed offsets still rise; it fails after `stall` seconds without progress,
+    or after `limit` in all."""
+    started = time.monotonic()
+    deadline = started + stall
+    seen = -1
+    while True:
+        result = await probe()
+        if result:
+            return result
+        at = time.monotonic()
+        done = sum([await committed_offset_total(bootstrap, group) for group in groups])
+        if done > seen:
+            seen, deadline = done, at + stall
+        if at > deadline or at - started > limit:
+            raise TimeoutError(
+                f"condition not met: {groups} made no progress for {stall} s"
+                f" or {limit} s passed (last: {result!r})"
+            )
+        await asyncio.sleep(0.2)
 
 
 async def all_consumed(bootstrap: str, group: str, events: Iterable[CloudEvent]) -> None:

@@ -21,7 +21,7 @@ from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.cap.render import CAP_NAMESPACE, AlertEvent, Sent, render
 from services.monitoring.config import Settings
-from services.monitoring.tests.factories import envelope, eventually, incident, now, publish
+from services.monitoring.tests.factories import envelope, incident, now, projected, publish
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas import monitoring as sla
 from shared.testing import bearer, problem_of, serve_in_process
@@ -209,8 +209,10 @@ async def test_sla_and_security_alerts_are_served_as_valid_cap(
             ours = [m for m in response.json() if m["subject"] == str(subject)]
             return ours if len(ours) == count else None
 
-        sla_index = await eventually(lambda: index_of("sla", alert_id, 3))
-        security_index = await eventually(lambda: index_of("security", reported_id, 2))
+        sla_index = await projected(lambda: index_of("sla", alert_id, 3), kafka_bootstrap)
+        security_index = await projected(
+            lambda: index_of("security", reported_id, 2), kafka_bootstrap
+        )
         assert [m["msg_type"] for m in reversed(sla_index)] == ["Alert", "Update", "Cancel"]
         assert [m["msg_type"] for m in reversed(security_index)] == ["Alert", "Cancel"]
 

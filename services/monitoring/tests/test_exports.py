@@ -30,7 +30,15 @@ from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.config import Settings
 from services.monitoring.reports.service import THREE_W_HEADER, THREE_W_HXL
-from services.monitoring.tests.factories import aid_request, envelope, eventually, ngo, now, publish
+from services.monitoring.tests.factories import (
+    aid_request,
+    envelope,
+    eventually,
+    ngo,
+    now,
+    projected,
+    publish,
+)
 from shared.events.schemas import humanitarian_requests as hr
 from shared.testing import bearer, serve_in_process
 from shared.vocabulary import Sector, Sensitivity
@@ -145,7 +153,7 @@ async def test_three_w_is_hxl_and_the_cli_writes_exactly_what_the_api_returns(
             text = response.text
             return response.content if name in text and "(unassigned)" in text else None
 
-        body = await eventually(both_rows)
+        body = await projected(both_rows, kafka_bootstrap)
 
         # HXL: the hashtag row right under the header, one column per header cell.
         rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
@@ -225,7 +233,7 @@ async def test_small_cells_of_sensitive_sectors_are_suppressed(
             counts = {sector: r["requests"] for sector, r in by_sector.items()}
             return by_sector if counts == {"gbv": 9, "wash": 2} else None
 
-        by_sector = await eventually(all_counted)
+        by_sector = await projected(all_counted, kafka_bootstrap)
         assert (
             by_sector["gbv"]["suppressed"] is False and by_sector["gbv"]["people_affected"] == 270
         )

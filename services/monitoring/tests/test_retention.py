@@ -26,9 +26,9 @@ from services.monitoring.retention.service import purge_expired
 from services.monitoring.tests.factories import (
     aid_request,
     envelope,
-    eventually,
     incident,
     now,
+    projected,
     publish,
 )
 from shared.events.schemas import humanitarian_requests as hr
@@ -95,7 +95,7 @@ async def test_expired_restricted_data_is_purged_and_the_chain_still_verifies(
                 ).all()
                 return chained is not None and modelled is not None and len(held) == 3
 
-        await eventually(applied)
+        await projected(applied, kafka_bootstrap)
         async with runtime.sessionmaker() as session, session.begin():
             record = await purge_expired(session, settings)
         assert isinstance(record, RetentionPurged)
@@ -142,7 +142,7 @@ async def test_expired_restricted_data_is_purged_and_the_chain_still_verifies(
                     )
                 )
 
-        chained_purge = await eventually(purge_chained)
+        chained_purge = await projected(purge_chained, kafka_bootstrap)
         assert str(record.purge_id) in chained_purge and "Nyandeng" not in chained_purge
         async with runtime.engine.connect() as conn:
             verification = await verify_chain(conn)
