@@ -92,6 +92,16 @@ def free_port_block(count: int = 1) -> int:
     raise RuntimeError("no block of free ports found")
 
 
+def _free_block_outside(count: int, *, taken: range) -> int:
+    """A block of `count` free ports that does not overlap `taken` (ports chosen for a
+    server that has not bound them yet, so they still look free)."""
+    for _ in range(50):
+        base = free_port_block(count)
+        if base + count <= taken.start or base >= taken.stop:
+            return base
+    raise RuntimeError("no block of free ports found")
+
+
 @dataclass
 class LocalStack:
     """Postgres and Kafka for Concord, started here or taken from the environment."""
@@ -99,6 +109,7 @@ class LocalStack:
     run_dir: Path
     postgres_port: int | None = None
     kafka_port: int | None = None
+    kafka_ngo_port: int | None = None
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
     kafka_bootstrap_servers: str | None = field(
         default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -114,13 +125,19 @@ class LocalStack:
         self.start_postgres()
         if self.kafka_bootstrap_servers is None:
             port = self.kafka_port or free_port_block(2 * self.kafka_nodes)
-            self.kafka = LocalKafka(self.run_dir / "kafka", port=port, nodes=self.kafka_nodes)
+            ngo_port = self.kafka_ngo_port or _free_block_outside(
+                self.kafka_nodes, taken=range(port, port + 2 * self.kafka_nodes)
+            )
+            self.kafka = LocalKafka(
+                self.run_dir / "kafka", port=port, nodes=self.kafka_nodes, ngo_port=ngo_port
+            )
             self.kafka.start()
             self.kafka_bootstrap_servers = self.kafka.bootstrap_servers
         # This process (the stack, the test session) is the admin: it provisions topics,
         # credentials and ACLs. Each service process gets its own principal only.
         os.environ.update(self.environment())
         os.environ.update(self.admin_environment())
+        os.environ.update(self.ngo_listener_environment())
         for spec in SERVICES:
             os.environ.update(self.service_environment(spec))
         asyncio.run(self._prepare())
@@ -220,7 +237,24 @@ class LocalStack:
         credentials (the file is the owner's only, like `kafka/credentials/`)."""
         ports = {f"{spec.name.upper()}_PORT": str(self.service_port(spec)) for spec in SERVICES}
         mode = {"CONCORD_ENV": os.environ.get("CONCORD_ENV", "dev")}
-        return {**self.environment(), **self.admin_environment(), **ports, **mode}
+        return {
+            **self.environment(),
+            **self.admin_environment(),
+            **self.ngo_listener_environment(),
+            **ports,
+            **mode,
+        }
+
+    def ngo_listener_environment(self) -> dict[str, str]:
+        """Where NGOs connect (`CONCORD_KAFKA_NGO_BOOTSTRAP`, SASL_SSL) and the CA their
+        clients trust (`CONCORD_KAFKA_NGO_CAFILE`): what `concord kafka-credentials` hands
+        out with an NGO's password. Empty for a broker without an NGO listener."""
+        if self.kafka is None or self.kafka.ngo_bootstrap_servers is None:
+            return {}
+        return {
+            "CONCORD_KAFKA_NGO_BOOTSTRAP": self.kafka.ngo_bootstrap_servers,
+            "CONCORD_KAFKA_NGO_CAFILE": str(self.kafka.tls.ca_certificate),
+        }
 
     def service_url(self, spec: ServiceSpec) -> str:
         return f"http://127.0.0.1:{self.service_port(spec)}"
@@ -375,6 +409,9 @@ def _print_banner(stack: LocalStack) -> None:
     for spec in SERVICES:
         print(f"    {spec.name:<22} {stack.service_url(spec)}/docs")
     print(f"  Kafka                  {stack.kafka_bootstrap_servers}")
+    if stack.kafka is not None and stack.kafka.ngo_bootstrap_servers:
+        print(f"  Kafka for NGOs         {stack.kafka.ngo_bootstrap_servers} (SASL_SSL)")
+        print(f"    CA certificate       {stack.kafka.tls.ca_certificate}")
     durability = ""
     if stack.postgres is not None:
         durability = " (durable)" if stack.postgres.durable else " (NOT durable: fsync off)"
@@ -398,13 +435,24 @@ def stack_from_arguments(argv: list[str] | None = None) -> tuple[LocalStack, arg
     parser.add_argument(
         "--kafka-port", type=int, default=int(os.environ.get("CONCORD_KAFKA_PORT", "9092"))
     )
+    parser.add_argument(
+        "--kafka-ngo-port",
+        type=int,
+        default=int(os.environ.get("CONCORD_KAFKA_NGO_PORT", "9094")),
+        help="the broker's SASL_SSL listener for NGOs",
+    )
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo mission")
     args = parser.parse_args(argv)
     # The services default to production, which refuses the development secrets; what
     # `make run` starts on loopback is a development stack unless told otherwise.
     os.environ.setdefault("CONCORD_ENV", "dev")
 
-    stack = LocalStack(args.run_dir, postgres_port=args.postgres_port, kafka_port=args.kafka_port)
+    stack = LocalStack(
+        args.run_dir,
+        postgres_port=args.postgres_port,
+        kafka_port=args.kafka_port,
+        kafka_ngo_port=args.kafka_ngo_port,
+    )
     return stack, args
 
 

@@ -1,13 +1,17 @@
 """`concord kafka-credentials issue|rotate <ngo_id>`: an NGO's Kafka password, printed once.
 
 Admin only: it runs with the Kafka admin's credentials (`KAFKA_SASL_USERNAME`/`_PASSWORD`,
-which `make run` writes to its `concord.env`); the broker refuses anyone else. What the NGO
-may read is not decided here but by its vetting status (`deploy/kafka_provisioner.py`): a
-credential of an NGO that is not vetted logs in and reads nothing.
+which `make run` writes to its `concord.env`); the broker refuses anyone else. With the
+password it prints where the NGO connects: the broker's NGO listener (SASL_SSL) and the CA
+certificate its client trusts (`CONCORD_KAFKA_NGO_BOOTSTRAP`, `CONCORD_KAFKA_NGO_CAFILE`).
+What the NGO may read is not decided here but by its vetting status
+(`deploy/kafka_provisioner.py`): a credential of an NGO that is not vetted logs in and reads
+nothing.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Annotated
 
@@ -43,6 +47,13 @@ async def _set_password(ngo_id: uuid.UUID, *, rotate: bool, bootstrap: str | Non
     console.print(f"username  {principal}")
     console.print(f"password  {password}")
     console.print(f"groups    {ngo_group_prefix(ngo_id)}<anything>")
+    ngo_bootstrap = os.environ.get("CONCORD_KAFKA_NGO_BOOTSTRAP")
+    if ngo_bootstrap:
+        console.print(f"bootstrap {ngo_bootstrap}")
+        console.print(f"security  SASL_SSL, {admin.mechanism}")
+        cafile = os.environ.get("CONCORD_KAFKA_NGO_CAFILE")
+        if cafile:
+            console.print(f"CA        {cafile} [dim](the certificate the NGO's client trusts)[/]")
     console.print("[dim]Shown once: give it to the NGO over a safe channel.[/]")
 
 

@@ -159,7 +159,10 @@ async def subscribe(
     ca_file: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="The mission's CA certificate (with SASL_SSL)"
+            exists=True,
+            dir_okay=False,
+            envvar=["CONCORD_KAFKA_CAFILE", "KAFKA_SSL_CAFILE"],
+            help="The mission's CA certificate (with SASL_SSL)",
         ),
     ] = None,
     limit: Annotated[

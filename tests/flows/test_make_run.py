@@ -116,7 +116,7 @@ def _stop(run: RunningStack, postgres_port: int) -> None:
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[RunningStack]:
-    base = free_port_block(7)
+    base = free_port_block(8)
     ports = {spec.name: base + i for i, spec in enumerate(SERVICES)}
     # Not under pytest's basetemp: other pytest sessions on this machine prune old basetemps,
     # and this run's Postgres and Kafka live in this directory for minutes.
@@ -126,11 +126,13 @@ def running() -> Iterator[RunningStack]:
     # The `concord` commands below find this run (its concord.env, its seeded marker) the way
     # they find a user's `make run`: through the run directory, here this run's own.
     env["CONCORD_RUN_DIR"] = str(run_dir)
-    kafka_port, postgres_port = base + 4, base + 6  # Kafka takes two (broker, controller)
+    # Kafka takes two (broker, controller) and one more for its NGO listener (SASL_SSL).
+    kafka_port, postgres_port, ngo_port = base + 4, base + 6, base + 7
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "deploy.stack", "run", "--run-dir", str(run_dir),
-             "--kafka-port", str(kafka_port), "--postgres-port", str(postgres_port)],
+             "--kafka-port", str(kafka_port), "--postgres-port", str(postgres_port),
+             "--kafka-ngo-port", str(ngo_port)],
             cwd=ROOT,
             env=env,
             stdout=sink,
@@ -179,6 +181,11 @@ def test_ready_banner_names_where_to_look(running: RunningStack) -> None:
     for name in running.ports:
         assert f"{running.url(name)}/docs" in text
     assert "concord tail" in text
+    # Where NGOs connect: the TLS listener, and the local CA their clients trust, made on
+    # this first run inside the run directory.
+    ca = running.run_dir / "kafka" / "tls" / "ca.pem"
+    assert "Kafka for NGOs" in text and "(SASL_SSL)" in text and str(ca) in text
+    assert ca.read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
     for name in running.ports:
         response = httpx.get(running.url(name) + "/openapi.json", timeout=30)
         assert response.status_code == 200 and response.json()["paths"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.events.asyncapi import asyncapi, rendered
+from shared.events.asyncapi import NGO_SECURITY, asyncapi, rendered
 from shared.events.catalog import Audience, Catalog, Topic
 from shared.events.envelope import CloudEvent
 from shared.events.schemas import CATALOG
@@ -103,13 +103,18 @@ def test_asyncapi_document_is_structurally_asyncapi_3() -> None:
         assert server["host"] and server["protocol"] in ("kafka", "kafka-secure"), name
         for requirement in server.get("security", []):
             _resolve(document, requirement["$ref"])
-    production = document["servers"]["production"]
-    assert production["protocol"] == "kafka-secure" and production["security"]
-    # What is enforced is said, and what is not yet (TLS for NGOs) too.
-    assert "Enforced on the local broker" in production["description"]
-    assert "Pending: the TLS listener" in production["description"]
+    # NGOs are sent to TLS listeners only, with their own principal; the loopback listener
+    # is the services'.
+    ngo_scheme = f"#/components/securitySchemes/{NGO_SECURITY}"
+    for name in ("production", "local-ngo"):
+        server = document["servers"][name]
+        assert server["protocol"] == "kafka-secure" and "SASL_SSL" in server["description"]
+        assert server["security"] == [{"$ref": ngo_scheme}], name
+    assert document["servers"]["local-ngo"]["host"].endswith(":9094")  # make run's default
     local = document["servers"]["local"]
-    assert "SASL_PLAINTEXT" in local["description"] and local["security"]
+    assert "SASL_PLAINTEXT" in local["description"]
+    assert {"$ref": ngo_scheme} not in local["security"]
+    assert "Pending" not in json.dumps(document["servers"])
     for channel in document["channels"].values():
         assert channel["address"] and channel["messages"]
         for message in channel["messages"].values():

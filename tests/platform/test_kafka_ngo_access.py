@@ -11,21 +11,25 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     GroupAuthorizationFailedError,
+    KafkaConnectionError,
     KafkaError,
     TopicAuthorizationFailedError,
 )
 from typer.testing import CliRunner
 
 from deploy.cli import app
+from deploy.kafka import LocalKafka
 from deploy.kafka_protocol import describe_acls
 from deploy.kafka_provisioner import GROUP, NGO_TOPIC, NgoAccess, ngo_acls, ngo_principal, run
 from deploy.services import SERVICES
 from deploy.stack import LocalStack
+from deploy.tls import ensure_broker_tls
 from services.humanitarian_requests.tests.helpers import ngo_state, publish_registry_events
 from shared.events.catalog import Audience, dead_letter_topic
 from shared.events.kafka import KafkaSecurity
@@ -85,9 +89,18 @@ def test_an_ngo_reads_only_ngo_topics_and_its_own_groups() -> None:
     assert (group.name, group.pattern.name) == (f"ngo.{ngo_id}.", "PREFIXED")
 
 
+def ngo_listener(stack: LocalStack) -> tuple[LocalKafka, str]:
+    """The broker's NGO listener (SASL_SSL): where NGOs connect."""
+    if stack.kafka is None or stack.kafka.ngo_bootstrap_servers is None:
+        pytest.skip("a broker this suite did not start: its NGO listener is not known here")
+    return stack.kafka, stack.kafka.ngo_bootstrap_servers
+
+
 async def test_a_vetted_ngo_reads_its_topics_and_nothing_else_until_suspended(
     stack: LocalStack, kafka_bootstrap: str
 ) -> None:
+    """Over the NGO listener, as an NGO connects: SCRAM over TLS, trusting the local CA."""
+    kafka, tls_bootstrap = ngo_listener(stack)
     a, b = uuid.uuid4(), uuid.uuid4()
     await publish_registry_events(
         kafka_bootstrap, [ngo(a, VettingStatus.vetted, 1), ngo(b, VettingStatus.vetted, 1)]
@@ -96,32 +109,63 @@ async def test_a_vetted_ngo_reads_its_topics_and_nothing_else_until_suspended(
         await provisioned(kafka_bootstrap)
         async with NgoAccess(kafka_bootstrap, stack.admin_security()) as access:
             password = await access.issue(a)
-        ngo_a = stack.admin_security().as_principal(ngo_principal(a), password)
+        ngo_a = kafka.ngo_security(ngo_principal(a), password)
 
         # What A may do: read an NGO topic under its own group.
-        await _read_one(kafka_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{a}.sync")
+        await _read_one(tls_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{a}.sync")
         # What it may not.
         with pytest.raises(TopicAuthorizationFailedError):
-            await _read_one(kafka_bootstrap, ngo_a, INCIDENT_TOPIC)
+            await _read_one(tls_bootstrap, ngo_a, INCIDENT_TOPIC)
         with pytest.raises(TopicAuthorizationFailedError):
             await _read_one(
-                kafka_bootstrap, ngo_a, dead_letter_topic("humanitarian_requests.ngo_replica").name
+                tls_bootstrap, ngo_a, dead_letter_topic("humanitarian_requests.ngo_replica").name
             )
         with pytest.raises(GroupAuthorizationFailedError):
-            await _read_one(kafka_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{b}.sync")
+            await _read_one(tls_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{b}.sync")
         # A producer that may write nothing is refused its producer id (idempotence) first.
         with pytest.raises((TopicAuthorizationFailedError, ClusterAuthorizationFailedError)):
-            await _write(kafka_bootstrap, ngo_a, NGO_TOPIC, b"{}")
+            await _write(tls_bootstrap, ngo_a, NGO_TOPIC, b"{}")
 
         # Suspended: its credential stops working.
         await publish_registry_events(kafka_bootstrap, [ngo(a, VettingStatus.suspended, 2)])
         await provisioned(kafka_bootstrap)
     with pytest.raises(KafkaError):
-        await _read_one(kafka_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{a}.sync")
+        await _read_one(tls_bootstrap, ngo_a, OPEN_REQUESTS, group=f"ngo.{a}.sync")
     # B, still vetted, keeps its ACLs.
     async with NgoAccess(kafka_bootstrap, stack.admin_security()) as access:
         assert await describe_acls(access.client, f"User:{ngo_principal(b)}") == ngo_acls(b)
         assert await describe_acls(access.client, f"User:{ngo_principal(a)}") == set()
+
+
+async def test_the_ngo_listener_takes_only_scram_over_tls_from_a_broker_the_ca_signed(
+    stack: LocalStack, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """Nothing reaches the NGO listener in the clear, and an NGO's client refuses a broker
+    whose certificate the mission's CA did not sign (a man in the middle)."""
+    kafka, tls_bootstrap = ngo_listener(stack)
+    ngo_id = uuid.uuid4()
+    await publish_registry_events(kafka_bootstrap, [ngo(ngo_id, VettingStatus.vetted, 1)])
+    async with provisioner(stack, kafka_bootstrap):
+        await provisioned(kafka_bootstrap)
+    async with NgoAccess(kafka_bootstrap, stack.admin_security()) as access:
+        password = await access.issue(ngo_id)
+    over_tls = kafka.ngo_security(ngo_principal(ngo_id), password)
+    group = f"ngo.{ngo_id}.sync"
+    await _read_one(tls_bootstrap, over_tls, OPEN_REQUESTS, group=group)  # the control
+
+    # The same principal and password, but SCRAM in the clear: the TLS listener never
+    # completes a handshake with it.
+    in_the_clear = KafkaSecurity("SASL_PLAINTEXT", over_tls.mechanism, over_tls.username, password)
+    with pytest.raises(KafkaConnectionError):
+        await _read_one(tls_bootstrap, in_the_clear, OPEN_REQUESTS, group=group)
+
+    # A client that trusts another CA (as it would, talking to an impostor) refuses ours.
+    other_ca = ensure_broker_tls(tmp_path / "other", ["127.0.0.1"]).ca_certificate
+    distrusting = KafkaSecurity(
+        "SASL_SSL", over_tls.mechanism, over_tls.username, password, str(other_ca)
+    )
+    with pytest.raises(KafkaConnectionError):
+        await _read_one(tls_bootstrap, distrusting, OPEN_REQUESTS, group=group)
 
 
 async def test_an_unvetted_ngo_credential_reads_nothing(
@@ -143,6 +187,11 @@ def test_the_cli_issues_once_rotates_and_needs_the_admin(
     issued = runner.invoke(app, ["kafka-credentials", "issue", str(ngo_id)])
     assert issued.exit_code == 0, issued.output
     assert f"username  {ngo_principal(ngo_id)}" in issued.output
+    if stack.kafka is not None and stack.kafka.ngo_bootstrap_servers:
+        # Where the NGO connects, and the CA its client trusts, come with the password.
+        assert f"bootstrap {stack.kafka.ngo_bootstrap_servers}" in issued.output
+        assert "SASL_SSL" in issued.output
+        assert str(stack.kafka.tls.ca_certificate) in issued.output
     again = runner.invoke(app, ["kafka-credentials", "issue", str(ngo_id)])
     assert again.exit_code == 1 and "use `rotate`" in again.output
     rotated = runner.invoke(app, ["kafka-credentials", "rotate", str(ngo_id)])
