@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import re
 
 import pytest
 
-from shared.egress import UnsafeUrl, check_outbound_url, refused_reason
+from shared import egress
+from shared.egress import (
+    IpAddress,
+    RefusedConnection,
+    UnsafeUrl,
+    check_outbound_url,
+    outbound_client,
+    refused_reason,
+)
 
 REFUSED = [
     "127.0.0.1",
@@ -76,3 +86,93 @@ async def test_unsafe_urls_are_refused(url: str) -> None:
 async def test_a_public_https_address_passes() -> None:
     await check_outbound_url("https://8.8.8.8/hook", allow_loopback=False)
     await check_outbound_url("http://127.0.0.1:8080/hook", allow_loopback=True)
+
+
+class Receiver:
+    """A loopback HTTP endpoint that records the Host header of each request it gets."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+
+    async def __aenter__(self) -> int:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        host = next(line for line in head.split("\r\n") if line.lower().startswith("host:"))
+        self.hosts.append(host.split(":", 1)[1].strip())
+        writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+
+def answering(monkeypatch: pytest.MonkeyPatch, *answers: list[str]) -> list[str]:
+    """Make name resolution answer `answers` in turn (the last one for good): a DNS server
+    with a short TTL, under an attacker's control. Returns the names looked up."""
+    asked: list[str] = []
+    queue = list(answers)
+
+    async def resolve(host: str) -> list[IpAddress]:
+        asked.append(host)
+        answer = queue.pop(0) if len(queue) > 1 else queue[0]
+        return [ipaddress.ip_address(a) for a in answer]
+
+    monkeypatch.setattr(egress, "resolve", resolve)
+    return asked
+
+
+async def test_a_name_rebound_inside_after_the_check_is_not_connected_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: public to the check, loopback a moment later. The connection is made
+    to what the transport itself resolved and checked, so it is refused, and the receiver
+    inside never sees a request."""
+    receiver = Receiver()
+    async with receiver as port:
+        url = f"https://rebind.example:{port}/hook"
+        asked = answering(monkeypatch, ["93.184.216.34"], ["127.0.0.1"])
+        await check_outbound_url(url, allow_loopback=False)  # passes: a public address
+        async with outbound_client(allow_loopback=False) as client:
+            with pytest.raises(RefusedConnection, match=re.escape("127.0.0.1, a loopback address")):
+                await client.post(url, content=b"{}")
+        assert asked == ["rebind.example", "rebind.example"]
+        assert receiver.hosts == []
+
+
+async def test_the_client_connects_to_the_address_it_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name no real resolver knows reaches the receiver: the connection went to the
+    transport's own (checked) answer; the request still names the URL's host."""
+    receiver = Receiver()
+    async with receiver as port:
+        answering(monkeypatch, ["127.0.0.1"])
+        async with outbound_client(allow_loopback=True) as client:
+            response = await client.post(f"http://receiver.invalid:{port}/hook", content=b"{}")
+    assert response.status_code == 204
+    assert receiver.hosts == [f"receiver.invalid:{port}"]
+
+
+async def test_a_name_with_any_inside_address_is_refused_even_if_one_is_public(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answering(monkeypatch, ["93.184.216.34", "10.0.0.7"])
+    async with outbound_client(allow_loopback=False) as client:
+        with pytest.raises(RefusedConnection, match=re.escape("10.0.0.7, a private address")):
+            await client.post("https://mixed.example/hook", content=b"{}")
+
+
+async def test_the_client_follows_no_redirect_and_reads_no_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9/")
+    client = outbound_client()
+    try:
+        assert client.follow_redirects is False and client.trust_env is False
+    finally:
+        await client.aclose()

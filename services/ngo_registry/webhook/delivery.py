@@ -29,7 +29,7 @@ from services.ngo_registry.db.models.webhooks import (
 )
 from services.ngo_registry.webhook import repository
 from services.ngo_registry.webhook.signature import headers
-from shared.egress import UnsafeUrl, check_outbound_url
+from shared.egress import RefusedConnection, UnsafeUrl, check_outbound_url
 from shared.events.schemas.ngo_registry import WebhookDeliveryDead
 from shared.faults import crash_point
 from shared.logging import get_logger
@@ -119,6 +119,9 @@ async def send(
     signed = headers(keys, str(delivery.id), int(time.time()), body)
     try:
         response = await client.post(sub.url, content=body, headers=signed, timeout=policy.timeout)
+    except RefusedConnection as exc:
+        # The name moved inside the mission between the check and the connection.
+        return Outcome(None, f"refused: {exc}"[:MAX_ERROR_LENGTH], took())
     except httpx.TimeoutException:
         return Outcome(None, f"timeout after {policy.timeout:g} s", took())
     except httpx.HTTPError as exc:

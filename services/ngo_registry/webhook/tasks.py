@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from services.ngo_registry.config import Settings
 from services.ngo_registry.webhook.delivery import DeliveryPolicy, deliver_due
 from services.ngo_registry.webhook.service import prune
+from shared.egress import outbound_client
 from shared.retry import jittered
 from shared.runtime import ServiceRuntime
 
@@ -20,12 +19,13 @@ async def webhook_sender(runtime: ServiceRuntime) -> None:
     """Deliver what is due; when nothing is, wait `NGO_REGISTRY_WEBHOOK_POLL_INTERVAL`.
 
     Redirects are not followed: a 3xx is a failed try, since a redirect could lead anywhere
-    the address check did not look.
+    the address check did not look. Connections go only to addresses the check accepts, at
+    connection time (`shared.egress.outbound_client`).
     """
     settings = runtime.settings
     assert isinstance(settings, Settings)
     policy = DeliveryPolicy.from_settings(settings)
-    async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+    async with outbound_client(allow_loopback=policy.allow_loopback) as client:
         while True:
             if await deliver_due(runtime.sessionmaker, client, policy) == 0:
                 await asyncio.sleep(settings.webhook_poll_interval_seconds)
