@@ -39,6 +39,7 @@ from deploy.kafka_protocol import (
     delete_acls,
     describe_acls,
 )
+from deploy.kafka_provisioner import GROUP as PROVISIONER_GROUP
 from deploy.services import SERVICES, ServiceSpec
 from shared.events.catalog import Catalog, Topic, dead_letter_topic
 from shared.events.kafka import KafkaSecurity, create_admin, ensure_topics
@@ -119,6 +120,8 @@ def all_topics() -> list[Topic]:
     dead_letters = [
         dead_letter_topic(c.group_id) for spec in SERVICES for c in consumer_groups(spec)
     ]
+    # The NGO-access provisioner's (deploy/kafka_provisioner.py): it runs as the admin.
+    dead_letters.append(dead_letter_topic(PROVISIONER_GROUP))
     return [*CATALOG.topics(), *dead_letters]
 
 

@@ -14,8 +14,10 @@ each NGO state:
 Every step is idempotent (ACLs are set to exactly what the state gives, deleting a credential
 that is gone is fine), events of one NGO arrive in order on one partition, and the offset is
 committed after the step: a redelivery redoes the same step. A transient failure (broker away)
-waits and retries; a message that is not an NGO state from the registry is logged and skipped
-(it can change nothing).
+waits and retries; a message that is not an NGO state from the registry (not a CloudEvent,
+another source — a forgery — another type, data that does not validate) changes nothing and
+goes to the group's dead-letter topic `concord.dlq.concord_provisioner.ngo_access` with why,
+before its offset is committed, so the partition moves on and nothing is lost.
 
 The password is never derived from an event: `concord kafka-credentials issue|rotate
 <ngo_id>` (admin only: it needs the admin credentials) sets a new one and prints it once.
@@ -31,7 +33,7 @@ import secrets
 import signal
 import uuid
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
@@ -46,9 +48,10 @@ from deploy.kafka_protocol import (
     describe_acls,
     describe_scram_users,
 )
-from shared.events.catalog import Audience
+from shared.events.catalog import Audience, dead_letter_topic
 from shared.events.envelope import CloudEvent, service_source
-from shared.events.kafka import KafkaSecurity, create_admin, create_consumer
+from shared.events.inbox import dead_letter_of
+from shared.events.kafka import KafkaSecurity, create_admin, create_consumer, create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas.ngo_registry import NgoRegistered, NgoState, VettingStatus
 from shared.logging import configure_logging, get_logger
@@ -58,6 +61,7 @@ log = get_logger(__name__)
 
 NGO_TOPIC = CATALOG.for_model(NgoRegistered).topic.name
 GROUP = "concord_provisioner.ngo_access"
+DEAD_LETTERS = dead_letter_topic(GROUP)
 REVOKED = {VettingStatus.suspended, VettingStatus.rejected, VettingStatus.expired}
 REGISTRY = service_source("ngo_registry")
 CREDENTIAL_PROPAGATION_SECONDS = 30.0
@@ -179,27 +183,31 @@ async def run(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
+    producer = create_producer(bootstrap_servers, client_id=GROUP, security=admin)
     await consumer.start()
     try:
+        await producer.start()
         async with NgoAccess(bootstrap_servers, admin) as access:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for partition, messages in batches.items():
                     for message in messages:
-                        await _apply(access, message, backoff)
+                        await _apply(access, producer, message, backoff)
                     await consumer.commit({partition: messages[-1].offset + 1})
     finally:
+        await producer.stop()
         await consumer.stop()
 
 
 async def _apply(
-    access: NgoAccess, message: ConsumerRecord[bytes, bytes], backoff: Backoff
+    access: NgoAccess,
+    producer: AIOKafkaProducer,
+    message: ConsumerRecord[bytes, bytes],
+    backoff: Backoff,
 ) -> None:
     state = parse_state(message)
     if isinstance(state, str):
-        log.warning(
-            "provisioner.skipped", reason=state, partition=message.partition, offset=message.offset
-        )
+        await _dead_letter(producer, message, state, backoff)
         return
     attempt = 0
     while True:
@@ -210,6 +218,31 @@ async def _apply(
         except (KafkaError, OSError) as exc:  # the broker is away: wait, then the same step
             attempt += 1
             log.warning("provisioner.retry", ngo_id=str(state.ngo_id), error=repr(exc))
+            await backoff.sleep(attempt)
+
+
+async def _dead_letter(
+    producer: AIOKafkaProducer, message: ConsumerRecord[bytes, bytes], error: str, backoff: Backoff
+) -> None:
+    """Park a message the provisioner may not act on; the broker being away is waited out
+    (the offset is committed only after this returns)."""
+    log.warning(
+        "provisioner.dead_lettered",
+        reason=error,
+        partition=message.partition,
+        offset=message.offset,
+    )
+    value, headers = dead_letter_of(message, GROUP, error)
+    attempt = 0
+    while True:
+        try:
+            await producer.send_and_wait(
+                DEAD_LETTERS.name, value=value, key=message.key, headers=headers
+            )
+            return
+        except (KafkaError, OSError) as exc:
+            attempt += 1
+            log.warning("provisioner.dead_letter_retry", attempt=attempt, error=repr(exc))
             await backoff.sleep(attempt)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -156,6 +156,27 @@ async def read_events(
                     if where(event):
                         matching.append(event)
         return matching
+    finally:
+        await consumer.stop()
+
+
+async def read_to_end(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record `topic` holds now, raw (a dead-letter topic's are not all CloudEvents):
+    read from the beginning until each partition's position reaches its end offset."""
+    consumer = create_consumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        while behind := [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for records in (await consumer.getmany(*behind, timeout_ms=1000)).values():
+                found.extend(records)
+        return found
     finally:
         await consumer.stop()
 

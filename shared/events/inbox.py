@@ -49,6 +49,28 @@ CLOSE_TIMEOUT_SECONDS = 3.0
 timeout (40 s); the group then notices the member gone by its session timeout instead."""
 
 
+def dead_letter_of(
+    message: ConsumerRecord[bytes, bytes], group_id: str, error: str
+) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The value and headers a group's dead letter for `message` carries: the original (or,
+    when too large, a prefix of it) and where it came from, why, and when."""
+    headers = [
+        ("dlq.error", error.encode()[:4000]),
+        ("dlq.original_topic", message.topic.encode()),
+        ("dlq.original_partition", str(message.partition).encode()),
+        ("dlq.original_offset", str(message.offset).encode()),
+        ("dlq.consumer_group", group_id.encode()),
+        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+    value = message.value
+    if value is not None and len(value) > DEAD_LETTER_MAX_VALUE_BYTES:
+        # The original may sit just under the broker's limit; with our headers it would
+        # not. Keep a prefix to diagnose by; the original stays on its topic.
+        headers.append(("dlq.truncated_from", str(len(value)).encode()))
+        value = value[:DEAD_LETTER_MAX_VALUE_BYTES]
+    return value, headers
+
+
 class PoisonMessage(Exception):
     """A handler raises this when retrying cannot help (the event contradicts itself)."""
 
@@ -451,20 +473,7 @@ class InboxConsumer:
             offset=message.offset,
             error=error,
         )
-        headers = [
-            ("dlq.error", error.encode()[:4000]),
-            ("dlq.original_topic", message.topic.encode()),
-            ("dlq.original_partition", str(message.partition).encode()),
-            ("dlq.original_offset", str(message.offset).encode()),
-            ("dlq.consumer_group", self.group_id.encode()),
-            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
-        value = message.value
-        if value is not None and len(value) > DEAD_LETTER_MAX_VALUE_BYTES:
-            # The original may sit just under the broker's limit; with our headers it would
-            # not. Keep a prefix to diagnose by; the original stays on its topic.
-            headers.append(("dlq.truncated_from", str(len(value)).encode()))
-            value = value[:DEAD_LETTER_MAX_VALUE_BYTES]
+        value, headers = dead_letter_of(message, self.group_id, error)
         attempt = 0
         while True:
             # A dead letter must not be skipped: the offset is committed only after this

@@ -26,17 +26,26 @@ from typer.testing import CliRunner
 from deploy.cli import app
 from deploy.kafka import LocalKafka
 from deploy.kafka_protocol import describe_acls
-from deploy.kafka_provisioner import GROUP, NGO_TOPIC, NgoAccess, ngo_acls, ngo_principal, run
+from deploy.kafka_provisioner import (
+    DEAD_LETTERS,
+    GROUP,
+    NGO_TOPIC,
+    NgoAccess,
+    ngo_acls,
+    ngo_principal,
+    run,
+)
 from deploy.services import SERVICES
 from deploy.stack import LocalStack
 from deploy.tls import ensure_broker_tls
 from services.humanitarian_requests.tests.helpers import ngo_state, publish_registry_events
 from shared.events.catalog import Audience, dead_letter_topic
-from shared.events.kafka import KafkaSecurity
+from shared.events.envelope import CloudEvent, service_source
+from shared.events.kafka import KafkaSecurity, create_producer
 from shared.events.schemas import CATALOG
 from shared.events.schemas import humanitarian_requests as hr
 from shared.events.schemas.ngo_registry import NgoUpdated, VettingStatus
-from shared.testing import committed_to_end
+from shared.testing import committed_to_end, read_to_end
 from shared.vocabulary import Sector
 from tests.platform.conftest import wait_for
 from tests.platform.test_kafka_acls import _read_one, _write
@@ -206,3 +215,42 @@ def test_the_cli_issues_once_rotates_and_needs_the_admin(
     monkeypatch.setenv("KAFKA_SASL_PASSWORD", service["MONITORING_KAFKA_PASSWORD"])
     refused = runner.invoke(app, ["kafka-credentials", "issue", str(uuid.uuid4())])
     assert refused.exit_code == 1 and "the broker refused" in refused.output, refused.output
+
+
+async def test_a_forged_or_broken_ngo_event_is_dead_lettered_and_the_partition_moves_on(
+    stack: LocalStack, kafka_bootstrap: str
+) -> None:
+    """A 'vetted' state from a source that is not the registry, and bytes that are no
+    CloudEvent, on the NGO's own key: neither grants anything, both are parked with why,
+    and the NGO's real state behind them on the same partition is applied."""
+    ngo_id = uuid.uuid4()
+    admin = stack.admin_security()
+    forged = ngo(ngo_id, VettingStatus.vetted, 99)
+    event = CloudEvent(
+        source=service_source("joint_planning"),
+        type=CATALOG.for_model(NgoUpdated).name,
+        subject=str(ngo_id),
+        data=forged.model_dump(mode="json"),
+    )
+    key = str(ngo_id).encode()
+    producer = create_producer(kafka_bootstrap, client_id="provisioner-test", security=admin)
+    await producer.start()
+    try:
+        await producer.send_and_wait(NGO_TOPIC, event.to_json(), key=key)
+        await producer.send_and_wait(NGO_TOPIC, b"\x00 not json", key=key)
+    finally:
+        await producer.stop()
+    # The marker behind them: the registry's own state for the NGO, under review.
+    await publish_registry_events(kafka_bootstrap, [ngo(ngo_id, VettingStatus.submitted, 1)])
+    async with provisioner(stack, kafka_bootstrap):
+        await provisioned(kafka_bootstrap)
+
+    async with NgoAccess(kafka_bootstrap, admin) as access:
+        assert await describe_acls(access.client, f"User:{ngo_principal(ngo_id)}") == set()
+    letters = [r for r in await read_to_end(kafka_bootstrap, DEAD_LETTERS.name) if r.key == key]
+    reasons = sorted(dict(r.headers)["dlq.error"].decode() for r in letters)
+    assert reasons == [
+        "not a CloudEvent",
+        "source '/concord/joint_planning' is not the registry",
+    ], reasons
+    assert {dict(r.headers)["dlq.consumer_group"] for r in letters} == {GROUP.encode()}
