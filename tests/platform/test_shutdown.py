@@ -58,9 +58,12 @@ def isolated(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     run_dir = tmp_path_factory.mktemp("shutdown")
     name = f"concord_shutdown_{uuid.uuid4().hex[:8]}"
     own_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    # The databases only (no KAFKA_BOOTSTRAP_SERVERS): the broker is this test's own, and
+    # provisioned below.
+    environment = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     subprocess.run(
         [sys.executable, "-m", "deploy.prestart"],
-        env={**os.environ, "DATABASE_URL": own_url},
+        env={**environment, "DATABASE_URL": own_url},
         cwd=ROOT,
         check=True,
         capture_output=True,
