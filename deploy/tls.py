@@ -16,6 +16,7 @@ connect to. A mission with its own PKI puts its CA and a broker keystore in plac
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import os
 import secrets
@@ -39,14 +40,15 @@ class BrokerTls:
     """Where the broker's TLS material is, for kafka.sh and for clients."""
 
     directory: Path
+    ca_directory: Path | None = None  # where the CA lives, when not beside the broker's files
 
     @property
     def ca_certificate(self) -> Path:
-        return self.directory / "ca.pem"
+        return (self.ca_directory or self.directory) / "ca.pem"
 
     @property
     def ca_key(self) -> Path:
-        return self.directory / "ca.key"
+        return (self.ca_directory or self.directory) / "ca.key"
 
     @property
     def keystore(self) -> Path:
@@ -163,12 +165,19 @@ def _broker_is_current(tls: BrokerTls, hosts: list[str], now: datetime) -> bool:
 
 
 def ensure_broker_tls(
-    directory: Path, hosts: list[str], *, now: datetime | None = None
+    directory: Path,
+    hosts: list[str],
+    *,
+    now: datetime | None = None,
+    ca_directory: Path | None = None,
 ) -> BrokerTls:
-    """The CA (made once) and a broker certificate naming `hosts`, issued when needed."""
+    """The CA (made once) and a broker certificate naming `hosts`, issued when needed. With
+    `ca_directory`, the CA is kept there (docker-compose: a volume the broker never mounts)."""
     moment = now or datetime.now(UTC)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tls = BrokerTls(directory)
+    if ca_directory is not None:
+        ca_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tls = BrokerTls(directory, ca_directory)
     ca_certificate, ca_key = _load_or_create_ca(tls, moment)
     if _broker_is_current(tls, hosts, moment):
         return tls
@@ -200,3 +209,26 @@ def ensure_broker_tls(
     _write_private(tls.keystore_password_file, password.encode())
     _write_private(tls.keystore, keystore)
     return tls
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m deploy.tls DIR --host NAME … [--ca-dir DIR] [--owner UID]`: what the
+    docker-compose `kafka_tls` service runs before the broker starts (idempotent)."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.tls", description=main.__doc__)
+    parser.add_argument("directory", type=Path, help="where broker.p12 and its password go")
+    parser.add_argument("--host", action="append", required=True, help="a name NGOs connect to")
+    parser.add_argument("--ca-dir", type=Path, help="where the CA is kept (default: DIR)")
+    parser.add_argument(
+        "--owner", type=int, help="give the broker's files to this uid (the broker's user)"
+    )
+    args = parser.parse_args(argv)
+    tls = ensure_broker_tls(args.directory, args.host, ca_directory=args.ca_dir)
+    if args.owner is not None:
+        for path in (tls.directory, tls.keystore, tls.keystore_password_file):
+            os.chown(path, args.owner, -1)
+    print(f"tls: broker certificate for {', '.join(args.host)} in {tls.directory}")
+    print(f"tls: CA certificate for NGOs: {tls.ca_certificate}")
+
+
+if __name__ == "__main__":
+    main()

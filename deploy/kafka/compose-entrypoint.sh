@@ -42,7 +42,7 @@ formatted_marker="concord-scram.formatted"
 
 # KAFKA_* variables that are not broker properties: the launcher's own (as the official image
 # excludes them) and the admin's password, which only enters the JAAS lines.
-not_properties=" KAFKA_ADMIN_PASSWORD KAFKA_VERSION KAFKA_HEAP_OPTS KAFKA_LOG4J_OPTS KAFKA_OPTS \
+not_properties=" KAFKA_ADMIN_PASSWORD KAFKA_NGO_TLS_DIR KAFKA_VERSION KAFKA_HEAP_OPTS KAFKA_LOG4J_OPTS KAFKA_OPTS \
 KAFKA_JMX_OPTS KAFKA_JMX_PORT KAFKA_JMX_HOSTNAME KAFKA_JVM_PERFORMANCE_OPTS KAFKA_GC_LOG_OPTS \
 KAFKA_DEBUG KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_LOG4J_LOGGERS KAFKA_TOOLS_LOG4J_LOGLEVEL "
 
@@ -75,6 +75,27 @@ property_name() {
   echo "${name//../_}"
 }
 
+# The NGO listener (SASL_SSL): SCRAM over TLS with the keystore the kafka_tls service made
+# (deploy/tls.py) in KAFKA_NGO_TLS_DIR; its password is read from there, never from the
+# environment. No client certificate is asked for (SCRAM authenticates the NGO).
+ngo_listener_properties() {
+  local tls_dir="${KAFKA_NGO_TLS_DIR:-}"
+  [ -n "$tls_dir" ] || return 0
+  if [ ! -s "$tls_dir/broker.p12" ] || [ ! -s "$tls_dir/broker.password" ]; then
+    log "KAFKA_NGO_TLS_DIR=$tls_dir holds no broker.p12/broker.password (the kafka_tls service)"
+    return 1
+  fi
+  local keystore_password; keystore_password="$(cat "$tls_dir/broker.password")"
+  echo "listener.name.ngo.sasl.enabled.mechanisms=SCRAM-SHA-512"
+  echo "listener.name.ngo.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  echo "listener.name.ngo.ssl.keystore.type=PKCS12"
+  echo "listener.name.ngo.ssl.keystore.location=$tls_dir/broker.p12"
+  echo "listener.name.ngo.ssl.keystore.password=$keystore_password"
+  echo "listener.name.ngo.ssl.key.password=$keystore_password"
+  echo "listener.name.ngo.ssl.client.auth=none"
+  echo "listener.name.ngo.ssl.enabled.protocols=TLSv1.3,TLSv1.2"
+}
+
 render_config() {
   local dir="$1" variable
   (
@@ -89,6 +110,7 @@ render_config() {
       done
       echo "listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$admin_user\" password=\"$KAFKA_ADMIN_PASSWORD\";"
       echo "listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$admin_user\" password=\"$KAFKA_ADMIN_PASSWORD\" user_$admin_user=\"$KAFKA_ADMIN_PASSWORD\";"
+      ngo_listener_properties
     } > "$dir/server.properties.tmp"
     mv "$dir/server.properties.tmp" "$dir/server.properties"
     {

@@ -24,6 +24,7 @@ from deploy.demo.runinfo import cache_dir
 from deploy.kafka import ADMIN_PRINCIPAL, SASL_MECHANISM, SECURITY_PROTOCOL, service_principal
 from deploy.prestart import kafka_provisioning_from_env
 from deploy.services import SERVICES
+from deploy.tls import ensure_broker_tls
 from shared.config import ServiceSettings
 from shared.events.kafka import KafkaSecurity
 
@@ -261,7 +262,9 @@ def test_kafka_listeners_take_sasl_only_with_acls_and_the_admin_as_super_user() 
             assert listener.split("://")[0] in protocols, listener
     assert environment["KAFKA_CONTROLLER_LISTENER_NAMES"] in protocols
     assert environment["KAFKA_INTER_BROKER_LISTENER_NAME"] in protocols
-    assert environment["KAFKA_ADVERTISED_LISTENERS"] == "CLIENT://kafka:9092"
+    assert environment["KAFKA_ADVERTISED_LISTENERS"] == (
+        "CLIENT://kafka:9092,NGO://${CONCORD_KAFKA_NGO_HOST:-localhost}:9094"
+    )
     assert environment["KAFKA_SASL_ENABLED_MECHANISMS"] == SASL_MECHANISM
     assert environment["KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS"] == SASL_MECHANISM
     # KRaft controllers cannot check SCRAM: the admin authenticates to them with PLAIN.
@@ -300,6 +303,10 @@ def test_entrypoint_is_valid_bash() -> None:
 def test_entrypoint_renders_the_local_brokers_security(tmp_path: Path) -> None:
     variables = operator_environment()
     environment = container_environment("kafka", variables)
+    assert environment["KAFKA_NGO_TLS_DIR"] == "/opt/concord/tls"
+    # What the kafka_tls service leaves in the kafka-tls volume.
+    tls = ensure_broker_tls(tmp_path / "tls", ["localhost"], ca_directory=tmp_path / "ca")
+    environment["KAFKA_NGO_TLS_DIR"] = str(tls.directory)
     result = run_entrypoint(
         'check_admin_password && render_config "$1"', environment, str(tmp_path)
     )
@@ -314,7 +321,16 @@ def test_entrypoint_renders_the_local_brokers_security(tmp_path: Path) -> None:
     }
     for key in SECURITY_PROPERTIES:
         assert rendered.get(key) == local[key], key
-    assert rendered["listeners"] == "CLIENT://:9092,CONTROLLER://127.0.0.1:9093"
+    assert rendered["listeners"] == "CLIENT://:9092,CONTROLLER://127.0.0.1:9093,NGO://:9094"
+    assert rendered["advertised.listeners"] == "CLIENT://kafka:9092,NGO://localhost:9094"
+    # The NGO listener: SCRAM over TLS with the keystore kafka_tls made, its password read
+    # from the volume (never from the environment).
+    assert rendered["listener.name.ngo.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert rendered["listener.name.ngo.ssl.keystore.type"] == "PKCS12"
+    assert rendered["listener.name.ngo.ssl.keystore.location"] == str(tls.keystore)
+    assert rendered["listener.name.ngo.ssl.keystore.password"] == tls.keystore_password()
+    assert rendered["listener.name.ngo.ssl.client.auth"] == "none"
+    assert "KAFKA_NGO_TLS_DIR" not in server.read_text() and "ngo.tls.dir" not in rendered
     assert rendered["log.dirs"] == "/var/lib/kafka/data"
     assert rendered["node.id"] == "1"
     client_jaas = rendered["listener.name.client.scram-sha-512.sasl.jaas.config"]
@@ -547,3 +563,32 @@ def test_readme_names_every_variable_compose_requires() -> None:
             "^(" + "|".join(spec.name.upper() for spec in SERVICES) + ")_", "<SERVICE>_", name
         )
         assert f"`{name}`" in docker or f"`{generic}`" in docker, name
+
+
+def test_entrypoint_refuses_an_ngo_listener_without_its_keystore(tmp_path: Path) -> None:
+    environment = container_environment("kafka", operator_environment())
+    environment["KAFKA_NGO_TLS_DIR"] = str(tmp_path / "empty")
+    result = run_entrypoint('render_config "$1"', environment, str(tmp_path / "config"))
+    assert result.returncode != 0 and "holds no broker.p12" in result.stderr
+
+
+def test_the_ngo_listener_is_published_with_tls_made_before_the_broker_starts() -> None:
+    services = compose()["services"]
+    kafka, tls = services["kafka"], services["kafka_tls"]
+    assert kafka["ports"] == ["9094:9094"]
+    assert kafka["depends_on"]["kafka_tls"]["condition"] == "service_completed_successfully"
+    assert "kafka-tls:/opt/concord/tls:ro" in kafka["volumes"]
+    assert tls["command"][:3] == ["python", "-m", "deploy.tls"]
+    # The CA's key is in a volume only kafka_tls mounts.
+    mounting_ca = [
+        name
+        for name, service in services.items()
+        if any(str(v).startswith("kafka-ca:") for v in service.get("volumes", []))
+    ]
+    assert mounting_ca == ["kafka_tls"]
+    protocols = dict(
+        entry.split(":")
+        for entry in kafka["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert protocols["NGO"] == "SASL_SSL"
+    assert "NGO://" in kafka["environment"]["KAFKA_LISTENERS"]

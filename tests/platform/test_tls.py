@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import verification
 
-from deploy.tls import BROKER_LIFETIME, BrokerTls, ensure_broker_tls
+from deploy.tls import BROKER_LIFETIME, BrokerTls, ensure_broker_tls, main
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -87,3 +88,20 @@ def test_a_broker_certificate_of_another_ca_is_not_trusted(tmp_path: Path) -> No
     (mixed / "broker.password").write_bytes(theirs.keystore_password_file.read_bytes())
     with pytest.raises(verification.VerificationError):
         verify(BrokerTls(mixed), verification.IPAddress(ipaddress.ip_address("127.0.0.1")), NOW)
+
+
+def test_the_compose_step_keeps_the_ca_apart_and_hands_the_broker_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uid = os.getuid()
+    main([str(tmp_path / "tls"), "--ca-dir", str(tmp_path / "ca"), "--host", "localhost",
+          "--host", "concord.mission.example", "--owner", str(uid)])  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "tls").iterdir()) == [
+        "broker.p12",
+        "broker.password",
+    ]
+    assert sorted(p.name for p in (tmp_path / "ca").iterdir()) == ["ca.key", "ca.pem"]
+    tls = BrokerTls(tmp_path / "tls", tmp_path / "ca")
+    assert tls.keystore.stat().st_uid == uid
+    verify(tls, verification.DNSName("concord.mission.example"), datetime.now(UTC))
+    assert str(tls.ca_certificate) in capsys.readouterr().out
