@@ -17,6 +17,7 @@ Four numbers must be 0:
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -62,15 +63,14 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[int, bytes | None
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
         messages: list[tuple[int, bytes | None]] = []
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000)
-            for tp, batch in batches.items():
-                for message in batch:
-                    if message.offset < ends[tp]:
-                        messages.append((tp.partition, message.value))
-                if batch and batch[-1].offset + 1 >= ends[tp]:
-                    remaining.discard(tp)
+        # Done with a partition when the consumer's position reaches the end offset, not when
+        # a message at end - 1 is seen: the last offsets can hold no message a consumer is
+        # given (a control record), and waiting for one would never end.
+        async with asyncio.timeout(300):
+            while remaining := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                batches = await consumer.getmany(*remaining, timeout_ms=1000)
+                for tp, batch in batches.items():
+                    messages.extend((tp.partition, m.value) for m in batch if m.offset < ends[tp])
         return messages
     finally:
         await consumer.stop()
