@@ -167,13 +167,15 @@ async def provision_kafka(
     replication_factor: int,
     service_passwords: Mapping[str, str] | None = None,
 ) -> None:
-    """Topics, then service credentials (when given), then ACLs. Idempotent."""
+    """Topics (created, or their settings brought back to their retention class), then
+    service credentials (when given), then ACLs. Idempotent."""
     await ensure_topics(
         bootstrap_servers,
         all_topics(),
         partitions=partitions,
         replication_factor=replication_factor,
         security=admin,
+        reconcile=True,  # the admin owns the topics' settings: an old topic gets its class too
     )
     if not admin.sasl:
         log.warning("kafka.provisioning_without_authentication", bootstrap=bootstrap_servers)

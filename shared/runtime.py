@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.config import ServiceSettings
 from shared.db import create_engine, create_sessionmaker, plain_dsn
-from shared.events.catalog import Catalog, Topic, dead_letter_topic
+from shared.events.catalog import Catalog, Retention, Topic, dead_letter_topic
 from shared.events.inbox import EventRouter, Inbox, InboxConsumer
 from shared.events.kafka import (
     KafkaSecurity,
@@ -194,7 +194,9 @@ class ServiceRuntime:
                     try:
                         wanted[topic] = self.catalog.topic(topic)
                     except KeyError:
-                        wanted[topic] = Topic(topic, f"read by {spec.group_id}")
+                        wanted[topic] = Topic(
+                            topic, f"read by {spec.group_id}", retention=Retention.log
+                        )
             dead_letters = dead_letter_topic(spec.group_id)
             wanted.setdefault(dead_letters.name, dead_letters)
         return list(wanted.values())

@@ -19,7 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from shared.events.catalog import DEPRECATION_PERIOD, Audience, Catalog, EventType
+from shared.events.catalog import (
+    DEFAULT_RESTRICTED_DAYS,
+    DEPRECATION_PERIOD,
+    Audience,
+    Catalog,
+    EventType,
+    Topic,
+    retention_configs,
+)
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE
 from shared.events.evolution import breaking_changes
 from shared.events.schemas import CATALOG
@@ -82,6 +90,21 @@ def event_schema(entry: EventType, base_url: str = DOCUMENT_BASE_URL) -> dict[st
         },
         "$defs": defs,
     }
+
+
+def _topic_binding(topic: Topic) -> dict[str, Any]:
+    """The Kafka channel binding: the topic and the settings it is created with (its
+    retention class, at the default restricted retention), so a subscriber knows how far back
+    it can read: a compacted topic keeps every entity's latest state, and every event for at
+    least `min.compaction.lag.ms`."""
+    configs = retention_configs(topic.retention, restricted_days=DEFAULT_RESTRICTED_DAYS)
+    configuration: dict[str, Any] = {
+        "cleanup.policy": configs["cleanup.policy"].split(","),
+        "retention.ms": int(configs["retention.ms"]),
+    }
+    if "min.compaction.lag.ms" in configs:
+        configuration["min.compaction.lag.ms"] = int(configs["min.compaction.lag.ms"])
+    return {"topic": topic.name, "topicConfiguration": configuration, "bindingVersion": "0.5.0"}
 
 
 def _servers() -> dict[str, Any]:
@@ -185,7 +208,9 @@ def asyncapi(catalog: Catalog = CATALOG) -> dict[str, Any]:
             "description": topic.description,
             "x-audience": topic.audience.value,
             "x-ngo-readable": topic.audience is Audience.ngo,
+            "x-retention": topic.retention.value,
             "messages": channel_messages,
+            "bindings": {"kafka": _topic_binding(topic)},
         }
         for entry in entries:
             messages[entry.name] = _message(entry, catalog)

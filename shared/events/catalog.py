@@ -42,6 +42,57 @@ class Audience(StrEnum):
     ngo = "ngo"
 
 
+class Retention(StrEnum):
+    """How long a topic keeps what it holds: declared per topic on purpose, so that no topic
+    lives by the broker's default (7 days) by accident (`shared.events.kafka.topic_configs`
+    turns a class into topic settings; `docs/data-responsibility.md` gives the reasons).
+
+    `state`: every message is an entity's full state after a change, keyed by the entity:
+    compacted, so the latest state of every entity stays for replicas, `concord rebuild`
+    and the provisioner to replay, and every single event stays for at least a week
+    (`min.compaction.lag.ms`) for consumers that record each one (the audit chain).
+    `restricted`: may carry restricted records: compacted the same way, and nothing is kept
+    longer than the restricted class's retention (`KAFKA_RESTRICTED_RETENTION_DAYS`, 365 by
+    default, the same period the services purge their own copies after).
+    `log`: a record of what happened (access audit, purges, parked outbox rows): a year.
+    `dead_letter`: poison messages kept for inspection and replay: 30 days.
+    """
+
+    state = "state"
+    restricted = "restricted"
+    log = "log"
+    dead_letter = "dead_letter"
+
+
+DAY_MS = 24 * 3600 * 1000
+EVERY_EVENT_KEPT_MS = 7 * DAY_MS
+"""How long every single event of a compacted topic stays before compaction may drop it:
+a consumer that records each one (monitoring's audit chain) sees them all within a week."""
+
+
+DEFAULT_RESTRICTED_DAYS = 365
+"""`KAFKA_RESTRICTED_RETENTION_DAYS` unless set (see `shared.events.kafka`)."""
+
+
+def retention_configs(retention: Retention, *, restricted_days: int) -> dict[str, str]:
+    """The topic settings of a retention class (`shared.events.catalog.Retention`)."""
+    if retention is Retention.state:
+        return {
+            "cleanup.policy": "compact",
+            "min.compaction.lag.ms": str(EVERY_EVENT_KEPT_MS),
+            "retention.ms": "-1",
+        }
+    if retention is Retention.restricted:
+        return {
+            "cleanup.policy": "compact,delete",
+            "min.compaction.lag.ms": str(EVERY_EVENT_KEPT_MS),
+            "retention.ms": str(restricted_days * DAY_MS),
+        }
+    if retention is Retention.log:
+        return {"cleanup.policy": "delete", "retention.ms": str(365 * DAY_MS)}
+    return {"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)}
+
+
 DEPRECATION_PERIOD = timedelta(days=180)
 """How long a superseded event type (`….v1` once `….v2` exists) is still produced."""
 
@@ -52,6 +103,7 @@ class Topic:
     description: str
     audience: Audience = Audience.internal
     partitions: int | None = None  # None: the cluster setting (KAFKA_PARTITIONS)
+    retention: Retention = field(kw_only=True)
 
     @property
     def dead_letter(self) -> bool:
@@ -92,6 +144,7 @@ def dead_letter_topic(consumer_group: str) -> Topic:
     return Topic(
         name=DLQ_PREFIX + consumer_group,
         description=f"Poison messages that consumer group {consumer_group} could not process",
+        retention=Retention.dead_letter,
     )
 
 
@@ -155,7 +208,7 @@ class Catalog:
 
     def producer_of(self, topic: str) -> str | None:
         """The service that produces `topic` (declared here or not); None for a DLQ."""
-        return (self._topics.get(topic) or Topic(topic, "")).producer
+        return (self._topics.get(topic) or Topic(topic, "", retention=Retention.log)).producer
 
     def __iter__(self) -> Iterator[EventType]:
         return iter(self._by_type.values())

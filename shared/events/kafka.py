@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from aiokafka.helpers import create_ssl_context
 
-from shared.events.catalog import Topic
+from shared.events.catalog import DEFAULT_RESTRICTED_DAYS, Retention, Topic, retention_configs
 from shared.logging import get_logger
 
 if TYPE_CHECKING:
@@ -189,18 +190,46 @@ class TopicCreationFailed(RuntimeError):
     """The broker refused to create a topic (for another reason than that it exists)."""
 
 
-def topic_configs(replication_factor: int) -> dict[str, str]:
-    """The per-topic settings Concord creates topics with.
+def restricted_retention_days(environ: Mapping[str, str] | None = None) -> int:
+    """`KAFKA_RESTRICTED_RETENTION_DAYS` (365): how long a topic that may carry restricted
+    records keeps anything, the same period the services purge their own copies after."""
+    env = os.environ if environ is None else environ
+    raw = env.get("KAFKA_RESTRICTED_RETENTION_DAYS", str(DEFAULT_RESTRICTED_DAYS))
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"KAFKA_RESTRICTED_RETENTION_DAYS={raw!r} is not a number of days"
+        ) from None
+    if days < 1:
+        raise ValueError(f"KAFKA_RESTRICTED_RETENTION_DAYS={days}: at least 1 day")
+    return days
+
+
+def topic_configs(
+    replication_factor: int,
+    retention: Retention | None = None,
+    *,
+    restricted_days: int | None = None,
+) -> dict[str, str]:
+    """The per-topic settings Concord creates topics with: durability, then retention.
 
     Why `min.insync.replicas` = RF - 1: producers write with `acks=all`, which waits only for
     the replicas currently in sync. With the broker default of 1, a write acknowledged while
     the other replicas lag lives on one disk, and losing that broker loses it. RF - 1 keeps an
     acknowledged write on at least two brokers and still lets writes go on with one broker
     down. With one replica there is nothing to require.
+
+    Retention is the topic's class, never the broker's default (7 days, after which a replica
+    or a rebuild replaying from the beginning would silently miss what came before).
     """
+    configs: dict[str, str] = {}
     if replication_factor > 1:
-        return {"min.insync.replicas": str(replication_factor - 1)}
-    return {}
+        configs["min.insync.replicas"] = str(replication_factor - 1)
+    if retention is not None:
+        days = restricted_days if restricted_days is not None else restricted_retention_days()
+        configs.update(retention_configs(retention, restricted_days=days))
+    return configs
 
 
 async def ensure_topics(
@@ -210,18 +239,68 @@ async def ensure_topics(
     partitions: int,
     replication_factor: int,
     security: KafkaSecurity | None = None,
+    reconcile: bool = False,
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are.
+    """Create the topics that do not exist yet, with their settings; with `reconcile`, bring
+    the settings of existing ones back to what their class says (a topic created by an older
+    Concord, or altered by hand, keeps no retention by accident).
 
-    Raises `TopicCreationFailed` naming each topic the broker refused to create."""
+    Raises `TopicCreationFailed` naming each topic the broker refused to create or set."""
     admin = create_admin(bootstrap_servers, security=security)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [t for t in {t.name: t for t in topics}.values() if t.name not in existing]
+        wanted = list({t.name: t for t in topics}.values())
+        missing = [t for t in wanted if t.name not in existing]
         await _create(admin, missing, partitions=partitions, replication_factor=replication_factor)
+        if reconcile:
+            present = [t for t in wanted if t.name in existing]
+            await _reconcile(admin, present, replication_factor=replication_factor)
     finally:
         await admin.close()
+
+
+async def topic_settings(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """Each topic's settings as the broker reports them (defaults included)."""
+    if not names:
+        return {}
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    )
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for resource in response.resources:
+            code, message, _type, name, entries = resource[:5]
+            if code:
+                raise TopicCreationFailed(
+                    f"{name}: {for_code(code).__name__} describing its settings ({message})"
+                )
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return found
+
+
+async def _reconcile(
+    admin: AIOKafkaAdminClient, topics: list[Topic], *, replication_factor: int
+) -> None:
+    current = await topic_settings(admin, [t.name for t in topics])
+    stale: list[ConfigResource] = []
+    for topic in topics:
+        configs = topic_configs(replication_factor, topic.retention)
+        have = current.get(topic.name, {})
+        if any(have.get(key) != value for key, value in configs.items()):
+            # AlterConfigs sets a topic's overrides to exactly these: Concord owns them all.
+            stale.append(ConfigResource(ConfigResourceType.TOPIC, topic.name, configs=configs))
+    if not stale:
+        return
+    failures = []
+    for response in await admin.alter_configs(stale):
+        for resource in response.resources:
+            code, message, _type, name = resource[:4]
+            if code:
+                failures.append(f"{name}: {for_code(code).__name__} ({message})")
+    if failures:
+        raise TopicCreationFailed("the broker refused topic settings: " + "; ".join(failures))
+    log.info("kafka.topic_settings_applied", topics=[r.name for r in stale])
 
 
 async def create_topics(
@@ -252,14 +331,13 @@ async def _create(
 ) -> None:
     if not topics:
         return
-    configs = topic_configs(replication_factor)
     response = await admin.create_topics(
         [
             NewTopic(
                 name=topic.name,
                 num_partitions=topic.partitions or partitions,
                 replication_factor=replication_factor,
-                topic_configs=configs,
+                topic_configs=topic_configs(replication_factor, topic.retention),
             )
             for topic in topics
         ]
@@ -278,7 +356,7 @@ async def _create(
             continue  # another service created it between our list and our create
         failures.append(f"{name}: {error.__name__}" + (f" ({message})" if message else ""))
     if created:
-        log.info("kafka.topics_created", topics=created, configs=configs)
+        log.info("kafka.topics_created", topics=created)
     if failures:
         raise TopicCreationFailed(
             f"the broker refused to create {len(failures)} topic(s) with replication factor "

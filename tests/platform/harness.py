@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.db import schema_metadata
-from shared.events.catalog import Audience, Catalog, Topic
+from shared.events.catalog import Audience, Catalog, Retention, Topic
 from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter, Inbox
 from shared.events.outbox import Outbox, notify_trigger_sql
@@ -35,7 +35,7 @@ class Harness:
 
     def __init__(self, schema: str, topic: str) -> None:
         self.schema = schema
-        self.topic = Topic(topic, "test topic", audience=Audience.ngo)
+        self.topic = Topic(topic, "test topic", audience=Audience.ngo, retention=Retention.state)
         self.catalog = Catalog()
         self.catalog.register(
             "concord.platform_test.widget.changed.v1", self.topic, WidgetChanged, "test event"

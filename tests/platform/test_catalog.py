@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.events.asyncapi import NGO_SECURITY, asyncapi, rendered
-from shared.events.catalog import Audience, Catalog, Topic
+from shared.events.catalog import Audience, Catalog, Retention, Topic
 from shared.events.envelope import CloudEvent
 from shared.events.schemas import CATALOG
 
@@ -46,7 +46,7 @@ def test_registering_a_type_twice_is_refused() -> None:
         value: int
 
     catalog = Catalog()
-    topic = Topic("concord.test.things.v1", "things")
+    topic = Topic("concord.test.things.v1", "things", retention=Retention.state)
     catalog.register("concord.test.thing.made.v1", topic, Thing, "made")
     with pytest.raises(ValueError, match="registered twice"):
         catalog.register("concord.test.thing.made.v1", topic, Other, "again")

@@ -18,10 +18,10 @@ import pytest
 from pydantic import BaseModel, Field
 
 from shared.events.asyncapi import RELEASED, asyncapi, event_schema, release, release_problems
-from shared.events.catalog import DEPRECATION_PERIOD, Catalog, EventType, Topic
+from shared.events.catalog import DEPRECATION_PERIOD, Catalog, EventType, Retention, Topic
 from shared.events.evolution import breaking_changes
 
-TOPIC = Topic("concord.test.thing.v1", "things")
+TOPIC = Topic("concord.test.thing.v1", "things", retention=Retention.state)
 
 
 def schema_of(model: type[BaseModel], name: str = "concord.test.thing.made.v1") -> dict[str, Any]:

@@ -34,7 +34,7 @@ from services.humanitarian_requests.tests.helpers import (
     wait_for_replica,
 )
 from shared.db import create_engine, create_sessionmaker
-from shared.events.catalog import Topic
+from shared.events.catalog import Retention, Topic
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
 from shared.events.inbox import InboxConsumer
 from shared.events.kafka import create_consumer, create_producer, ensure_topics
@@ -72,7 +72,11 @@ async def _through_kafka(
     """The states as the consumer receives them: CloudEvents produced to a topic of this test
     (the service's own replica consumer must not apply them) and read back from the broker."""
     # Under the registry's prefix: consumers accept these events only from their topic's producer.
-    topic = Topic(f"concord.ngo_registry.replica_batch_{uuid.uuid4().hex[:10]}", "this test only")
+    topic = Topic(
+        f"concord.ngo_registry.replica_batch_{uuid.uuid4().hex[:10]}",
+        "this test only",
+        retention=Retention.state,
+    )
     await ensure_topics(bootstrap, [topic], partitions=1, replication_factor=1)
     producer = create_producer(bootstrap, client_id="replica-batch-test")
     await producer.start()

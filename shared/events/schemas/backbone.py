@@ -18,7 +18,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from shared.events.catalog import Audience, Catalog, EventType, Topic
+from shared.events.catalog import Audience, Catalog, EventType, Retention, Topic
 
 PRODUCERS = ("ngo_registry", "joint_planning", "humanitarian_requests", "monitoring")
 """The services whose relays report on their backbone topic."""
@@ -41,6 +41,7 @@ def backbone_topic(service: str) -> Topic:
         f"concord.{service}.backbone.v1",
         f"What {service}'s outbox relay set aside: rows Kafka can never take, parked",
         audience=Audience.mission_staff,
+        retention=Retention.log,
     )
 
 

@@ -31,26 +31,30 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.events.catalog import Audience, Topic
+from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
 AID_REQUEST_TOPIC = Topic(
     "concord.humanitarian_requests.aid_request.v1",
     "Every lifecycle transition of an aid request, with its full state after the change",
+    retention=Retention.restricted,
 )
 INCIDENT_TOPIC = Topic(
     "concord.humanitarian_requests.incident.v1",
     "Incident reports from field units as reported and updated (may be restricted)",
+    retention=Retention.restricted,
 )
 OPEN_REQUEST_TOPIC = Topic(
     "concord.humanitarian_requests.open_request.v1",
     "Open, non-restricted aid requests NGOs may respond to, location coarsened to admin area",
     audience=Audience.ngo,
+    retention=Retention.state,
 )
 ACCESS_TOPIC = Topic(
     "concord.humanitarian_requests.access.v1",
     "Reads of restricted records served in full: who, what, when, why (the access audit)",
+    retention=Retention.log,
 )
 OFFER_TOPIC = Topic(
     "concord.humanitarian_requests.offer.v1",
@@ -58,6 +62,7 @@ OFFER_TOPIC = Topic(
     "Internal: each offer is addressed to one NGO (its ranking factors, its decline reason), so "
     "no NGO reads this topic; an NGO reaches its own offers through the API (GET /offers) or "
     "its webhooks",
+    retention=Retention.restricted,
 )
 
 

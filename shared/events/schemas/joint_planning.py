@@ -31,7 +31,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.events.catalog import Audience, Topic
+from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector
 
@@ -39,21 +39,25 @@ OPERATION_TOPIC = Topic(
     "concord.joint_planning.operation.v1",
     "Joint operations: details, status, participants, links, and duplication warnings",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 TASK_TOPIC = Topic(
     "concord.joint_planning.task.v1",
     "Tasks and milestones of joint operations, including overdue tasks and missed milestones",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 MEETING_TOPIC = Topic(
     "concord.joint_planning.meeting.v1",
     "Coordination meetings: attendees, agenda, decisions and action items",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 NOTIFICATION_TOPIC = Topic(
     "concord.joint_planning.notification.v1",
     "Humanitarian notifications (sites, movements) and the deconfliction conflicts on them",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from shared.events.catalog import Audience, Topic
+from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector, Sensitivity, Urgency
 
@@ -28,6 +28,7 @@ SLA_TOPIC = Topic(
     "concord.monitoring.sla.v1",
     "SLA alerts on requests: warnings, breaches and escalations, and their clearing",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 
 
@@ -97,6 +98,7 @@ RETENTION_TOPIC = Topic(
     "concord.monitoring.retention.v1",
     "What monitoring's retention job purged: counts per store and the cut-off, never the data "
     "(internal: the audit trail chains it)",
+    retention=Retention.log,
 )
 
 

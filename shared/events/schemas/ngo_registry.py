@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.events.catalog import Audience, Topic
+from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
 from shared.vocabulary import Sector
 
@@ -24,11 +24,13 @@ NGO_TOPIC = Topic(
     "concord.ngo_registry.ngo.v1",
     "The public directory: every change to an NGO's profile, vetting status and eligibility",
     audience=Audience.ngo,
+    retention=Retention.state,
 )
 AGREEMENT_TOPIC = Topic(
     "concord.ngo_registry.agreement.v1",
     "Partnership agreements (MoUs) between the mission and NGOs, through their lifecycle",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 
 
@@ -243,6 +245,7 @@ WEBHOOK_TOPIC = Topic(
     "concord.ngo_registry.webhook.v1",
     "NGOs' webhook subscriptions and the operations on their deliveries (never a secret)",
     audience=Audience.mission_staff,
+    retention=Retention.state,
 )
 
 
@@ -340,6 +343,7 @@ DATA_INCIDENT_TOPIC = Topic(
     "concord.ngo_registry.data_incident.v1",
     "Data incidents from report to closure: classification, containment (the NGO access "
     "revoked), notification and lessons (internal: it names the records exposed)",
+    retention=Retention.state,
 )
 
 
