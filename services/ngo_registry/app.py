@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from services.ngo_registry.agreement.router import router as agreement_router
 from services.ngo_registry.config import Settings
-from services.ngo_registry.data_incident.router import router as data_incident_router
+from services.ngo_registry.data_incident.handlers import DATA_INCIDENT_GROUP, data_incident_router
+from services.ngo_registry.data_incident.router import router as data_incident_http_router
 from services.ngo_registry.db.models import inbox, outbox
 from services.ngo_registry.db.models.registry import Ngo
 from services.ngo_registry.expiry.tasks import expiry_sweeper
@@ -34,7 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog=CATALOG,
         outbox=outbox,
         inbox=inbox,
-        consumes=[Consumes(WEBHOOK_GROUP, webhook_router())],
+        consumes=[
+            Consumes(WEBHOOK_GROUP, webhook_router()),
+            Consumes(DATA_INCIDENT_GROUP, data_incident_router()),
+        ],
         background=[expiry_sweeper, webhook_sender, webhook_pruner],
     )
     return create_service_app(
@@ -49,6 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             report_router,
             search_router,
             webhook_http_router,
-            data_incident_router,
+            data_incident_http_router,
         ],
     )

@@ -69,7 +69,7 @@ from shared.errors import ConcordError, PayloadTooLarge, Unprocessable
 from shared.events.asyncapi import schema_url
 from shared.events.catalog import Audience, Catalog, EventType
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, service_source
-from shared.events.schemas.backbone import parked_event_type
+from shared.events.schemas.backbone import parked_event_type, refused_event_type
 from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.metrics import (
@@ -236,7 +236,13 @@ class Outbox:
 
         Raises `EventNotRepresentable` (422) or `EventTooLarge` (413) for an event the relay
         could never send; the caller's transaction then rolls back with everything in it."""
-        entry, event, envelope = self.envelope(data, subject=subject, event_id=event_id, time=time)
+        try:
+            entry, event, envelope = self.envelope(
+                data, subject=subject, event_id=event_id, time=time
+            )
+        except RestrictedDataOnOpenTopic:
+            await self._report_refusal(session, data, subject)
+            raise
         await session.execute(
             insert(self.table).values(
                 event_id=event.id,
@@ -247,6 +253,52 @@ class Outbox:
             )
         )
         return event
+
+    async def _report_refusal(
+        self, session: AsyncSession, data: BaseModel, subject: str | uuid.UUID
+    ) -> None:
+        """Say that restricted data was refused, in a transaction of its own: the caller's
+        rolls back (nothing leaks), and the refusal must outlive it to open a data incident
+        (`concord.<service>.backbone.restricted_data_refused.v1`, consumed by the registry).
+        A failure here is logged, never raised over the refusal itself."""
+        refused = self.catalog.by_type(refused_event_type(self.service))
+        bind = session.bind
+        if refused is None or bind is None:
+            return  # a catalog without backbone events (a test harness's own)
+        entry = self.catalog.for_model(type(data))
+        refusal_id = uuid.uuid4()
+        report = refused.data_model.model_validate(
+            {
+                "service": self.service,
+                "refusal_id": refusal_id,
+                "event_type": entry.name,
+                "topic": entry.topic.name,
+                "subject": str(subject),
+                "refused_at": datetime.now(UTC),
+            }
+        )
+        engine = bind if isinstance(bind, AsyncEngine) else bind.engine
+        try:
+            _entry, event, envelope = self.envelope(report, subject=refusal_id)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    insert(self.table).values(
+                        event_id=event.id,
+                        event_type=event.type,
+                        topic=refused.topic.name,
+                        message_key=event.subject,
+                        envelope=envelope,
+                    )
+                )
+        except Exception as exc:  # the refusal is raised whatever happens here
+            log.error("outbox.refusal_not_recorded", error=repr(exc), event_type=entry.name)
+            return
+        log.error(
+            "outbox.restricted_data_refused",
+            event_type=entry.name,
+            topic=entry.topic.name,
+            refusal_id=str(refusal_id),
+        )
 
     async def record_backlog(self, engine: AsyncEngine) -> None:
         """Set the backlog gauges: rows waiting to be sent (parked rows are not waiting)."""

@@ -16,6 +16,7 @@ from shared.events.envelope import CloudEvent
 from shared.events.inbox import EventRouter
 from shared.events.kafka import create_consumer
 from shared.events.outbox import RestrictedDataOnOpenTopic
+from shared.events.schemas.backbone import backbone_topic, refused_event_type
 from shared.testing import committed_to_end, end_offset_total, read_events
 from tests.platform.conftest import Rig, wait_for
 from tests.platform.harness import WidgetChanged
@@ -74,14 +75,37 @@ async def test_event_envelope_is_cloudevents_with_sequence_and_key(rig: Rig) -> 
 
 
 async def test_restricted_data_is_refused_on_an_ngo_topic(rig: Rig) -> None:
-    async with rig.sessionmaker() as session, session.begin():
-        with pytest.raises(RestrictedDataOnOpenTopic):
+    """Refused, the caller's change rolls back; the refusal itself is recorded in a
+    transaction of its own, naming the event and never its data, for the registry to open a
+    data incident from (`services/ngo_registry/tests/test_data_incidents.py`)."""
+
+    async def change_that_leaks() -> None:
+        async with rig.sessionmaker() as session, session.begin():
+            await rig.harness.change_widget(session, "w-rolled-back", 1)
             await rig.harness.outbox.add(
                 session,
                 WidgetChanged(widget_id="w-secret", seq=1, sensitivity="restricted"),
                 subject="w-secret",
             )
-    assert await rig.unpublished() == 0
+
+    with pytest.raises(RestrictedDataOnOpenTopic):
+        await change_that_leaks()
+    table = rig.harness.outbox.table
+    async with rig.engine.connect() as conn:
+        rows = (await conn.execute(table.select().where(table.c.published_at.is_(None)))).all()
+    # Neither the refused event nor the rolled-back change; the refusal, once.
+    assert not [r for r in rows if r.message_key in ("w-secret", "w-rolled-back")]
+    [row] = [r for r in rows if r.envelope["data"].get("subject") == "w-secret"]
+    assert row.event_type == refused_event_type(rig.harness.schema)
+    assert row.topic == backbone_topic(rig.harness.schema).name
+    refusal = row.envelope["data"]
+    assert refusal["event_type"] == "concord.platform_test.widget.changed.v1"
+    assert refusal["topic"] == rig.harness.topic.name and refusal["subject"] == "w-secret"
+    # What it names, and nothing of the refused event's data.
+    assert set(refusal) == {"service", "refusal_id", "event_type", "topic", "subject", "refused_at"}
+    assert "sensitivity" not in orjson.dumps(row.envelope).decode()
+    async with rig.engine.begin() as conn:
+        await conn.execute(table.delete().where(table.c.id == row.id))
 
 
 async def test_relay_is_woken_by_notify_not_by_its_poll(rig: Rig) -> None:

@@ -34,6 +34,7 @@ from services.ngo_registry.data_incident.schemas import (
     DataIncidentOut,
     DataIncidentReport,
     Notification,
+    RecordIn,
 )
 from services.ngo_registry.db.models import outbox
 from services.ngo_registry.db.models.data_incidents import DataIncident
@@ -41,6 +42,7 @@ from services.ngo_registry.ngo import repository as ngo_repository
 from services.ngo_registry.vetting.schemas import VettingAction, VettingActionName
 from services.ngo_registry.vetting.service import apply_action
 from shared.auth import Principal
+from shared.events.schemas.backbone import RestrictedDataRefused
 from shared.events.schemas.ngo_registry import (
     DataIncidentClassified,
     DataIncidentClosed,
@@ -113,6 +115,12 @@ async def report(
     unknown = await _unknown_ngos(session, body.recipients)
     if unknown:
         raise UnknownNgos(f"Unknown recipients: {', '.join(unknown)}", ngo_ids=unknown)
+    return await _open(session, body, reported_by=principal.subject)
+
+
+async def _open(
+    session: AsyncSession, body: DataIncidentReport, *, reported_by: str
+) -> DataIncidentOut:
     now = datetime.now(UTC)
     incident = DataIncident(
         id=uuid.uuid4(),
@@ -126,7 +134,7 @@ async def report(
         revoked_ngo_ids=[],
         notifications=[],
         lessons=None,
-        reported_by=principal.subject,
+        reported_by=reported_by,
         version=1,
         created_at=now,
         updated_at=now,
@@ -139,9 +147,29 @@ async def report(
         incident,
         DataIncidentReported,
         action="report",
-        actor=principal.subject,
+        actor=reported_by,
         detail={"records": len(incident.records), "recipients": incident.recipients},
     )
+
+
+async def report_refusal(session: AsyncSession, refusal: RestrictedDataRefused) -> DataIncidentOut:
+    """Open a data incident from a service's outbox refusing restricted data on an NGO
+    topic: a suspected incident the system caught itself, before any NGO received anything
+    (no recipients). Staff classify it (often `low`, the refusal having held) and close it
+    with the lessons: which code path tried to publish what it should not have."""
+    kind = refusal.event_type.split(".")[2] if refusal.event_type.count(".") >= 3 else "event"
+    body = DataIncidentReport(
+        summary=(
+            f"The {refusal.service} outbox refused to publish {refusal.event_type} on the "
+            f"NGO-readable topic {refusal.topic}: it carried restricted data. The change rolled "
+            f"back and nothing was published (refusal {refusal.refusal_id})."
+        ),
+        occurred_at=refusal.refused_at,
+        discovered_at=refusal.refused_at,
+        records=[RecordIn(kind=kind, id=refusal.subject)],
+        recipients=[],
+    )
+    return await _open(session, body, reported_by=f"system:{refusal.service}-outbox")
 
 
 async def _step(

@@ -4,16 +4,35 @@ the data-incident topic in order, and every refusal a problem."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from services.ngo_registry.config import Settings
+from services.ngo_registry.data_incident.handlers import DATA_INCIDENT_GROUP
 from services.ngo_registry.tests.helpers import create_vetted_ngo, staff
+from shared.events.envelope import CloudEvent, service_source
+from shared.events.kafka import create_producer
+from shared.events.schemas import CATALOG
+from shared.events.schemas.backbone import refused_event_type
 from shared.events.schemas.ngo_registry import DATA_INCIDENT_TOPIC, NGO_TOPIC
-from shared.testing import bearer, problem_of, read_events
+from shared.testing import bearer, committed_to_end, problem_of, read_events
+
+
+async def wait_until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 90) -> Any:
+    """Until `probe()` is truthy (events are asynchronous); never a fixed sleep."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (result := await probe()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not after {timeout} s: {what}")
+        await asyncio.sleep(0.2)
+    return result
+
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +171,59 @@ async def test_bad_input_and_wrong_roles_are_problems_that_change_nothing(
     assert problem_of(refused)["type"].endswith("data-incident-unknown-ngo")
     again = await client.get(f"/data-incidents/{incident_id}", headers=as_officer)
     assert again.json()["status"] == "reported" and again.json()["version"] == 1
+
+
+async def test_an_outbox_refusing_restricted_data_opens_a_data_incident_by_itself(
+    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str
+) -> None:
+    """The requests service's outbox refused an open-request event carrying restricted data
+    (`tests/platform/test_outbox_inbox.py` shows the refusal being recorded): its relay puts
+    the refusal on the service's backbone topic, and the registry opens a data incident with
+    no recipient, reported by the system."""
+    refusal_id, request_id = uuid.uuid4(), uuid.uuid4()
+    entry = CATALOG.by_type(refused_event_type("humanitarian_requests"))
+    assert entry is not None
+    refusal = entry.data_model.model_validate(
+        {
+            "service": "humanitarian_requests",
+            "refusal_id": refusal_id,
+            "event_type": "concord.humanitarian_requests.open_request.opened.v1",
+            "topic": "concord.humanitarian_requests.open_request.v1",
+            "subject": str(request_id),
+            "refused_at": datetime.now(UTC),
+        }
+    )
+    event = CloudEvent(
+        source=service_source("humanitarian_requests"),
+        type=entry.name,
+        subject=str(refusal_id),
+        data=refusal.model_dump(mode="json"),
+    )
+    producer = create_producer(kafka_bootstrap, client_id="data-incident-test")
+    await producer.start()
+    try:
+        # Twice, as a relay crashing before it marks the row would: one incident.
+        for _ in range(2):
+            await producer.send_and_wait(
+                entry.topic.name, event.to_json(), key=event.subject.encode()
+            )
+    finally:
+        await producer.stop()
+
+    officer = bearer(settings, "protection_officer", subject="officer-2")
+
+    async def opened() -> list[dict[str, Any]]:
+        listed = await client.get("/data-incidents", params={"limit": 200}, headers=officer)
+        assert listed.status_code == 200, listed.text
+        return [i for i in listed.json()["items"] if str(refusal_id) in i["summary"]]
+
+    await wait_until(opened, "the registry opened an incident from the refusal")
+    await wait_until(
+        lambda: committed_to_end(kafka_bootstrap, DATA_INCIDENT_GROUP, [entry.topic.name]),
+        "the detector consumed the backbone topic",
+    )
+    [incident] = await opened()
+    assert incident["status"] == "reported" and incident["recipients"] == []
+    assert incident["reported_by"] == "system:humanitarian_requests-outbox"
+    assert incident["records"] == [{"kind": "open_request", "id": str(request_id)}]
+    assert "concord.humanitarian_requests.open_request.v1" in incident["summary"]

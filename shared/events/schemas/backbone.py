@@ -49,17 +49,50 @@ def parked_event_type(service: str) -> str:
     return f"concord.{service}.backbone.outbox_row_parked.v1"
 
 
+class RestrictedDataRefused(BaseModel):
+    """The outbox refused to put restricted data on a topic NGOs may read; the change that
+    would have published it rolled back. Names the refused event, never its data: the
+    registry opens a data incident from it (a suspected incident, caught before any NGO
+    received anything)."""
+
+    service: str
+    refusal_id: uuid.UUID
+    event_type: str
+    topic: str
+    subject: str = Field(max_length=200, description="The entity the refused event was about")
+    refused_at: datetime
+
+
+def refused_event_type(service: str) -> str:
+    return f"concord.{service}.backbone.restricted_data_refused.v1"
+
+
 def register_backbone(catalog: Catalog, service: str) -> EventType:
-    """Declare `service`'s backbone topic and its parked-row event in `catalog` (the real
-    catalog does it for every producer; a test harness does it for its own service)."""
+    """Declare `service`'s backbone topic, its parked-row and refused-data events in
+    `catalog` (the real catalog does it for every producer; a test harness does it for its
+    own service)."""
     model = type(
         f"{''.join(part.title() for part in service.split('_'))}OutboxRowParked",
         (OutboxRowParked,),
         {"__doc__": f"A row of {service}'s outbox that its relay parked instead of sending."},
     )
-    return catalog.register(
+    refused = type(
+        f"{''.join(part.title() for part in service.split('_'))}RestrictedDataRefused",
+        (RestrictedDataRefused,),
+        {"__doc__": f"{service}'s outbox refused restricted data bound for an NGO topic."},
+    )
+    topic = backbone_topic(service)
+    parked = catalog.register(
         parked_event_type(service),
-        backbone_topic(service),
+        topic,
         model,
         f"{service}'s relay parked an outbox row it can never send; the rows behind it go on",
     )
+    catalog.register(
+        refused_event_type(service),
+        topic,
+        refused,
+        f"{service}'s outbox refused to put restricted data on an NGO-readable topic (the "
+        "change rolled back); the registry opens a data incident",
+    )
+    return parked
