@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from shared.auth import Role, issue_token
 from shared.config import ServiceSettings
 from shared.events.envelope import CloudEvent
-from shared.events.kafka import create_admin, create_consumer
+from shared.events.kafka import create_admin, create_consumer, topic_partitions
 from shared.gazetteer import gazetteer
 
 SHARED_TEST_STATES = frozenset({"SS01", "SS02", "SS03"})
@@ -182,13 +182,10 @@ async def read_to_end(bootstrap_servers: str, topic: str) -> list[ConsumerRecord
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    raise LookupError(f"topic {topic} does not exist")
+    found = await topic_partitions(consumer, topic)
+    if not found:
+        raise LookupError(f"topic {topic} does not exist")
+    return found
 
 
 def problem_of(response: httpx.Response) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from deploy.cli.base import CommandFailed, app, console, run_async
 from shared.events.envelope import CloudEvent
-from shared.events.kafka import create_consumer
+from shared.events.kafka import create_consumer, topic_partitions
 from shared.events.schemas import CATALOG
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -99,10 +99,7 @@ async def _tail(
         ) from None
     shown = 0
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
+        partitions = await topic_partitions(consumer, topic, attempts=2)
         if not partitions:
             raise CommandFailed(f"Topic {topic} does not exist on {bootstrap} yet")
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -32,7 +32,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from shared.events.catalog import Audience
 from shared.events.envelope import CLOUDEVENTS_CONTENT_TYPE
-from shared.events.kafka import KafkaSecurity
+from shared.events.kafka import KafkaSecurity, topic_partitions
 from shared.events.kafka import create_consumer as create_kafka_consumer
 from shared.events.schemas import CATALOG
 from shared.retry import Backoff
@@ -335,10 +335,7 @@ class Subscription:
         missing = []
         found: list[TopicPartition] = []
         for topic in self.topics:
-            partitions = self.consumer.partitions_for_topic(topic)
-            if not partitions:
-                await self.consumer._client.force_metadata_update()
-                partitions = self.consumer.partitions_for_topic(topic)
+            partitions = await topic_partitions(self.consumer, topic, attempts=2)
             if not partitions:
                 missing.append(topic)
                 continue

@@ -32,7 +32,13 @@ from services.monitoring.retention.service import purge_read_models
 from shared.db import create_engine, create_sessionmaker
 from shared.events.catalog import dead_letter_topic
 from shared.events.inbox import InboxConsumer
-from shared.events.kafka import KafkaSecurity, create_consumer, create_producer, ensure_topics
+from shared.events.kafka import (
+    KafkaSecurity,
+    create_consumer,
+    create_producer,
+    ensure_topics,
+    topic_partitions,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -44,13 +50,9 @@ ARRIVAL_COLUMNS = {"position"}
 async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
     found: list[TopicPartition] = []
     for topic in topics:
-        for _ in range(50):
-            ids = consumer.partitions_for_topic(topic)
-            if ids:
-                found.extend(TopicPartition(topic, p) for p in sorted(ids))
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
+        found.extend(
+            TopicPartition(topic, p) for p in sorted(await topic_partitions(consumer, topic))
+        )
     return found
 
 

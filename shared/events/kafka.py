@@ -372,3 +372,23 @@ async def kafka_reachable(producer: AIOKafkaProducer, *, timeout: float = 2.0) -
     except (TimeoutError, KafkaError, OSError):
         return False
     return True
+
+
+async def topic_partitions(
+    consumer: AIOKafkaConsumer, topic: str, *, attempts: int = 50
+) -> set[int]:
+    """The partition ids of `topic`, as the consumer's cluster metadata knows them, refreshed
+    until they are known (a topic created a moment ago reaches the brokers' metadata a little
+    later); empty when the topic still does not exist after `attempts` tries, 0.1 s apart.
+
+    The one place that reaches into aiokafka's client: a consumer that has not subscribed has
+    no public way to refresh its own metadata (`topics()` fetches a copy it does not keep)."""
+    for attempt in range(attempts):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return set(found)
+        if attempt + 1 < attempts:
+            await consumer._client.force_metadata_update()
+            if attempt:
+                await asyncio.sleep(0.1)
+    return set()

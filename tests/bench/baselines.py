@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.events.kafka import create_admin, create_consumer, create_producer
+from shared.events.kafka import create_admin, create_consumer, create_producer, topic_partitions
 from shared.events.outbox import notify_trigger_sql
 
 SCRATCH = "bench_scratch"
@@ -187,14 +187,8 @@ async def kafka_round_trip(bootstrap: str, *, rate: float, duration: float, size
     total = int(rate * duration)
     due: dict[int, float] = {}
     try:
-        partitions = []
-        for _ in range(100):
-            found = consumer.partitions_for_topic(ROUND_TRIP_TOPIC)
-            if found:
-                partitions = [TopicPartition(ROUND_TRIP_TOPIC, p) for p in sorted(found)]
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
+        found = await topic_partitions(consumer, ROUND_TRIP_TOPIC, attempts=100)
+        partitions = [TopicPartition(ROUND_TRIP_TOPIC, p) for p in sorted(found)]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for partition in partitions:  # resolve the positions before the first send

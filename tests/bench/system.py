@@ -41,7 +41,7 @@ from services.humanitarian_requests.tests.helpers import (
     wait_for_replica,
 )
 from shared.auth import Role, issue_token
-from shared.events.kafka import create_consumer
+from shared.events.kafka import create_consumer, topic_partitions
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC, OFFER_TOPIC
 from shared.gazetteer import gazetteer
 from tests.bench import baselines
@@ -185,13 +185,10 @@ class Watch:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(100):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return set(found)
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.1)
-    raise LookupError(topic)
+    found = await topic_partitions(consumer, topic, attempts=100)
+    if not found:
+        raise LookupError(topic)
+    return found
 
 
 def _tokens() -> list[str]:

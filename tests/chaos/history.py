@@ -25,7 +25,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events.envelope import CloudEvent
-from shared.events.kafka import create_consumer
+from shared.events.kafka import create_consumer, topic_partitions
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC
 from tests.chaos.load import LoadRecord
 
@@ -77,8 +77,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[tuple[int, bytes | None
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return set(consumer.partitions_for_topic(topic) or ())
+    return await topic_partitions(consumer, topic)
 
 
 async def check(record: LoadRecord, *, database_url: str, bootstrap: str) -> Findings:
