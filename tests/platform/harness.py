@@ -35,7 +35,7 @@ class Harness:
 
     def __init__(self, schema: str, topic: str) -> None:
         self.schema = schema
-        self.topic = Topic(topic, "test topic", audience=Audience.ngo, retention=Retention.state)
+        self.topic = Topic(topic, "test topic", audience=Audience.ngo, retention=Retention.log)
         self.catalog = Catalog()
         self.catalog.register(
             "concord.platform_test.widget.changed.v1", self.topic, WidgetChanged, "test event"
