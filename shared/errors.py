@@ -79,6 +79,15 @@ class InvalidTransition(Conflict):
     title = "Transition not allowed from the current state"
 
 
+class Gone(ConcordError):
+    """What was here existed and was removed on purpose (retention): asking again will not
+    bring it back."""
+
+    status = 410
+    problem_type = "gone"
+    title = "No longer available"
+
+
 class PreconditionFailed(ConcordError):
     status = 412
     problem_type = "precondition-failed"

@@ -159,6 +159,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "The token's roles are not among those the route's policy admits",
     404: "No such object, or not one this principal may see (another tenant's answers the same)",
     409: "The object's state does not allow this (a conflicting or out-of-order change)",
+    410: "What this would answer was removed on purpose (retention) and is not coming back",
     412: "`If-Match` names a version that is no longer the current one",
     413: BODY_ERROR_RESPONSES[413]["description"],
     422: "A parameter or the body did not validate (`errors` names each field), or the "

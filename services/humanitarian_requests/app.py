@@ -17,6 +17,7 @@ from services.humanitarian_requests.intake.router import router as intake_router
 from services.humanitarian_requests.matching.handlers import replica_router_for
 from services.humanitarian_requests.matching.router import router as offer_router
 from services.humanitarian_requests.matching.tasks import offer_deadline_sweeper
+from services.humanitarian_requests.retention.tasks import retention_sweep
 from shared.events.schemas import CATALOG
 from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox=outbox,
         inbox=inbox,
         consumes=[Consumes(REPLICA_GROUP, replica_router_for(settings))],
-        background=[offer_deadline_sweeper],
+        background=[offer_deadline_sweeper, retention_sweep],
     )
     return create_service_app(
         title="Concord Humanitarian requests",

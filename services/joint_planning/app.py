@@ -15,6 +15,7 @@ from services.joint_planning.notification.router import router as notification_r
 from services.joint_planning.operation.router import router as operation_router
 from services.joint_planning.overdue.tasks import overdue_sweeper
 from services.joint_planning.participant.router import router as participant_router
+from services.joint_planning.retention.tasks import retention_sweep
 from services.joint_planning.task.router import router as task_router
 from shared.events.schemas import CATALOG
 from shared.runtime import Consumes, ServiceRuntime
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Consumes(ELIGIBILITY_GROUP, eligibility_router_for(settings)),
             Consumes(INCIDENT_GROUP, incident_router_for(settings)),
         ],
-        background=[overdue_sweeper],
+        background=[overdue_sweeper, retention_sweep],
     )
     return create_service_app(
         title="Concord Joint planning",

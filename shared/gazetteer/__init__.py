@@ -66,6 +66,15 @@ class Gazetteer:
         """True when `pcode` is `container` or lies inside it."""
         return container in self.ancestors(pcode)
 
+    def centre_of(self, pcode: str, lat: float, lon: float) -> tuple[float, float]:
+        """The centroid of `pcode`'s area, to stand for a point inside it that may no longer
+        be kept (retention): it says no more than the P-code. A P-code the gazetteer does not
+        know gives the point rounded to 0.1° (about 11 km)."""
+        area = self.areas.get(pcode)
+        if area is None:
+            return round(lat, 1), round(lon, 1)
+        return area.lat, area.lon
+
     def nearest(self, lat: float, lon: float, *, level: int = 2) -> Area:
         return min(self.at_level(level), key=lambda a: distance_km(lat, lon, a.lat, a.lon))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shared.errors import (
     BadRequest,
     Forbidden,
+    Gone,
     IdempotencyKeyReused,
     PayloadTooLarge,
     Unprocessable,
@@ -57,7 +58,16 @@ class UnknownLinkTarget(Unprocessable):
     title = "No report with that id to link to"
 
 
-IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused)
+class StoredResponsePurged(Gone):
+    """A retry of a key whose first response was purged under the retention policy
+    (`retention/service.py`): the record it showed is anonymised, so it is not replayed, and
+    the work is not done a second time either."""
+
+    problem_type = "idempotent-response-purged"
+    title = "The first response to this Idempotency-Key was purged"
+
+
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, StoredResponsePurged)
 """What a POST with an `Idempotency-Key` may answer about the key itself."""
 
 INTAKE_ERRORS = (NotAReporter, UnknownPcode, LocationOutOfBounds, *IDEMPOTENCY_ERRORS)

@@ -24,7 +24,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.humanitarian_requests.common.errors import InvalidIdempotencyKey
+from services.humanitarian_requests.common.errors import (
+    InvalidIdempotencyKey,
+    StoredResponsePurged,
+)
 from services.humanitarian_requests.db.models.tables import IdempotencyKey
 from shared.auth import Principal
 from shared.errors import IdempotencyKeyReused
@@ -59,7 +62,8 @@ async def claim_key(
     """Claim `key` for this request, or return the first request's response to replay.
 
     Returns None when the caller should do the work (and then `store_response`). Raises
-    IdempotencyKeyReused when the key was used with a different body.
+    IdempotencyKeyReused when the key was used with a different body, StoredResponsePurged
+    when the first response was purged under the retention policy.
     """
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidIdempotencyKey(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
@@ -81,6 +85,12 @@ async def claim_key(
     if existing.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body",
+            idempotency_key=key,
+        )
+    if existing.purged_at is not None:
+        raise StoredResponsePurged(
+            "The first response to this Idempotency-Key was purged under the retention "
+            "policy; the request was not repeated",
             idempotency_key=key,
         )
     return Replay(status=existing.response_status or 200, body=existing.response_body)

@@ -2,7 +2,7 @@
 
 (The humanitarian requests service owns this contract; the monitoring service consumes it.)
 
-Four topics:
+Its topics:
 
 - `aid_request` (internal): every lifecycle transition of an aid request, each event carrying
   the request's full state after the change — status, urgency, sector, location (P-code and
@@ -16,6 +16,7 @@ Four topics:
   admin area P-code. Restricted requests never appear here.
 - `offer` (NGO-readable): offers to NGOs and their outcome, with the same coarsened request
   summary (even less for a restricted request: admin1 only, `details_withheld`).
+- `retention` (internal): what each retention sweep purged, as counts, never the data.
 
 Kafka key (CloudEvents `subject`) is the aggregate id: `request_id`, `incident_id`, or for the
 offer topic `offer_id`; the open_request topic is keyed by `request_id`. Within one aggregate,
@@ -575,3 +576,37 @@ class RestrictedRead(BaseModel):
 )
 class RestrictedReadRecorded(RestrictedRead):
     pass
+
+
+RETENTION_TOPIC = Topic(
+    "concord.humanitarian_requests.retention.v1",
+    "What the requests service's retention sweep purged: counts per store and the cut-off, "
+    "never the data (internal: the audit trail chains it)",
+)
+
+
+@CATALOG.event(
+    "concord.humanitarian_requests.retention.purged.v1",
+    RETENTION_TOPIC,
+    "Requests and incidents past their retention were anonymised, with their copies in the "
+    "history, the offers, the access log, the stored idempotent responses and the outbox",
+)
+class RequestsRetentionPurged(BaseModel):
+    """One sweep that purged something; the subject is `purge_id`.
+
+    The class is `purged_sensitivity`, not `sensitivity`: monitoring's audit trail purges the
+    payload of every event whose `sensitivity` is restricted once it is past the retention,
+    and this record holds no personal data, so it stays readable there."""
+
+    purge_id: uuid.UUID
+    purged_sensitivity: Sensitivity
+    retention_days: int
+    cutoff: datetime  # records whose last change is older than this (and that ended) were purged
+    requests: int  # aid requests anonymised
+    incidents: int  # incidents anonymised
+    history_entries: int  # history rows whose typed reason was removed
+    offers: int  # offers whose decline reason was removed
+    access_entries: int  # access-log rows whose purpose was removed
+    idempotency_responses: int  # stored responses blanked (a retry of their key gets 410)
+    outbox_rows: int  # published or parked outbox rows about the purged records, deleted
+    purged_at: datetime

@@ -2,7 +2,7 @@
 
 (The joint planning service owns this contract; monitoring consumes it.)
 
-Four topics, for mission staff (audience `mission_staff`), none NGO-readable:
+Four topics for mission staff (audience `mission_staff`) and one internal, none NGO-readable:
 
 - `operation`: every change to a joint operation (details, status, participants, linked
   requests and incidents), each event carrying the operation's full state after the change,
@@ -11,6 +11,7 @@ Four topics, for mission staff (audience `mission_staff`), none NGO-readable:
 - `meeting`: coordination meetings, their decisions and action items.
 - `notification`: NGOs' humanitarian notifications (static sites, movements), their
   acknowledgement and escort decisions, and the deconfliction conflicts flagged on them.
+- `retention` (internal): what each retention sweep purged, as counts, never the data.
 
 Why none is NGO-readable: a notification names an NGO's route, vehicles and contact, and a
 conflict names the mission activity or the incident behind it; other NGOs must see neither.
@@ -33,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
-from shared.vocabulary import Sector
+from shared.vocabulary import Sector, Sensitivity
 
 OPERATION_TOPIC = Topic(
     "concord.joint_planning.operation.v1",
@@ -538,3 +539,30 @@ class NotificationConflictFlagged(ConflictState):
 )
 class NotificationConflictCleared(ConflictState):
     reason: str
+
+
+RETENTION_TOPIC = Topic(
+    "concord.joint_planning.retention.v1",
+    "What joint planning's retention sweep purged: counts and the cut-off, never the data "
+    "(internal: the audit trail chains it)",
+)
+
+
+@CATALOG.event(
+    "concord.joint_planning.retention.purged.v1",
+    RETENTION_TOPIC,
+    "Restricted incidents past their retention lost their exact point in the incident replica",
+)
+class PlanningRetentionPurged(BaseModel):
+    """One sweep that purged something; the subject is `purge_id`.
+
+    The class is `purged_sensitivity`, not `sensitivity`: monitoring's audit trail purges the
+    payload of every event whose `sensitivity` is restricted once it is past the retention,
+    and this record holds no personal data, so it stays readable there."""
+
+    purge_id: uuid.UUID
+    purged_sensitivity: Sensitivity
+    retention_days: int
+    cutoff: datetime  # incidents whose last change is older than this were purged
+    incidents: int  # incident replica rows whose exact point was replaced by their county's
+    purged_at: datetime

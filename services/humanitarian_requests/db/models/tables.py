@@ -73,6 +73,8 @@ class AidRequest(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
+    # When retention last anonymised the row (`retention/service.py`); NULL: never.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # A unit's own id for a report is idempotent: the same client_id creates one request.
@@ -88,6 +90,12 @@ class AidRequest(Base):
         Index("ix_aid_requests_reporting_unit", "reporting_unit", "submitted_at"),
         Index("ix_aid_requests_assigned_ngo_id", "assigned_ngo_id", "status"),
         Index("ix_aid_requests_cluster_id", "cluster_id"),
+        # The retention sweep's query: restricted requests by their last change.
+        Index(
+            "ix_aid_requests_restricted_updated_at",
+            "updated_at",
+            postgresql_where=text("sensitivity = 'restricted'"),
+        ),
     )
 
 
@@ -117,6 +125,8 @@ class Incident(Base):
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
+    # When retention last anonymised the row (`retention/service.py`); NULL: never.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index(
@@ -128,6 +138,11 @@ class Incident(Base):
         ),
         Index("ix_incidents_type_occurred_at", "incident_type", "occurred_at"),
         Index("ix_incidents_reporting_unit", "reporting_unit", "reported_at"),
+        Index(
+            "ix_incidents_restricted_updated_at",
+            "updated_at",
+            postgresql_where=text("sensitivity = 'restricted'"),
+        ),
     )
 
 
@@ -195,6 +210,9 @@ class IdempotencyKey(Base):
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[Any] = mapped_column(JSONB, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set when retention blanked the stored response (it showed a record since anonymised):
+    # a retry is then answered 410, neither replayed nor done again.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class NgoReplica(Base):

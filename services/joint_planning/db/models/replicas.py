@@ -2,7 +2,8 @@
 
 - `ngo_eligibility`: the registry's NGO events; who may be an implementing participant.
 - `incidents`: the requests service's incident events; where and when security incidents
-  happened. The type is kept for mission staff only and never shown to an NGO.
+  happened. The type is kept for mission staff only and never shown to an NGO. A restricted
+  incident past its retention keeps its county's centroid instead of its point.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class IncidentReplica(Base):
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When retention last replaced the exact point (`retention/service.py`); NULL: never.
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index(
@@ -52,5 +55,11 @@ class IncidentReplica(Base):
             "cell",
             "occurred_at",
             postgresql_where=text("duplicate_of IS NULL"),
+        ),
+        # The retention sweep's query: restricted incidents by their last change.
+        Index(
+            "ix_incidents_restricted_updated_at",
+            "updated_at",
+            postgresql_where=text("sensitivity = 'restricted'"),
         ),
     )
