@@ -582,6 +582,7 @@ RETENTION_TOPIC = Topic(
     "concord.humanitarian_requests.retention.v1",
     "What the requests service's retention sweep purged: counts per store and the cut-off, "
     "never the data (internal: the audit trail chains it)",
+    retention=Retention.log,
 )
 
 

@@ -545,6 +545,7 @@ RETENTION_TOPIC = Topic(
     "concord.joint_planning.retention.v1",
     "What joint planning's retention sweep purged: counts and the cut-off, never the data "
     "(internal: the audit trail chains it)",
+    retention=Retention.log,
 )
 
 
