@@ -160,9 +160,13 @@ async def read_events(
         await consumer.stop()
 
 
-async def read_to_end(bootstrap_servers: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record `topic` holds now, raw (a dead-letter topic's are not all CloudEvents):
-    read from the beginning until each partition's position reaches its end offset."""
+async def read_to_end(
+    bootstrap_servers: str, topic: str, *, timeout: float = 300.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record `topic` holds now, raw (a dead-letter topic's are not all CloudEvents), in
+    each partition's order: read from the beginning until each partition's position reaches
+    its end offset at the start (not until a record at end - 1 is seen: the last offsets can
+    hold a control record no consumer is given). Raises TimeoutError after `timeout`."""
     consumer = create_consumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
@@ -173,9 +177,10 @@ async def read_to_end(bootstrap_servers: str, topic: str) -> list[ConsumerRecord
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         found: list[ConsumerRecord[bytes, bytes]] = []
-        while behind := [p for p in partitions if await consumer.position(p) < ends[p]]:
-            for records in (await consumer.getmany(*behind, timeout_ms=1000)).values():
-                found.extend(records)
+        async with asyncio.timeout(timeout):
+            while behind := [p for p in partitions if await consumer.position(p) < ends[p]]:
+                for tp, records in (await consumer.getmany(*behind, timeout_ms=1000)).items():
+                    found.extend(r for r in records if r.offset < ends[tp])
         return found
     finally:
         await consumer.stop()

@@ -17,7 +17,7 @@ from services.monitoring.insights.router import router as insights_router
 from services.monitoring.live import Broadcaster
 from services.monitoring.planning.router import router as planning_router
 from services.monitoring.reports.router import router as reports_router
-from services.monitoring.retention.tasks import RetentionSweep
+from services.monitoring.retention.tasks import retention_sweep
 from services.monitoring.sla.engine import SlaSweep
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             SlaSweep(settings),
             broadcaster.run,
             DeadLetterRecorder(),
-            RetentionSweep(settings),
+            retention_sweep,
         ],
     )
     app = create_service_app(

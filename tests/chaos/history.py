@@ -17,16 +17,14 @@ Four numbers must be 0:
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events.envelope import CloudEvent
-from shared.events.kafka import create_consumer, topic_partitions
 from shared.events.schemas.humanitarian_requests import AID_REQUEST_TOPIC
+from shared.testing import read_to_end
 from tests.chaos.load import LoadRecord
 
 SUBMITTED = "concord.humanitarian_requests.aid_request.submitted.v1"
@@ -50,34 +48,7 @@ class Findings:
 
 async def read_topic(bootstrap: str, topic: str) -> list[tuple[int, bytes | None]]:
     """Every message of a topic, partition by partition, up to the end offsets at the start."""
-    consumer = create_consumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
-            )
-        ]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        messages: list[tuple[int, bytes | None]] = []
-        # Done with a partition when the consumer's position reaches the end offset, not when
-        # a message at end - 1 is seen: the last offsets can hold no message a consumer is
-        # given (a control record), and waiting for one would never end.
-        async with asyncio.timeout(300):
-            while remaining := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                batches = await consumer.getmany(*remaining, timeout_ms=1000)
-                for tp, batch in batches.items():
-                    messages.extend((tp.partition, m.value) for m in batch if m.offset < ends[tp])
-        return messages
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    return await topic_partitions(consumer, topic)
+    return [(record.partition, record.value) for record in await read_to_end(bootstrap, topic)]
 
 
 async def check(record: LoadRecord, *, database_url: str, bootstrap: str) -> Findings:

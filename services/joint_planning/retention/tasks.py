@@ -1,31 +1,9 @@
-"""The retention sweep: a background loop of the service runtime, one purge pass per round."""
+"""The retention sweep the runtime supervises: `purge_expired` once a pass, the loop shared
+(`shared.retention`)."""
 
 from __future__ import annotations
 
-import asyncio
-
-from services.joint_planning.config import Settings
 from services.joint_planning.retention.service import purge_expired
-from shared.db import unit_of_work
-from shared.logging import get_logger
-from shared.retry import jittered
-from shared.runtime import ServiceRuntime
+from shared.retention import retention_sweep as sweep_of
 
-log = get_logger(__name__)
-
-
-async def retention_sweep(runtime: ServiceRuntime) -> None:
-    """Purge now, then about every `JOINT_PLANNING_RETENTION_SWEEP_INTERVAL` seconds
-    (jittered, so replicas started together do not sweep in step), until cancelled. Each pass
-    is one transaction: the purge and its event commit together or not at all."""
-    settings = runtime.settings
-    assert isinstance(settings, Settings)
-    while True:
-        try:
-            async with unit_of_work(runtime.sessionmaker) as session:
-                await purge_expired(session, settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("retention.sweep_failed", error=repr(exc))
-        await asyncio.sleep(jittered(settings.retention_sweep_interval_seconds))
+retention_sweep = sweep_of(purge_expired)

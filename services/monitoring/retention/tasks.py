@@ -1,20 +1,9 @@
-"""The retention loop the runtime supervises: one purge pass per interval."""
+"""The retention sweep the runtime supervises: `purge_expired` once a pass, the loop shared
+(`shared.retention`)."""
 
 from __future__ import annotations
 
-import asyncio
-
-from services.monitoring.config import Settings
 from services.monitoring.retention.service import purge_expired
-from shared.runtime import ServiceRuntime
+from shared.retention import retention_sweep as sweep_of
 
-
-class RetentionSweep:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    async def __call__(self, runtime: ServiceRuntime) -> None:
-        while True:
-            async with runtime.sessionmaker() as session, session.begin():
-                await purge_expired(session, self.settings)
-            await asyncio.sleep(self.settings.retention_sweep_interval_seconds)
+retention_sweep = sweep_of(purge_expired)

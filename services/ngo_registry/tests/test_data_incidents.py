@@ -4,9 +4,7 @@ the data-incident topic in order, and every refusal a problem."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,17 +20,7 @@ from shared.events.schemas import CATALOG
 from shared.events.schemas.backbone import refused_event_type
 from shared.events.schemas.ngo_registry import DATA_INCIDENT_TOPIC, NGO_TOPIC
 from shared.testing import bearer, committed_to_end, problem_of, read_events
-
-
-async def wait_until(probe: Callable[[], Awaitable[Any]], what: str, timeout: float = 90) -> Any:
-    """Until `probe()` is truthy (events are asynchronous); never a fixed sleep."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await probe()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"not after {timeout} s: {what}")
-        await asyncio.sleep(0.2)
-    return result
-
+from tests.platform.conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -217,10 +205,14 @@ async def test_an_outbox_refusing_restricted_data_opens_a_data_incident_by_itsel
         assert listed.status_code == 200, listed.text
         return [i for i in listed.json()["items"] if str(refusal_id) in i["summary"]]
 
-    await wait_until(opened, "the registry opened an incident from the refusal")
-    await wait_until(
+    async def any_opened() -> bool:
+        return bool(await opened())
+
+    await wait_for(any_opened, timeout=90, what="the registry opened an incident from the refusal")
+    await wait_for(
         lambda: committed_to_end(kafka_bootstrap, DATA_INCIDENT_GROUP, [entry.topic.name]),
-        "the detector consumed the backbone topic",
+        timeout=90,
+        what="the detector consumed the backbone topic",
     )
     [incident] = await opened()
     assert incident["status"] == "reported" and incident["recipients"] == []
