@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.aid_request import repository
+from services.monitoring.aid_request.repository import CountDelta, TimingHit
 from services.monitoring.aid_request.timing import bucket_of
 from services.monitoring.config import Settings
 from services.monitoring.db.models.read_models import offers, request_history, requests
@@ -115,14 +116,10 @@ def _row(data: AidRequestEvent) -> dict[str, Any]:
     }
 
 
-async def _move_counts(
-    session: AsyncSession, old: dict[str, Any] | None, new: dict[str, Any]
-) -> None:
-    for row, sign in ((old, -1), (new, 1)):
-        if row is None:
-            continue
-        await repository.add_request_count(
-            session,
+def _count_deltas(old: dict[str, Any] | None, new: dict[str, Any]) -> list[CountDelta]:
+    """The request leaves its old cell and status (-1) and joins the new ones (+1)."""
+    return [
+        CountDelta(
             sector=row["sector"],
             pcode=row["pcode"],
             urgency=row["urgency"],
@@ -131,24 +128,29 @@ async def _move_counts(
             people_affected=sign * row["people_affected"],
             people_reached=sign * row["people_reached"],
         )
+        for row, sign in ((old, -1), (new, 1))
+        if row is not None
+    ]
 
 
-async def _record_timings(
-    session: AsyncSession, old: dict[str, Any] | None, new: dict[str, Any]
-) -> None:
+def _timing_hits(old: dict[str, Any] | None, new: dict[str, Any]) -> list[TimingHit]:
+    """Each stage the request reached with this state for the first time."""
+    hits = []
     for stage, field in STAGE_FIELDS:
         reached: datetime | None = new[field]
         if reached is None or (old is not None and old[field] is not None):
             continue
         seconds = (reached - new["created_at"]).total_seconds()
-        await repository.add_timing(
-            session,
-            stage=stage,
-            sector=new["sector"],
-            pcode=new["pcode"],
-            urgency=new["urgency"],
-            bucket=bucket_of(seconds),
+        hits.append(
+            TimingHit(
+                stage=stage,
+                sector=new["sector"],
+                pcode=new["pcode"],
+                urgency=new["urgency"],
+                bucket=bucket_of(seconds),
+            )
         )
+    return hits
 
 
 async def _record_fulfilment(
@@ -207,8 +209,7 @@ async def apply_request(
     if replaced is None:
         return False
     old = dict(replaced.previous) if replaced.previous is not None else None
-    await _move_counts(session, old, new)
-    await _record_timings(session, old, new)
+    await repository.add_to_aggregates(session, _count_deltas(old, new), _timing_hits(old, new))
     await _record_fulfilment(session, settings, old, new)
     if sla:
         await sync_clocks(session, settings, data)
