@@ -12,6 +12,9 @@ from fastapi import FastAPI
 
 from services.ngo_registry.config import Settings
 from services.ngo_registry.tests.helpers import (
+    TODAY,
+    agreement_body,
+    create_active_agreement,
     create_ngo,
     create_vetted_ngo,
     ngo_profile,
@@ -103,3 +106,64 @@ async def test_exact_bases_stay_off_the_ngo_topic_and_the_ngo_views(
         )
     own_entry = await client.get(f"/directory/{ngo_id}", headers=ngo_headers(settings, ngo_id))
     assert own_entry.json()["operating_points"] == events[-1]["data"]["operating_points"]
+
+
+async def test_an_agreement_is_internal_and_a_lower_class_is_raised(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    ngo = await create_vetted_ngo(client, settings)
+    asked_public = await client.post(
+        "/agreements",
+        json=agreement_body([ngo["ngo_id"]], sensitivity="public"),
+        headers=staff(settings),
+    )
+    assert asked_public.status_code == 201, asked_public.text
+    body = asked_public.json()
+    assert body["sensitivity"] == "internal" and body["sensitivity_raised_from"] == "public"
+    assert body["sensitivity_floor"] == "internal"
+    assert body["sensitivity_reasons"] == ["kind:agreement"]
+    [event] = await outbox_events(app, body["agreement_id"])
+    assert event["data"]["sensitivity"] == "internal"
+    again = await client.get(f"/agreements/{body['agreement_id']}", headers=staff(settings))
+    assert again.json()["sensitivity_raised_from"] is None
+    restricted = await client.post(
+        "/agreements",
+        json=agreement_body([ngo["ngo_id"]], sensitivity="restricted"),
+        headers=staff(settings),
+    )
+    assert restricted.status_code == 422
+
+
+async def test_an_ngo_party_reads_no_officer_identity_or_typed_reason(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    ngo = await create_vetted_ngo(client, settings)
+    agreement = await create_active_agreement(client, settings, [ngo["ngo_id"]])
+    agreement_id = agreement["agreement_id"]
+    report = await client.post(
+        f"/agreements/{agreement_id}/reports",
+        json={"obligation": "activity report", "period_end": str(TODAY), "summary": "done"},
+        headers=staff(settings),
+    )
+    assert report.status_code == 201, report.text
+    assert report.json()["submitted_by"] == "officer-amina"
+    terminated = await client.post(
+        f"/agreements/{agreement_id}/terminate",
+        json={"reason": "Officer Amina found the partner misreporting"},
+        headers=staff(settings),
+    )
+    assert terminated.status_code == 200
+    assert terminated.json()["terminated_by"] == "officer-amina"
+
+    party = ngo_headers(settings, ngo["ngo_id"])
+    read = (await client.get(f"/agreements/{agreement_id}", headers=party)).json()
+    listed = (await client.get("/agreements", headers=party)).json()
+    reports = (await client.get(f"/agreements/{agreement_id}/reports", headers=party)).json()
+    for payload in (read, listed, reports):
+        assert "officer-amina" not in json.dumps(payload)
+        assert "misreporting" not in json.dumps(payload)
+    assert read["terminated_by"] == "mission" and read["termination_reason"] is None
+    assert reports[0]["submitted_by"] == "mission"
+    # Staff still read both in full.
+    full = (await client.get(f"/agreements/{agreement_id}", headers=staff(settings))).json()
+    assert full["terminated_by"] == "officer-amina" and "misreporting" in full["termination_reason"]

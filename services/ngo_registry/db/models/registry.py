@@ -169,6 +169,9 @@ class ReportSubmission(Base):
     summary: Mapped[str] = mapped_column(Text)
     submitted_by: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Recorded by mission staff (migration 0007; null before it): an NGO party then reads
+    # the submitter as `mission`, never the officer's identity.
+    submitted_by_staff: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         UniqueConstraint(

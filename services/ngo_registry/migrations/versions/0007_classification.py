@@ -1,7 +1,9 @@
-"""NGOs and agreements carry their sensitivity class.
+"""NGOs and agreements carry their sensitivity class; report submissions say whether mission
+staff recorded them.
 
 Existing rows get their derived minimum: an NGO's published profile `public`, an agreement
-`internal` (`shared.classification.ngo_floor`, `agreement_floor`).
+`internal` (`shared.classification.ngo_floor`, `agreement_floor`). An existing submission's
+`submitted_by_staff` is unknown (null): an NGO party reads its submitter as `mission`.
 
 Revision ID: 0007
 Revises: 0006
@@ -31,8 +33,14 @@ def upgrade() -> None:
             ),
             schema=SCHEMA,
         )
+    op.add_column(
+        "report_submissions",
+        sa.Column("submitted_by_staff", sa.Boolean, nullable=True),
+        schema=SCHEMA,
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("report_submissions", "submitted_by_staff", schema=SCHEMA)
     for table in DEFAULTS:
         op.drop_column(table, "sensitivity", schema=SCHEMA)
