@@ -2,9 +2,11 @@
 
 (The joint planning service owns this contract; monitoring consumes it.)
 
-Four topics for mission staff (audience `mission_staff`) and one internal, none NGO-readable:
+Three topics for mission staff (audience `mission_staff`) and two internal, none
+NGO-readable:
 
-- `operation`: every change to a joint operation (details, status, participants, linked
+- `operation` (internal: an operation in a protection sector, or linked to a restricted
+  incident, is restricted): every change to a joint operation (details, status, participants, linked
   requests and incidents), each event carrying the operation's full state after the change,
   plus the duplication warnings of overlap detection (one per operation of the pair).
 - `task`: tasks and milestones of operations, including the overdue sweep's events.
@@ -38,9 +40,9 @@ from shared.vocabulary import Sector, Sensitivity
 
 OPERATION_TOPIC = Topic(
     "concord.joint_planning.operation.v1",
-    "Joint operations: details, status, participants, links, and duplication warnings",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Joint operations: details, status, participants, links, and duplication warnings "
+    "(internal: an operation may be restricted)",
+    retention=Retention.restricted,
 )
 TASK_TOPIC = Topic(
     "concord.joint_planning.task.v1",
@@ -126,6 +128,12 @@ class OperationState(BaseModel):
     created_by: str
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the defaults): the operation's class,
+    # never below its derived minimum (`shared.classification.operation_floor`), the minimum
+    # and why, e.g. ["sector:gbv"], ["restricted_incident:<id>"], ["kind:operation"].
+    sensitivity: Sensitivity = Sensitivity.internal
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
 
 
 class OperationEvent(OperationState):
@@ -145,7 +153,11 @@ class OperationCreated(OperationEvent):
     "An operation's title, objectives, sectors, areas or timeframe changed",
 )
 class OperationUpdated(OperationEvent):
-    changed: list[str]
+    changed: list[str]  # ["sensitivity"] for a reclassification or a raise to a new minimum
+    # Set when the class changed: what it was, and the reason staff gave (a raise to a new
+    # minimum, e.g. a linked incident found restricted, has the system's reason).
+    previous_sensitivity: Sensitivity | None = None
+    reason: str | None = None
 
 
 @CATALOG.event(
@@ -417,6 +429,13 @@ class Point(BaseModel):
     lon: float
 
 
+class UnrestrictedSensitivity(StrEnum):
+    """The classes a record on a mission-staff topic can have: restricted is not representable."""
+
+    public = "public"
+    internal = "internal"
+
+
 class Vehicle(BaseModel):
     vehicle_type: str
     count: int
@@ -444,6 +463,9 @@ class NotificationState(BaseModel):
     acknowledged_at: datetime | None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): a notification is
+    # internal (`shared.classification.notification_floor`), never restricted.
+    sensitivity: UnrestrictedSensitivity = UnrestrictedSensitivity.internal
 
 
 class NotificationEvent(NotificationState):
