@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.history import record
@@ -18,6 +18,7 @@ from services.joint_planning.db.models.operations import (
     OperationCell,
     Participant,
 )
+from services.joint_planning.db.models.work import Meeting, Milestone, Task
 from services.joint_planning.deconfliction.geometry import polygon_cells
 from services.joint_planning.operation import repository
 from services.joint_planning.operation.classification import apply_floor, derive_floor
@@ -92,6 +93,17 @@ async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
             await session.execute(insert(OperationCell), cells)
 
 
+async def _carry_class_to_parts(session: AsyncSession, operation: Operation) -> None:
+    """Tasks, milestones and meetings inherit the operation's class: their rows follow it in
+    this transaction (their next event carries it; `common/classification.py`)."""
+    for part in (Task, Milestone, Meeting):
+        await session.execute(
+            update(part)
+            .where(part.operation_id == operation.id, part.sensitivity != operation.sensitivity)
+            .values(sensitivity=operation.sensitivity)
+        )
+
+
 async def publish(
     session: AsyncSession,
     operation: Operation,
@@ -106,6 +118,7 @@ async def publish(
     raised_from = apply_floor(operation, await derive_floor(session, operation))
     if raised_from is not None:
         detail = {**(detail or {}), "sensitivity_raised_from": raised_from.value}
+    await _carry_class_to_parts(session, operation)
     operation.version += 1
     operation.updated_at = datetime.now(UTC)
     await session.flush()

@@ -5,6 +5,7 @@ when a linked incident is (or turns) restricted."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,10 +14,12 @@ from fastapi import FastAPI
 
 from services.joint_planning.config import Settings
 from services.joint_planning.tests.helpers import (
+    NOW,
     as_ngo,
     create_operation,
     incident_reported,
     incident_state,
+    iso,
     ngo_state,
     outbox_envelopes,
     point_of,
@@ -31,6 +34,7 @@ from shared.vocabulary import Sensitivity
 pytestmark = pytest.mark.integration
 
 UPDATED = "concord.joint_planning.operation.updated.v1"
+NOW_PLUS_2 = NOW + timedelta(days=2)
 
 
 async def reclassify(
@@ -253,3 +257,65 @@ async def test_a_notification_is_internal_and_its_ngo_reads_no_officer(
     assert mine.json()["acknowledged_by"] == "mission"
     listed = await client.get("/notifications", headers=ngo)
     assert {n["acknowledged_by"] for n in listed.json()["items"]} <= {None, "mission"}
+
+
+async def test_tasks_milestones_and_meetings_inherit_the_operations_class(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    operation = await create_operation(client, settings)
+    operation_id = operation["operation_id"]
+    owner = operation["participants"][0]["participant_id"]
+    task = await client.post(
+        f"/operations/{operation_id}/tasks",
+        json={"title": "Map the route", "owner_participant_id": owner, "due_at": iso(NOW_PLUS_2)},
+        headers=staff(settings),
+    )
+    milestone = await client.post(
+        f"/operations/{operation_id}/milestones",
+        json={"title": "route mapped", "due_at": iso(NOW_PLUS_2)},
+        headers=staff(settings),
+    )
+    meeting = await client.post(
+        "/meetings",
+        json={
+            "operation_id": operation_id,
+            "title": "Planning call",
+            "held_at": iso(NOW_PLUS_2),
+            "attendees": [{"name": "Amina", "organisation": "OCHA"}],
+        },
+        headers=staff(settings),
+    )
+    for created in (task, milestone, meeting):
+        assert created.status_code == 201, created.text
+        assert created.json()["sensitivity"] == "internal"
+    task_id = task.json()["task_id"]
+    assert [e["data"]["sensitivity"] for e in await outbox_envelopes(app, task_id)] == ["internal"]
+
+    assert (await reclassify(client, settings, operation_id, "restricted")).status_code == 200
+    assert (await client.get(f"/tasks/{task_id}", headers=staff(settings))).json()[
+        "sensitivity"
+    ] == "restricted"
+    milestones = await client.get(f"/operations/{operation_id}/milestones", headers=staff(settings))
+    assert [m["sensitivity"] for m in milestones.json()] == ["restricted"]
+    meeting_view = await client.get(
+        f"/meetings/{meeting.json()['meeting_id']}", headers=staff(settings)
+    )
+    assert meeting_view.json()["sensitivity"] == "restricted"
+    noted = await client.post(
+        f"/tasks/{task_id}/notes", json={"text": "route checked"}, headers=staff(settings)
+    )
+    assert noted.status_code in (200, 201), noted.text
+    assert (await outbox_envelopes(app, task_id))[-1]["data"]["sensitivity"] == "restricted"
+
+    alone = await client.post(
+        "/meetings",
+        json={
+            "operation_id": None,
+            "title": "Area security briefing",
+            "held_at": iso(NOW_PLUS_2),
+            "attendees": [{"name": "Amina", "organisation": "OCHA"}],
+        },
+        headers=staff(settings),
+    )
+    assert alone.status_code == 201, alone.text
+    assert alone.json()["sensitivity"] == "internal"

@@ -2,17 +2,19 @@
 
 (The joint planning service owns this contract; monitoring consumes it.)
 
-Three topics for mission staff (audience `mission_staff`) and two internal, none
+One topic for mission staff (audience `mission_staff`) and four internal, none
 NGO-readable:
 
 - `operation` (internal: an operation in a protection sector, or linked to a restricted
-  incident, is restricted): every change to a joint operation (details, status, participants, linked
-  requests and incidents), each event carrying the operation's full state after the change,
-  plus the duplication warnings of overlap detection (one per operation of the pair).
-- `task`: tasks and milestones of operations, including the overdue sweep's events.
-- `meeting`: coordination meetings, their decisions and action items.
-- `notification`: NGOs' humanitarian notifications (static sites, movements), their
-  acknowledgement and escort decisions, and the deconfliction conflicts flagged on them.
+  incident, is restricted; its tasks, milestones and meetings inherit its class): every
+  change to a joint operation (details, status, participants, linked requests and
+  incidents), each event carrying the operation's full state after the change, plus the
+  duplication warnings of overlap detection (one per operation of the pair).
+- `task` (internal): tasks and milestones of operations, including the overdue sweep's events.
+- `meeting` (internal): coordination meetings, their decisions and action items.
+- `notification` (mission staff; always internal): NGOs' humanitarian notifications
+  (static sites, movements), their acknowledgement and escort decisions, and the
+  deconfliction conflicts flagged on them.
 - `retention` (internal): what each retention sweep purged, as counts, never the data.
 
 Why none is NGO-readable: a notification names an NGO's route, vehicles and contact, and a
@@ -46,15 +48,15 @@ OPERATION_TOPIC = Topic(
 )
 TASK_TOPIC = Topic(
     "concord.joint_planning.task.v1",
-    "Tasks and milestones of joint operations, including overdue tasks and missed milestones",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Tasks and milestones of joint operations, including overdue tasks and missed milestones "
+    "(internal: a restricted operation's are restricted)",
+    retention=Retention.restricted,
 )
 MEETING_TOPIC = Topic(
     "concord.joint_planning.meeting.v1",
-    "Coordination meetings: attendees, agenda, decisions and action items",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Coordination meetings: attendees, agenda, decisions and action items "
+    "(internal: a restricted operation's are restricted)",
+    retention=Retention.restricted,
 )
 NOTIFICATION_TOPIC = Topic(
     "concord.joint_planning.notification.v1",
@@ -263,6 +265,9 @@ class TaskState(BaseModel):
     source_action_item_id: uuid.UUID | None = None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class TaskEvent(TaskState):
@@ -321,6 +326,9 @@ class MilestoneState(BaseModel):
     reached_at: datetime | None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class MilestoneEvent(MilestoneState):
@@ -372,6 +380,9 @@ class MeetingState(BaseModel):
     action_items: list[ActionItem]
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class MeetingEvent(MeetingState):

@@ -1,4 +1,5 @@
-"""Operations and notifications carry their sensitivity class.
+"""Operations and notifications carry their sensitivity class; tasks, milestones and meetings
+inherit their operation's.
 
 Operations get their class, its derived minimum and the reasons; the existing ones in a
 protection, GBV or child-protection sector, or linked to a restricted incident of the
@@ -23,6 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "joint_planning"
 INTERNAL = sa.text("'internal'")
+PARTS = ("tasks", "milestones", "meetings")
 
 
 def upgrade() -> None:
@@ -75,6 +77,24 @@ def upgrade() -> None:
         )
         """
     )
+    for table in PARTS:
+        op.add_column(
+            table,
+            sa.Column("sensitivity", sa.Text, nullable=False, server_default=INTERNAL),
+            schema=SCHEMA,
+        )
+    op.execute(
+        """UPDATE joint_planning.tasks t SET sensitivity = o.sensitivity
+        FROM joint_planning.operations o WHERE o.id = t.operation_id"""
+    )
+    op.execute(
+        """UPDATE joint_planning.milestones m SET sensitivity = o.sensitivity
+        FROM joint_planning.operations o WHERE o.id = m.operation_id"""
+    )
+    op.execute(
+        """UPDATE joint_planning.meetings m SET sensitivity = o.sensitivity
+        FROM joint_planning.operations o WHERE o.id = m.operation_id"""
+    )
     op.execute(
         """UPDATE joint_planning.operations SET sensitivity_reasons = '["kind:operation"]'::jsonb
         WHERE sensitivity_floor = 'internal'"""
@@ -82,6 +102,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in PARTS:
+        op.drop_column(table, "sensitivity", schema=SCHEMA)
     op.drop_column("notifications", "sensitivity", schema=SCHEMA)
     op.drop_index("ix_operations_linked_incident_ids", table_name="operations", schema=SCHEMA)
     for column in ("sensitivity_reasons", "sensitivity_floor", "sensitivity"):
