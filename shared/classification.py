@@ -163,3 +163,46 @@ def reclassification_error(
             "a record can be raised above what it is, never lowered below it"
         )
     return None
+
+
+# --- registry and planning records ---
+
+NGO_PROFILE_REASON = "kind:ngo_public_profile"
+AGREEMENT_REASON = "kind:agreement"
+OPERATION_REASON = "kind:operation"
+NOTIFICATION_REASON = "kind:humanitarian_notification"
+
+
+def ngo_floor() -> Floor:
+    """An NGO's published profile (name, sectors, areas, capacities, coarsened bases) is
+    public: it is what the directory and the NGO topic are for. Its contacts, registrations
+    and exact bases are never part of it (staff views only), so they do not raise it."""
+    return Floor(Sensitivity.public, (NGO_PROFILE_REASON,))
+
+
+def agreement_floor() -> Floor:
+    """A partnership agreement is internal: between the mission and its parties."""
+    return Floor(Sensitivity.internal, (AGREEMENT_REASON,))
+
+
+def notification_floor() -> Floor:
+    """A humanitarian notification is internal: it holds an NGO's route or site, its
+    vehicles and contact, which other NGOs must not see."""
+    return Floor(Sensitivity.internal, (NOTIFICATION_REASON,))
+
+
+def operation_floor(
+    sectors: Iterable[str],
+    *,
+    restricted_incident_ids: Iterable[str] = (),
+    texts: Iterable[str | None] = (),
+) -> Floor:
+    """An operation is internal (its plan), restricted when it works in a protection, GBV or
+    child-protection sector, is linked to a restricted incident (who was hurt, and where, is
+    then part of the plan), or its title or objectives carry a sensitive marker."""
+    reasons = [f"sector:{s}" for s in dict.fromkeys(sectors) if s in RESTRICTED_SECTORS]
+    reasons += [f"restricted_incident:{i}" for i in dict.fromkeys(restricted_incident_ids)]
+    reasons += [f"text:{marker}" for marker in text_markers(texts)]
+    if reasons:
+        return Floor(Sensitivity.restricted, tuple(reasons))
+    return Floor(Sensitivity.internal, (OPERATION_REASON,))

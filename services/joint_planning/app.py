@@ -13,6 +13,7 @@ from services.joint_planning.meeting.router import router as meeting_router
 from services.joint_planning.milestone.router import router as milestone_router
 from services.joint_planning.notification.router import router as notification_router
 from services.joint_planning.operation.router import router as operation_router
+from services.joint_planning.operation.service import raise_for_restricted_incident
 from services.joint_planning.overdue.tasks import overdue_sweeper
 from services.joint_planning.participant.router import router as participant_router
 from services.joint_planning.retention.tasks import retention_sweep
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inbox=inbox,
         consumes=[
             Consumes(ELIGIBILITY_GROUP, eligibility_router_for(settings)),
-            Consumes(INCIDENT_GROUP, incident_router_for(settings)),
+            Consumes(
+                INCIDENT_GROUP,
+                incident_router_for(settings, on_restricted=raise_for_restricted_incident),
+            ),
         ],
         background=[overdue_sweeper, retention_sweep],
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from services.joint_planning.config import Settings
-from shared.auth import Principal, Role, Tenant, policy
+from shared.auth import RECLASSIFY_ROLES, Principal, Role, Tenant, policy
 
 
 def _settings(request: Request) -> Settings:
@@ -24,5 +24,8 @@ StaffOrNgo = Annotated[
     Principal, policy(Role.ops_centre, Role.admin, Role.ngo, tenant=Tenant.own_ngo)
 ]
 """Staff, or an NGO reading what concerns it (the domain hides the rest behind 404)."""
+
+Reclassifier = Annotated[Principal, policy(*RECLASSIFY_ROLES)]
+"""Staff who may change a record's sensitivity with a reason (protection officers too)."""
 
 IfMatch = Annotated[str | None, Header()]

@@ -9,7 +9,8 @@ SYSTEM = "system"
 
 def actor_of(principal: Principal) -> str:
     if principal.is_staff:
-        role = Role.ops_centre if Role.ops_centre in principal.roles else Role.admin
+        staff_roles = (Role.ops_centre, Role.admin, Role.protection_officer)
+        role = next(r for r in staff_roles if r in principal.roles)
         return f"{role.value}:{principal.subject}"
     if principal.ngo_id is not None and Role.ngo in principal.roles:
         return f"ngo:{principal.ngo_id}"

@@ -3,10 +3,17 @@
 An incident's place and time are kept (its type and sensitivity too, for mission staff; an
 NGO is never shown them), version-gated like every replica, and each applied change re-checks
 the notifications whose corridor holds it: a new incident near a route flags that movement,
-an incident later marked a duplicate of another clears the double flag.
+an incident later marked a duplicate of another clears the double flag. An incident that
+arrives or turns restricted is handed to `on_restricted` (the app passes the operation
+domain's `raise_for_restricted_incident`: every operation linking it becomes restricted),
+in the same transaction; a callback, so that deconfliction does not import the operation
+folder that imports it.
 """
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +32,7 @@ from shared.events.schemas.humanitarian_requests import (
     IncidentUpdated,
 )
 from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
 
 log = get_logger(__name__)
 
@@ -53,7 +61,12 @@ async def upsert_incident(session: AsyncSession, data: IncidentState) -> Inciden
     return (await session.scalars(query.execution_options(populate_existing=True))).one()
 
 
-def incident_router_for(settings: Settings) -> EventRouter:
+OnRestricted = Callable[[AsyncSession, uuid.UUID], Awaitable[object]]
+
+
+def incident_router_for(
+    settings: Settings, *, on_restricted: OnRestricted | None = None
+) -> EventRouter:
     router = EventRouter(CATALOG)
     rules = Rules.from_settings(settings)
 
@@ -66,6 +79,8 @@ def incident_router_for(settings: Settings) -> EventRouter:
             log.info("replica.incident_stale_ignored", incident_id=str(data.incident_id))
             return
         await recheck_for_incident(session, incident, rules)
+        if on_restricted is not None and incident.sensitivity == Sensitivity.restricted.value:
+            await on_restricted(session, incident.incident_id)
 
     @router.on(IncidentReported)
     async def on_reported(session: AsyncSession, event: CloudEvent, data: IncidentReported) -> None:

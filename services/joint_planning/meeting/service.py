@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.joint_planning.common.classification import operation_class
 from services.joint_planning.common.history import record
 from services.joint_planning.common.principals import actor_of, is_ngo
 from services.joint_planning.db.models import outbox
@@ -43,6 +44,7 @@ from shared.events.schemas.joint_planning import (
     MeetingUpdated,
 )
 from shared.http import check_if_match
+from shared.vocabulary import Sensitivity
 
 
 class ActionItemAlreadyConverted(Conflict):
@@ -62,6 +64,7 @@ def to_state(meeting: Meeting) -> MeetingState:
         action_items=[ActionItem.model_validate(i) for i in meeting.action_items],
         version=meeting.version,
         updated_at=meeting.updated_at,
+        sensitivity=Sensitivity(meeting.sensitivity),
     )
 
 
@@ -72,6 +75,7 @@ def to_view(meeting: Meeting) -> MeetingOut:
 async def _publish(
     session: AsyncSession, meeting: Meeting, event: type[MeetingEvent], *, actor: str, **extra: Any
 ) -> None:
+    meeting.sensitivity = (await operation_class(session, meeting.operation_id)).value
     meeting.version += 1
     meeting.updated_at = datetime.now(UTC)
     await session.flush()

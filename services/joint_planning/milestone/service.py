@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.joint_planning.common.classification import operation_class
 from services.joint_planning.common.history import record
 from services.joint_planning.common.principals import actor_of
 from services.joint_planning.db.models import outbox
@@ -31,6 +32,7 @@ from shared.events.schemas.joint_planning import (
     MilestoneStatus,
     OperationStatus,
 )
+from shared.vocabulary import Sensitivity
 
 
 def to_state(milestone: Milestone) -> MilestoneState:
@@ -43,6 +45,7 @@ def to_state(milestone: Milestone) -> MilestoneState:
         reached_at=milestone.reached_at,
         version=milestone.version,
         updated_at=milestone.updated_at,
+        sensitivity=Sensitivity(milestone.sensitivity),
     )
 
 
@@ -58,6 +61,7 @@ async def publish(
     actor: str,
     **extra: Any,
 ) -> None:
+    milestone.sensitivity = (await operation_class(session, milestone.operation_id)).value
     milestone.version += 1
     milestone.updated_at = datetime.now(UTC)
     await session.flush()

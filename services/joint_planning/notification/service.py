@@ -52,6 +52,7 @@ from services.joint_planning.notification.schemas import (
     NotificationUpdate,
 )
 from shared.auth import Principal
+from shared.classification import notification_floor
 from shared.errors import NotFound
 from shared.events.schemas.joint_planning import (
     EscortStatus,
@@ -64,6 +65,7 @@ from shared.events.schemas.joint_planning import (
     NotificationStatus,
     NotificationSubmitted,
     NotificationUpdated,
+    UnrestrictedSensitivity,
     Vehicle,
 )
 from shared.events.schemas.joint_planning import Point as PointState
@@ -111,22 +113,31 @@ def to_state(notification: Notification) -> NotificationState:
         acknowledged_at=notification.acknowledged_at,
         version=notification.version,
         updated_at=notification.updated_at,
+        sensitivity=UnrestrictedSensitivity(notification.sensitivity),
     )
+
+
+MISSION = "mission"
+"""Who acknowledged a notification, as the notifying NGO reads it: not the officer."""
 
 
 async def view(
     session: AsyncSession, principal: Principal, notification: Notification
 ) -> NotificationOut:
     """The notification with its conflicts: the notices only for an NGO, and for staff also
-    which operation or incident each one is about."""
+    which operation or incident each one is about. An NGO reads who acknowledged it as
+    `mission`, never the officer's identity."""
     recorded = await conflicts.conflicts_of(session, notification.id)
+    state = to_state(notification)
     found: list[ConflictDetail] | list[ConflictOut]
     if is_ngo(principal):
         found = [ConflictOut.model_validate(conflict_state(c).model_dump()) for c in recorded]
+        if state.acknowledged_by is not None:
+            state.acknowledged_by = MISSION
     else:
         found = [ConflictDetail.model_validate(conflict_state(c).model_dump()) for c in recorded]
     return NotificationOut(
-        **to_state(notification).model_dump(),
+        **state.model_dump(),
         contact=ContactIn.model_validate(notification.contact),
         conflicts=found,
         created_at=notification.created_at,
@@ -203,6 +214,7 @@ async def submit(
         version=0,
         created_at=now,
         updated_at=now,
+        sensitivity=notification_floor().sensitivity.value,
     )
     where = footprint(route_of(notification), rules)
     notification.pcodes = where.counties

@@ -28,3 +28,10 @@ class IneligibleParticipant(Unprocessable):
 class InvalidParticipant(Unprocessable):
     problem_type = "participant-invalid"
     title = "The participant cannot be added"
+
+
+class ReclassificationRefused(Unprocessable):
+    """Unchanged, or below the operation's derived minimum."""
+
+    problem_type = "operation-reclassification-refused"
+    title = "The operation's sensitivity cannot be changed to that class"

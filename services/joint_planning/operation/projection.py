@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.history import record
@@ -18,8 +18,10 @@ from services.joint_planning.db.models.operations import (
     OperationCell,
     Participant,
 )
+from services.joint_planning.db.models.work import Meeting, Milestone, Task
 from services.joint_planning.deconfliction.geometry import polygon_cells
 from services.joint_planning.operation import repository
+from services.joint_planning.operation.classification import apply_floor, derive_floor
 from services.joint_planning.operation.state import LIVE
 from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
@@ -32,7 +34,7 @@ from shared.events.schemas.joint_planning import (
 )
 from shared.events.schemas.joint_planning import Participant as ParticipantState
 from shared.logging import get_logger
-from shared.vocabulary import Sector
+from shared.vocabulary import Sector, Sensitivity
 
 log = get_logger(__name__)
 
@@ -67,6 +69,9 @@ def to_state(operation: Operation, participants: Sequence[Participant]) -> Opera
         created_by=operation.created_by,
         version=operation.version,
         updated_at=operation.updated_at,
+        sensitivity=Sensitivity(operation.sensitivity),
+        sensitivity_floor=Sensitivity(operation.sensitivity_floor),
+        sensitivity_reasons=list(operation.sensitivity_reasons),
     )
 
 
@@ -88,6 +93,17 @@ async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
             await session.execute(insert(OperationCell), cells)
 
 
+async def _carry_class_to_parts(session: AsyncSession, operation: Operation) -> None:
+    """Tasks, milestones and meetings inherit the operation's class: their rows follow it in
+    this transaction (their next event carries it; `common/classification.py`)."""
+    for part in (Task, Milestone, Meeting):
+        await session.execute(
+            update(part)
+            .where(part.operation_id == operation.id, part.sensitivity != operation.sensitivity)
+            .values(sensitivity=operation.sensitivity)
+        )
+
+
 async def publish(
     session: AsyncSession,
     operation: Operation,
@@ -97,7 +113,12 @@ async def publish(
     detail: dict[str, Any] | None = None,
     **extra: Any,
 ) -> OperationState:
-    """Bump the version, reindex, and write `event` with the operation's state and history."""
+    """Re-derive the class's minimum (raising the class to it), bump the version, reindex, and
+    write `event` with the operation's state and history."""
+    raised_from = apply_floor(operation, await derive_floor(session, operation))
+    if raised_from is not None:
+        detail = {**(detail or {}), "sensitivity_raised_from": raised_from.value}
+    await _carry_class_to_parts(session, operation)
     operation.version += 1
     operation.updated_at = datetime.now(UTC)
     await session.flush()
@@ -114,7 +135,12 @@ async def publish(
         entity_id=operation.id,
         event_type=entry.name,
         actor=actor,
-        detail={"version": operation.version, "status": operation.status, **(detail or {})},
+        detail={
+            "version": operation.version,
+            "status": operation.status,
+            "sensitivity": operation.sensitivity,
+            **(detail or {}),
+        },
     )
     log.info(
         "operation.published",

@@ -20,6 +20,20 @@ async def get(
     return (await session.scalars(query)).one_or_none()
 
 
+async def linking_incident(
+    session: AsyncSession, incident_id: uuid.UUID, *, lock: bool = False
+) -> Sequence[Operation]:
+    """The operations that link this incident, in id order (the order rows are locked in)."""
+    query = (
+        select(Operation)
+        .where(Operation.linked_incident_ids.contains([incident_id]))
+        .order_by(Operation.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return (await session.scalars(query)).all()
+
+
 async def participants_of(session: AsyncSession, operation_id: uuid.UUID) -> Sequence[Participant]:
     """Current participants, in the order they joined."""
     query = (

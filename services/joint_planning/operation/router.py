@@ -7,9 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.joint_planning.common.deps import AppSettings, IfMatch, Staff, StaffOrNgo
+from services.joint_planning.common.deps import (
+    AppSettings,
+    IfMatch,
+    Reclassifier,
+    Staff,
+    StaffOrNgo,
+)
 from services.joint_planning.deconfliction.service import Rules
 from services.joint_planning.operation import service
+from services.joint_planning.operation.errors import ReclassificationRefused
 from services.joint_planning.operation.schemas import (
     HistoryOut,
     LinksChange,
@@ -17,11 +24,13 @@ from services.joint_planning.operation.schemas import (
     OperationOut,
     OperationPage,
     OperationUpdate,
+    Reclassification,
     StatusChange,
 )
 from shared.deps import MAX_OFFSET, DbSession
 from shared.events.schemas.joint_planning import OperationStatus
 from shared.http import etag
+from shared.web import error_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -31,14 +40,15 @@ async def create_operation(
     body: OperationCreate, session: DbSession, principal: Staff, response: Response
 ) -> OperationOut:
     """Draft a joint operation (mission staff): title, objectives, sectors, areas (P-codes),
-    timeframe, and optionally its first participants and linked requests or incidents.
+    timeframe, and optionally its first participants and linked requests or incidents, and
+    a sensitivity (raised to the derived minimum if lower: `sensitivity_raised_from`).
 
     Unknown P-codes, a timeframe ending before it starts, or an implementing NGO that is not
     eligible for the sectors and areas are a 422."""
-    operation = await service.create_operation(session, principal, body)
+    operation, raised_from = await service.create_operation(session, principal, body)
     response.headers["ETag"] = etag(operation.version)
     response.headers["Location"] = f"/operations/{operation.id}"
-    return await service.view(session, principal, operation)
+    return await service.view(session, principal, operation, raised_from=raised_from)
 
 
 @router.get("/operations", response_model=OperationPage)
@@ -116,6 +126,28 @@ async def change_links(
 ) -> OperationOut:
     """Link aid requests and incidents to the operation (or unlink them), by id."""
     operation = await service.change_links(session, principal, operation_id, body, if_match)
+    response.headers["ETag"] = etag(operation.version)
+    return await service.view(session, principal, operation)
+
+
+@router.post(
+    "/operations/{operation_id}/classification",
+    response_model=OperationOut,
+    responses=error_responses(404, 412, ReclassificationRefused),
+)
+async def reclassify_operation(
+    operation_id: uuid.UUID,
+    body: Reclassification,
+    session: DbSession,
+    principal: Reclassifier,
+    response: Response,
+    if_match: IfMatch = None,
+) -> OperationOut:
+    """Staff (ops centre, admin, protection officer): change the operation's sensitivity
+    with a reason, audited as an `operation.updated` event (`changed: ["sensitivity"]`,
+    `previous_sensitivity`, `reason`) and a history row. Below the derived minimum, or to
+    the class it already has: 422. `If-Match` optional (412 if stale)."""
+    operation = await service.reclassify(session, principal, operation_id, body, if_match)
     response.headers["ETag"] = etag(operation.version)
     return await service.view(session, principal, operation)
 

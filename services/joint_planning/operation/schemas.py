@@ -17,7 +17,7 @@ from shared.events.schemas.joint_planning import (
     ParticipantRole,
 )
 from shared.inputs import Code, Line
-from shared.vocabulary import Sector
+from shared.vocabulary import Sector, Sensitivity
 
 Text = Field(min_length=1, max_length=2000)
 
@@ -71,6 +71,13 @@ class OperationCreate(_Window):
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=100)
     linked_request_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
     linked_incident_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+    sensitivity: Sensitivity | None = Field(
+        None,
+        description="The operation's class; raised to its derived minimum if lower "
+        "(`sensitivity_raised_from` in the response says so). Omitted: the minimum (internal, "
+        "or restricted for a protection, GBV or child-protection operation or one linked to a "
+        "restricted incident)",
+    )
 
     @model_validator(mode="after")
     def _has_a_place(self) -> OperationCreate:
@@ -109,8 +116,18 @@ class ParticipantRemoval(StrictInput):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class Reclassification(StrictInput):
+    """Staff: a new class for the operation, and why (audited in its event and history)."""
+
+    sensitivity: Sensitivity
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class OperationOut(OperationState):
     created_at: datetime
+    sensitivity_raised_from: Sensitivity | None = Field(
+        None, description="At creation: the lower class that was asked for, if it was raised"
+    )
 
 
 class OperationPage(BaseModel):

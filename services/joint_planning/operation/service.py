@@ -14,16 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.areas import check_pcodes
-from services.joint_planning.common.principals import actor_of, is_ngo
+from services.joint_planning.common.principals import SYSTEM, actor_of, is_ngo
 from services.joint_planning.db.models.operations import Operation
 from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Task
 from services.joint_planning.deconfliction.geometry import Polygon
 from services.joint_planning.deconfliction.service import Rules, recheck_for_operation
 from services.joint_planning.operation import repository
+from services.joint_planning.operation.classification import derive_floor
 from services.joint_planning.operation.errors import (
     IllegalOperationTransition,
     LeadRequired,
     OperationClosed,
+    ReclassificationRefused,
 )
 from services.joint_planning.operation.projection import publish, to_state
 from services.joint_planning.operation.schemas import (
@@ -33,12 +35,14 @@ from services.joint_planning.operation.schemas import (
     OperationOut,
     OperationPage,
     OperationUpdate,
+    Reclassification,
     StatusChange,
 )
 from services.joint_planning.operation.state import CLOSED, LIVE, allowed
 from services.joint_planning.overlap.service import detect_overlaps
 from services.joint_planning.participant import service as participants
 from shared.auth import Principal
+from shared.classification import classify, reclassification_error
 from shared.errors import NotFound, Unprocessable
 from shared.events.schemas.joint_planning import (
     OperationCreated,
@@ -50,6 +54,7 @@ from shared.events.schemas.joint_planning import (
 )
 from shared.http import check_if_match
 from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
 
 log = get_logger(__name__)
 
@@ -70,15 +75,26 @@ async def load_for(
     return operation
 
 
-async def view(session: AsyncSession, principal: Principal, operation: Operation) -> OperationOut:
+async def view(
+    session: AsyncSession,
+    principal: Principal,
+    operation: Operation,
+    *,
+    raised_from: Sensitivity | None = None,
+) -> OperationOut:
     """The operation as this principal may read it. An NGO does not see what the security
-    participants are responsible for: that is military detail beyond what it needs."""
+    participants are responsible for: that is military detail beyond what it needs.
+
+    A restricted operation is shown in full to staff (they plan it) and to the NGOs taking
+    part (they need to know what they work in); it is on no topic an NGO can read."""
     state = to_state(operation, await repository.participants_of(session, operation.id))
     if is_ngo(principal):
         for participant in state.participants:
             if participant.role is ParticipantRole.security:
                 participant.responsibilities = [WITHHELD]
-    return OperationOut(**state.model_dump(), created_at=operation.created_at)
+    return OperationOut(
+        **state.model_dump(), created_at=operation.created_at, sensitivity_raised_from=raised_from
+    )
 
 
 def _polygons(polygons: list[list[list[tuple[float, float]]]]) -> list[Polygon]:
@@ -118,7 +134,8 @@ async def after_change(
 
 async def create_operation(
     session: AsyncSession, principal: Principal, body: OperationCreate
-) -> Operation:
+) -> tuple[Operation, Sensitivity | None]:
+    """The new draft, and the class that was asked for if it was raised to the minimum."""
     areas = check_pcodes(body.areas, "areas")
     now = datetime.now(UTC)
     operation = Operation(
@@ -138,6 +155,8 @@ async def create_operation(
         created_at=now,
         updated_at=now,
     )
+    classification = classify(body.sensitivity, await derive_floor(session, operation))
+    operation.sensitivity = classification.sensitivity.value
     if await repository.get(session, operation.id) is not None:
         raise Unprocessable(f"operation_id {operation.id} is already taken", field="operation_id")
     session.add(operation)
@@ -145,8 +164,13 @@ async def create_operation(
     for participant in body.participants:
         await participants.enrol(session, operation, participant)
     await publish(session, operation, OperationCreated, actor=actor_of(principal))
-    log.info("operation.created", operation_id=str(operation.id), by=principal.subject)
-    return operation
+    log.info(
+        "operation.created",
+        operation_id=str(operation.id),
+        by=principal.subject,
+        sensitivity=operation.sensitivity,
+    )
+    return operation, classification.raised_from
 
 
 async def _check_tasks_fit(session: AsyncSession, operation: Operation) -> None:
@@ -283,6 +307,77 @@ async def change_links(
         detail=body.model_dump(mode="json"),
     )
     return operation
+
+
+async def reclassify(
+    session: AsyncSession,
+    principal: Principal,
+    operation_id: uuid.UUID,
+    body: Reclassification,
+    if_match: str | None,
+) -> Operation:
+    """Staff change the class with a reason: never below the minimum as it is now, never to
+    the class it already has (422). A closed operation may still be reclassified (what it
+    holds is still held). The audit is an `operation.updated` event with `changed:
+    ["sensitivity"]`, the previous class and the reason, and its history row."""
+    operation = await load_for(session, principal, operation_id, lock=True)
+    if if_match is not None:
+        check_if_match(if_match, operation.version)
+    current = Sensitivity(operation.sensitivity)
+    floor = await derive_floor(session, operation)
+    refused = reclassification_error(body.sensitivity, current=current, floor=floor.sensitivity)
+    if refused is not None:
+        raise ReclassificationRefused(
+            refused,
+            current_sensitivity=current.value,
+            sensitivity_floor=floor.sensitivity.value,
+            sensitivity_reasons=list(floor.reasons),
+        )
+    operation.sensitivity = body.sensitivity.value
+    await publish(
+        session,
+        operation,
+        OperationUpdated,
+        actor=actor_of(principal),
+        changed=["sensitivity"],
+        previous_sensitivity=current,
+        reason=body.reason,
+        detail={"from": current.value, "to": body.sensitivity.value, "reason": body.reason},
+    )
+    log.info(
+        "operation.reclassified",
+        operation_id=str(operation.id),
+        to=operation.sensitivity,
+        by=principal.subject,
+    )
+    return operation
+
+
+LINKED_RESTRICTED_INCIDENT = "a linked incident is restricted"
+
+
+async def raise_for_restricted_incident(session: AsyncSession, incident_id: uuid.UUID) -> int:
+    """An incident of the replica is (now) restricted: every operation linking it that is
+    not restricted yet is raised, with an `operation.updated` event (`changed:
+    ["sensitivity"]`, actor `system`), in the consumer's transaction. How many were raised."""
+    raised = 0
+    for operation in await repository.linking_incident(session, incident_id, lock=True):
+        if operation.sensitivity == Sensitivity.restricted.value:
+            continue
+        previous = Sensitivity(operation.sensitivity)
+        await publish(
+            session,
+            operation,
+            OperationUpdated,
+            actor=SYSTEM,
+            changed=["sensitivity"],
+            previous_sensitivity=previous,
+            reason=LINKED_RESTRICTED_INCIDENT,
+            detail={"incident_id": str(incident_id)},
+        )
+        raised += 1
+        log.info("operation.raised", operation_id=str(operation.id), incident_id=str(incident_id))
+    return raised
 
 
 async def list_operations(

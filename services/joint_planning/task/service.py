@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.joint_planning.common.classification import operation_class
 from services.joint_planning.common.history import record
 from services.joint_planning.common.principals import actor_of, is_ngo
 from services.joint_planning.db.models import outbox
@@ -55,6 +56,7 @@ from shared.events.schemas.joint_planning import (
     TaskUpdated,
 )
 from shared.http import check_if_match
+from shared.vocabulary import Sensitivity
 
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.open: frozenset(
@@ -88,6 +90,7 @@ def to_state(task: Task) -> TaskState:
         source_action_item_id=task.source_action_item_id,
         version=task.version,
         updated_at=task.updated_at,
+        sensitivity=Sensitivity(task.sensitivity),
     )
 
 
@@ -98,6 +101,7 @@ def to_view(task: Task) -> TaskOut:
 async def publish(
     session: AsyncSession, task: Task, event: type[TaskEvent], *, actor: str, **extra: Any
 ) -> None:
+    task.sensitivity = (await operation_class(session, task.operation_id)).value
     task.version += 1
     task.updated_at = datetime.now(UTC)
     await session.flush()

@@ -32,6 +32,7 @@ STAFF_ONLY = {
     ("PATCH", "/operations/{operation_id}"),
     ("POST", "/operations/{operation_id}/status"),
     ("POST", "/operations/{operation_id}/links"),
+    ("POST", "/operations/{operation_id}/classification"),
     ("GET", "/operations/{operation_id}/history"),
     ("POST", "/operations/{operation_id}/participants"),
     ("POST", "/operations/{operation_id}/participants/{participant_id}/remove"),

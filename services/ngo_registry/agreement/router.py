@@ -35,10 +35,10 @@ async def create_agreement(
     """Draft an agreement: parties and their roles, scope (sectors, P-codes), reporting
     obligations, dates, signatories. Dates out of order, unknown P-codes or unknown NGOs
     are a 422."""
-    agreement = await service.create_agreement(session, principal, body)
+    agreement, raised_from = await service.create_agreement(session, principal, body)
     response.headers["ETag"] = etag(agreement.version)
     response.headers["Location"] = f"/agreements/{agreement.id}"
-    return service.to_view(agreement)
+    return service.to_view(agreement, principal, raised_from=raised_from)
 
 
 @router.get("/agreements", response_model=list[AgreementOut])
@@ -62,7 +62,7 @@ async def get_agreement(
     """One agreement (staff, or an NGO party to it; anyone else gets a 404)."""
     agreement = await service.load_for(session, principal, agreement_id)
     response.headers["ETag"] = etag(agreement.version)
-    return service.to_view(agreement)
+    return service.to_view(agreement, principal)
 
 
 @router.patch("/agreements/{agreement_id}", response_model=AgreementOut)
@@ -77,7 +77,7 @@ async def update_agreement(
     """Amend a draft (409 once active). Needs `If-Match` (428 without, 412 if stale)."""
     agreement = await service.update_agreement(session, principal, agreement_id, body, if_match)
     response.headers["ETag"] = etag(agreement.version)
-    return service.to_view(agreement)
+    return service.to_view(agreement, principal)
 
 
 @router.post("/agreements/{agreement_id}/activate", response_model=AgreementOut)
@@ -92,7 +92,7 @@ async def activate_agreement(
     eligibility is recomputed and emitted."""
     agreement = await service.activate(session, principal, agreement_id, if_match)
     response.headers["ETag"] = etag(agreement.version)
-    return service.to_view(agreement)
+    return service.to_view(agreement, principal)
 
 
 @router.post("/agreements/{agreement_id}/terminate", response_model=AgreementOut)
@@ -108,4 +108,4 @@ async def terminate_agreement(
     and emitted."""
     agreement = await service.terminate(session, principal, agreement_id, body, if_match)
     response.headers["ETag"] = etag(agreement.version)
-    return service.to_view(agreement)
+    return service.to_view(agreement, principal)

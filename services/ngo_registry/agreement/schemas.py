@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, model_validator
 from shared.events.schemas.ngo_registry import (
     AgreementParty,
     AgreementState,
+    PublishedSensitivity,
     ReportingObligation,
 )
 from shared.inputs import Code, Line, Name, StrictInput
@@ -46,6 +47,11 @@ class AgreementCreate(StrictInput):
     starts_on: date
     ends_on: date
     signatories: list[Name] = Field(default_factory=list, max_length=50)
+    sensitivity: PublishedSensitivity | None = Field(
+        None,
+        description="The agreement's class; raised to its minimum (internal) if lower "
+        "(`sensitivity_raised_from` in the response says so)",
+    )
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> AgreementCreate:
@@ -77,7 +83,15 @@ class AgreementTermination(StrictInput):
 
 
 class AgreementOut(AgreementState):
+    """An agreement as staff read it; an NGO party reads it without staff identities or text
+    an officer typed for the mission (`terminated_by` is `mission`, no `termination_reason`)."""
+
     expiring_notified_at: datetime | None = None
     terminated_by: str | None = None
     termination_reason: str | None = None
     created_at: datetime
+    sensitivity_floor: PublishedSensitivity = PublishedSensitivity.internal
+    sensitivity_reasons: list[str] = Field(default_factory=list)
+    sensitivity_raised_from: PublishedSensitivity | None = Field(
+        None, description="At creation: the lower class that was asked for, if it was raised"
+    )

@@ -29,6 +29,7 @@ from services.ngo_registry.db.models.registry import Agreement, Ngo
 from services.ngo_registry.ngo.errors import check_pcodes
 from services.ngo_registry.ngo.projection import refresh_eligibility, utc_today
 from shared.auth import Principal
+from shared.classification import agreement_floor, classify
 from shared.errors import Conflict, InvalidTransition, NotFound, Unprocessable
 from shared.events.schemas.ngo_registry import (
     AgreementActivated,
@@ -40,11 +41,12 @@ from shared.events.schemas.ngo_registry import (
     AgreementStatus,
     AgreementTerminated,
     AgreementUpdated,
+    PublishedSensitivity,
     ReportingObligation,
 )
 from shared.http import check_if_match
 from shared.logging import get_logger
-from shared.vocabulary import Sector
+from shared.vocabulary import Sector, Sensitivity
 
 log = get_logger(__name__)
 
@@ -66,16 +68,34 @@ def to_state(agreement: Agreement) -> AgreementState:
         signatories=list(agreement.signatories),
         version=agreement.version,
         updated_at=agreement.updated_at,
+        sensitivity=PublishedSensitivity(agreement.sensitivity),
     )
 
 
-def to_view(agreement: Agreement) -> AgreementOut:
+MISSION = "mission"
+"""Who terminated an agreement, as an NGO party reads it: the mission, not the officer."""
+
+
+def to_view(
+    agreement: Agreement, principal: Principal, *, raised_from: Sensitivity | None = None
+) -> AgreementOut:
+    """The agreement for this reader: staff in full; an NGO party without the officer who
+    terminated it or the reason they typed (both stay in the staff view and the event on the
+    mission-staff topic)."""
+    floor = agreement_floor()
+    staff = principal.is_staff
+    terminated_by = agreement.terminated_by
+    if terminated_by is not None and not staff:
+        terminated_by = MISSION
     return AgreementOut(
         **to_state(agreement).model_dump(),
         expiring_notified_at=agreement.expiring_notified_at,
-        terminated_by=agreement.terminated_by,
-        termination_reason=agreement.termination_reason,
+        terminated_by=terminated_by,
+        termination_reason=agreement.termination_reason if staff else None,
         created_at=agreement.created_at,
+        sensitivity_floor=PublishedSensitivity(floor.sensitivity),
+        sensitivity_reasons=list(floor.reasons),
+        sensitivity_raised_from=PublishedSensitivity(raised_from) if raised_from else None,
     )
 
 
@@ -117,13 +137,16 @@ async def load_for(
 
 async def create_agreement(
     session: AsyncSession, principal: Principal, body: AgreementCreate
-) -> Agreement:
+) -> tuple[Agreement, Sensitivity | None]:
+    """A new draft, and the class that was asked for if it was raised to the minimum."""
     check_pcodes(body.pcodes, "pcodes")
     ngo_ids = await _check_parties(session, body.parties)
     agreement_id = body.agreement_id or uuid.uuid4()
     if await repository.get(session, agreement_id) is not None:
         raise Conflict(f"Agreement {agreement_id} already exists")
     now = datetime.now(UTC)
+    requested = Sensitivity(body.sensitivity) if body.sensitivity is not None else None
+    classification = classify(requested, agreement_floor())
     agreement = Agreement(
         id=agreement_id,
         title=body.title,
@@ -140,11 +163,12 @@ async def create_agreement(
         version=0,
         created_at=now,
         updated_at=now,
+        sensitivity=classification.sensitivity.value,
     )
     session.add(agreement)
     await _emit(session, agreement, AgreementCreated)
     log.info("agreement.created", agreement_id=str(agreement.id), by=principal.subject)
-    return agreement
+    return agreement, classification.raised_from
 
 
 async def update_agreement(
@@ -283,4 +307,4 @@ async def list_agreements(
     rows = await repository.list_for(
         session, ngo_id=ngo_id, status=status, limit=limit, offset=offset
     )
-    return [to_view(a) for a in rows]
+    return [to_view(a, principal) for a in rows]

@@ -12,6 +12,7 @@ from shared.events.schemas.ngo_registry import (
     NgoState,
     NgoType,
     OperatingPoint,
+    PublishedSensitivity,
 )
 from shared.inputs import Code, StrictInput
 from shared.numbers import Quantity, RadiusKm
@@ -85,6 +86,11 @@ class _ProfileFields(StrictInput):
     operating_points: list[OperatingPointIn] = Field(default_factory=list, max_length=100)
     languages: list[Code] = Field(default_factory=list, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
+    sensitivity: PublishedSensitivity | None = Field(
+        None,
+        description="The profile's class: public (the default and the minimum) or internal; "
+        "never restricted, since the profile is published on the NGO-readable topic",
+    )
 
 
 class NgoCreate(_ProfileFields):
@@ -111,16 +117,29 @@ class NgoUpdate(StrictInput):
     operating_points: list[OperatingPointIn] | None = Field(None, max_length=100)
     languages: list[Code] | None = Field(None, max_length=50)
     operational_approach: str | None = Field(None, max_length=10_000)
+    sensitivity: PublishedSensitivity | None = Field(
+        None, description="public or internal (never below the profile's minimum, public)"
+    )
 
 
 class NgoPublic(NgoState):
-    """The public directory entry: exactly what the NGO topic carries, plus the approach."""
+    """The public directory entry: exactly what the NGO topic carries, plus the approach.
+    Its operating points are the coarsened ones (`operating_points_grid_degrees`)."""
 
     operational_approach: str | None = None
 
 
 class NgoPrivate(NgoPublic):
-    """The full profile, for mission staff and the NGO itself."""
+    """The full profile, for mission staff and the NGO itself: contacts, registrations and
+    the exact operating points (`operating_points_grid_degrees` null)."""
+
+    sensitivity_floor: PublishedSensitivity = Field(
+        PublishedSensitivity.public, description="The profile's derived minimum class"
+    )
+    sensitivity_reasons: list[str] = Field(default_factory=list)
+    sensitivity_raised_from: PublishedSensitivity | None = Field(
+        None, description="The lower class that was asked for, if it was raised"
+    )
 
     contacts: list[Contact]
     registrations: list[RegistrationOut]

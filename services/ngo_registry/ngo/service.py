@@ -25,15 +25,18 @@ from services.ngo_registry.ngo.schemas import (
 )
 from services.ngo_registry.ngo.state import to_state
 from shared.auth import Principal, Role
+from shared.classification import Classification, classify, ngo_floor
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.schemas.ngo_registry import (
     NgoRegistered,
     NgoUpdated,
     NgoVettingChanged,
+    PublishedSensitivity,
     VettingStatus,
 )
 from shared.http import check_if_match
 from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
 
 log = get_logger(__name__)
 
@@ -43,13 +46,29 @@ REVIEWED_FIELDS = ("sectors", "operating_areas")
 
 
 def public_view(ngo: Ngo) -> NgoPublic:
+    """What everyone may read, NGOs included: the NGO topic's state (coarsened bases)."""
     return NgoPublic(**to_state(ngo).model_dump(), operational_approach=ngo.operational_approach)
 
 
-async def private_view(session: AsyncSession, ngo: Ngo) -> NgoPrivate:
+def _classification(requested: PublishedSensitivity | None) -> Classification:
+    # Raise-only against the profile's floor; nothing asked is the floor itself (public):
+    # a directory entry is what the profile is for.
+    floor = ngo_floor()
+    return classify(Sensitivity(requested or floor.sensitivity), floor)
+
+
+async def private_view(
+    session: AsyncSession, ngo: Ngo, *, raised_from: Sensitivity | None = None
+) -> NgoPrivate:
+    """The full profile with the exact operating points: staff and the NGO itself."""
     registrations = await repository.registrations_of(session, ngo.id)
+    floor = ngo_floor()
     return NgoPrivate(
-        **public_view(ngo).model_dump(),
+        **to_state(ngo, exact_points=True).model_dump(),
+        operational_approach=ngo.operational_approach,
+        sensitivity_floor=PublishedSensitivity(floor.sensitivity),
+        sensitivity_reasons=list(floor.reasons),
+        sensitivity_raised_from=PublishedSensitivity(raised_from) if raised_from else None,
         contacts=[Contact.model_validate(c) for c in ngo.contacts],
         registrations=[
             RegistrationOut(
@@ -98,6 +117,7 @@ async def create_ngo(session: AsyncSession, principal: Principal, body: NgoCreat
     if await repository.get(session, ngo_id) is not None:
         raise Conflict(f"NGO {ngo_id} already exists", existing_ngo_id=str(ngo_id))
     now = datetime.now(UTC)
+    classification = _classification(body.sensitivity)
     ngo = Ngo(
         id=ngo_id,
         name=body.name,
@@ -119,6 +139,7 @@ async def create_ngo(session: AsyncSession, principal: Principal, body: NgoCreat
         version=0,
         created_at=now,
         updated_at=now,
+        sensitivity=classification.sensitivity.value,
     )
     session.add(ngo)
     await session.flush()
@@ -137,7 +158,7 @@ async def create_ngo(session: AsyncSession, principal: Principal, body: NgoCreat
     )
     await publish(session, ngo, NgoRegistered)
     log.info("ngo.registered", ngo_id=str(ngo.id), by=principal.subject)
-    return await private_view(session, ngo)
+    return await private_view(session, ngo, raised_from=classification.raised_from)
 
 
 async def update_ngo(
@@ -176,6 +197,10 @@ async def update_ngo(
         ngo.operating_points = _dump_list(body.operating_points)
     if body.languages is not None:
         ngo.languages = list(body.languages)
+    raised_from = None
+    if body.sensitivity is not None:
+        classification = _classification(body.sensitivity)
+        ngo.sensitivity, raised_from = classification.sensitivity.value, classification.raised_from
 
     scope_changed = any(
         sorted(before[field]) != sorted(getattr(ngo, field)) for field in REVIEWED_FIELDS
@@ -211,7 +236,7 @@ async def update_ngo(
     else:
         await publish(session, ngo, NgoUpdated)
     log.info("ngo.updated", ngo_id=str(ngo.id), by=principal.subject, back_to_review=back_to_review)
-    return await private_view(session, ngo)
+    return await private_view(session, ngo, raised_from=raised_from)
 
 
 async def get_public(session: AsyncSession, ngo_id: uuid.UUID) -> NgoPublic:

@@ -9,12 +9,14 @@ from collections.abc import Iterable
 from datetime import date
 
 from services.ngo_registry.db.models.registry import Agreement, Ngo
+from services.ngo_registry.ngo.coarsening import GRID_DEGREES, coarse_points
 from shared.events.schemas.ngo_registry import (
     Capacity,
     EligibilityGrant,
     NgoState,
     NgoType,
     OperatingPoint,
+    PublishedSensitivity,
     VettingStatus,
 )
 from shared.vocabulary import Sector
@@ -56,8 +58,12 @@ def compute_grants(
     return grants
 
 
-def to_state(ngo: Ngo) -> NgoState:
-    """The row as the contract's NgoState (eligibility as last computed and stored)."""
+def to_state(ngo: Ngo, *, exact_points: bool = False) -> NgoState:
+    """The row as the contract's NgoState (eligibility as last computed and stored).
+
+    The operating points are coarsened to the grid (what the NGO topic and the public
+    directory carry) unless `exact_points` (staff views)."""
+    points = [OperatingPoint.model_validate(p) for p in ngo.operating_points]
     return NgoState(
         ngo_id=ngo.id,
         name=ngo.name,
@@ -68,7 +74,7 @@ def to_state(ngo: Ngo) -> NgoState:
         sectors=[Sector(s) for s in ngo.sectors],
         capacities=[Capacity.model_validate(c) for c in ngo.capacities],
         operating_areas=list(ngo.operating_areas),
-        operating_points=[OperatingPoint.model_validate(p) for p in ngo.operating_points],
+        operating_points=points if exact_points else coarse_points(points),
         languages=list(ngo.languages),
         vetting_status=VettingStatus(ngo.vetting_status),
         vetted_until=ngo.vetted_until,
@@ -76,4 +82,6 @@ def to_state(ngo: Ngo) -> NgoState:
         eligible=ngo.eligible,
         version=ngo.version,
         updated_at=ngo.updated_at,
+        sensitivity=PublishedSensitivity(ngo.sensitivity),
+        operating_points_grid_degrees=None if exact_points else GRID_DEGREES,
     )

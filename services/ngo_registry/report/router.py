@@ -40,7 +40,7 @@ async def submit_report(
     row, created = await service.submit(session, principal, agreement_id, body)
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/agreements/{agreement_id}/reports/{row.id}"
-    return service.to_view(row)
+    return service.to_view(row, principal)
 
 
 @router.get("/agreements/{agreement_id}/reports", response_model=list[ReportOut])
@@ -50,5 +50,6 @@ async def list_reports(
     """Reports recorded under the agreement, by obligation and period (staff, or an NGO party
     to it; anyone else gets a 404)."""
     return [
-        service.to_view(r) for r in await service.list_reports(session, principal, agreement_id)
+        service.to_view(r, principal)
+        for r in await service.list_reports(session, principal, agreement_id)
     ]

@@ -28,7 +28,15 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def to_view(row: ReportSubmission) -> ReportOut:
+MISSION = "mission"
+
+
+def to_view(row: ReportSubmission, principal: Principal | None = None) -> ReportOut:
+    """The submission; an NGO party (`principal` not staff) reads a submission that staff
+    recorded (or one from before that was known) as submitted by `mission`."""
+    submitted_by = row.submitted_by
+    if principal is not None and not principal.is_staff and row.submitted_by_staff is not False:
+        submitted_by = MISSION
     return ReportOut(
         submission_id=row.id,
         agreement_id=row.agreement_id,
@@ -38,7 +46,7 @@ def to_view(row: ReportSubmission) -> ReportOut:
         period_end=row.period_end,
         submitted_on=row.submitted_on,
         summary=row.summary,
-        submitted_by=row.submitted_by,
+        submitted_by=submitted_by,
         submitted_at=row.submitted_at,
     )
 
@@ -131,6 +139,7 @@ async def submit(
         summary=body.summary,
         submitted_by=principal.subject,
         submitted_at=datetime.now(UTC),
+        submitted_by_staff=principal.is_staff,
     )
     session.add(row)
     await session.flush()

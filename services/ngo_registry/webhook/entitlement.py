@@ -4,6 +4,8 @@ Entitled: the registry's NGO topic (the public directory), the requests' open-re
 (already coarsened and never restricted) and, of the requests' offer topic, only the offers
 addressed to the NGO itself. Each payload is the event's data parsed through its catalog
 model and dumped again, so a field that is not in the NGO-readable contract never leaves.
+An NGO event from before the bases were coarsened (exact points, no grid) is coarsened here,
+so neither a replay nor an old stored event delivers an exact base.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.ngo_registry.ngo.coarsening import GRID_DEGREES, coarse_points
 from shared.events.schemas import CATALOG
 from shared.events.schemas.humanitarian_requests import (
     OFFER_TOPIC,
@@ -44,6 +47,13 @@ class Entitled:
 
 
 def entitled(data: BaseModel) -> Entitled:
+    if isinstance(data, NgoState) and data.operating_points_grid_degrees is None:
+        data = data.model_copy(
+            update={
+                "operating_points": coarse_points(data.operating_points),
+                "operating_points_grid_degrees": GRID_DEGREES,
+            }
+        )
     payload = data.model_dump(mode="json")
     if isinstance(data, OfferState):
         request = data.request

@@ -2,15 +2,19 @@
 
 (The joint planning service owns this contract; monitoring consumes it.)
 
-Four topics for mission staff (audience `mission_staff`) and one internal, none NGO-readable:
+One topic for mission staff (audience `mission_staff`) and four internal, none
+NGO-readable:
 
-- `operation`: every change to a joint operation (details, status, participants, linked
-  requests and incidents), each event carrying the operation's full state after the change,
-  plus the duplication warnings of overlap detection (one per operation of the pair).
-- `task`: tasks and milestones of operations, including the overdue sweep's events.
-- `meeting`: coordination meetings, their decisions and action items.
-- `notification`: NGOs' humanitarian notifications (static sites, movements), their
-  acknowledgement and escort decisions, and the deconfliction conflicts flagged on them.
+- `operation` (internal: an operation in a protection sector, or linked to a restricted
+  incident, is restricted; its tasks, milestones and meetings inherit its class): every
+  change to a joint operation (details, status, participants, linked requests and
+  incidents), each event carrying the operation's full state after the change, plus the
+  duplication warnings of overlap detection (one per operation of the pair).
+- `task` (internal): tasks and milestones of operations, including the overdue sweep's events.
+- `meeting` (internal): coordination meetings, their decisions and action items.
+- `notification` (mission staff; always internal): NGOs' humanitarian notifications
+  (static sites, movements), their acknowledgement and escort decisions, and the
+  deconfliction conflicts flagged on them.
 - `retention` (internal): what each retention sweep purged, as counts, never the data.
 
 Why none is NGO-readable: a notification names an NGO's route, vehicles and contact, and a
@@ -38,21 +42,21 @@ from shared.vocabulary import Sector, Sensitivity
 
 OPERATION_TOPIC = Topic(
     "concord.joint_planning.operation.v1",
-    "Joint operations: details, status, participants, links, and duplication warnings",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Joint operations: details, status, participants, links, and duplication warnings "
+    "(internal: an operation may be restricted)",
+    retention=Retention.restricted,
 )
 TASK_TOPIC = Topic(
     "concord.joint_planning.task.v1",
-    "Tasks and milestones of joint operations, including overdue tasks and missed milestones",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Tasks and milestones of joint operations, including overdue tasks and missed milestones "
+    "(internal: a restricted operation's are restricted)",
+    retention=Retention.restricted,
 )
 MEETING_TOPIC = Topic(
     "concord.joint_planning.meeting.v1",
-    "Coordination meetings: attendees, agenda, decisions and action items",
-    audience=Audience.mission_staff,
-    retention=Retention.state,
+    "Coordination meetings: attendees, agenda, decisions and action items "
+    "(internal: a restricted operation's are restricted)",
+    retention=Retention.restricted,
 )
 NOTIFICATION_TOPIC = Topic(
     "concord.joint_planning.notification.v1",
@@ -126,6 +130,12 @@ class OperationState(BaseModel):
     created_by: str
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the defaults): the operation's class,
+    # never below its derived minimum (`shared.classification.operation_floor`), the minimum
+    # and why, e.g. ["sector:gbv"], ["restricted_incident:<id>"], ["kind:operation"].
+    sensitivity: Sensitivity = Sensitivity.internal
+    sensitivity_floor: Sensitivity | None = None
+    sensitivity_reasons: list[str] = Field(default_factory=list)
 
 
 class OperationEvent(OperationState):
@@ -145,7 +155,11 @@ class OperationCreated(OperationEvent):
     "An operation's title, objectives, sectors, areas or timeframe changed",
 )
 class OperationUpdated(OperationEvent):
-    changed: list[str]
+    changed: list[str]  # ["sensitivity"] for a reclassification or a raise to a new minimum
+    # Set when the class changed: what it was, and the reason staff gave (a raise to a new
+    # minimum, e.g. a linked incident found restricted, has the system's reason).
+    previous_sensitivity: Sensitivity | None = None
+    reason: str | None = None
 
 
 @CATALOG.event(
@@ -251,6 +265,9 @@ class TaskState(BaseModel):
     source_action_item_id: uuid.UUID | None = None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class TaskEvent(TaskState):
@@ -309,6 +326,9 @@ class MilestoneState(BaseModel):
     reached_at: datetime | None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class MilestoneEvent(MilestoneState):
@@ -360,6 +380,9 @@ class MeetingState(BaseModel):
     action_items: list[ActionItem]
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): the class inherited
+    # from the operation (internal for a meeting of none).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 class MeetingEvent(MeetingState):
@@ -417,6 +440,13 @@ class Point(BaseModel):
     lon: float
 
 
+class UnrestrictedSensitivity(StrEnum):
+    """The classes a record on a mission-staff topic can have: restricted is not representable."""
+
+    public = "public"
+    internal = "internal"
+
+
 class Vehicle(BaseModel):
     vehicle_type: str
     count: int
@@ -444,6 +474,9 @@ class NotificationState(BaseModel):
     acknowledged_at: datetime | None
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): a notification is
+    # internal (`shared.classification.notification_floor`), never restricted.
+    sensitivity: UnrestrictedSensitivity = UnrestrictedSensitivity.internal
 
 
 class NotificationEvent(NotificationState):

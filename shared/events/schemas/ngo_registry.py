@@ -59,6 +59,14 @@ class Capacity(BaseModel):
     unit: str
 
 
+class PublishedSensitivity(StrEnum):
+    """The classes a record on a registry topic can have: restricted is not representable
+    (the NGO topic is NGO-readable; agreements go to the mission's own systems)."""
+
+    public = "public"
+    internal = "internal"
+
+
 class OperatingPoint(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -86,6 +94,9 @@ class NgoState(BaseModel):
     sectors: list[Sector]
     capacities: list[Capacity]
     operating_areas: list[str]
+    # On this topic and in the public directory: the centre of each base's 0.1° grid cell,
+    # the radius widened to cover the exact circle (`operating_points_grid_degrees` says so;
+    # older events, before the coarsening, have it null). Exact points are for staff only.
     operating_points: list[OperatingPoint] = []
     languages: list[str] = []
     vetting_status: VettingStatus
@@ -94,6 +105,10 @@ class NgoState(BaseModel):
     eligible: bool  # True when vetted (not suspended or expired) with at least one grant
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the defaults): the profile's class
+    # (never restricted on this topic) and the grid the operating points were coarsened to.
+    sensitivity: PublishedSensitivity = PublishedSensitivity.public
+    operating_points_grid_degrees: float | None = None
 
 
 @CATALOG.event("concord.ngo_registry.ngo.registered.v1", NGO_TOPIC, "An NGO was registered")
@@ -165,6 +180,8 @@ class AgreementState(BaseModel):
     signatories: list[str] = []
     version: int
     updated_at: datetime
+    # Added with the classification (older events have the default): never below internal.
+    sensitivity: PublishedSensitivity = PublishedSensitivity.internal
 
 
 @CATALOG.event(

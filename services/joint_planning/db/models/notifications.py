@@ -44,6 +44,8 @@ class Notification(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Always internal (`shared.classification.notification_floor`; migration 0006).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
 
     __table_args__ = (Index("ix_notifications_ngo_id", "ngo_id", "starts_at"),)
 

@@ -35,8 +35,19 @@ class Operation(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The class (migration 0006), never below the floor that `operation/classification.py`
+    # derives on every change from the sectors, texts and linked incidents, and its reasons.
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity_floor: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity_reasons: Mapped[list[str]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
 
-    __table_args__ = (Index("ix_operations_status", "status", "starts_at"),)
+    __table_args__ = (
+        Index("ix_operations_status", "status", "starts_at"),
+        # Which operations link an incident (a linked incident found restricted raises them).
+        Index("ix_operations_linked_incident_ids", "linked_incident_ids", postgresql_using="gin"),
+    )
 
 
 class Participant(Base):

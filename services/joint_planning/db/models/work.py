@@ -38,6 +38,8 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The operation's class, copied (migration 0006; `common/classification.py`).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
 
     __table_args__ = (
         Index("ix_tasks_operation_id", "operation_id"),
@@ -64,6 +66,8 @@ class Milestone(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The operation's class, copied (migration 0006; `common/classification.py`).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
 
     __table_args__ = (
         Index("ix_milestones_operation_id", "operation_id"),
@@ -88,5 +92,7 @@ class Meeting(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The operation's class, copied (migration 0006; `common/classification.py`).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
 
     __table_args__ = (Index("ix_meetings_operation_id", "operation_id", "held_at"),)

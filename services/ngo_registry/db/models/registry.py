@@ -63,6 +63,9 @@ class Ngo(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The profile's class (migration 0007): never below `ngo_floor()` (public), never
+    # restricted (it is published on the NGO-readable topic).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'public'"))
 
     __table_args__ = (
         Index("ix_ngos_vetting_due", "vetted_until", postgresql_where="vetted_until IS NOT NULL"),
@@ -139,6 +142,8 @@ class Agreement(Base):
     termination_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The agreement's class (migration 0007): never below `agreement_floor()` (internal).
+    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
 
     __table_args__ = (
         Index("ix_agreements_ngo_ids", "ngo_ids", postgresql_using="gin"),
@@ -164,6 +169,9 @@ class ReportSubmission(Base):
     summary: Mapped[str] = mapped_column(Text)
     submitted_by: Mapped[str] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Recorded by mission staff (migration 0007; null before it): an NGO party then reads
+    # the submitter as `mission`, never the officer's identity.
+    submitted_by_staff: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         UniqueConstraint(
