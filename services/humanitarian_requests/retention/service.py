@@ -15,7 +15,8 @@ incident has no lifecycle: its last change (a link, a reclassification) is its e
 What goes, per record:
 - aid request: the title (a generic one instead: the column and the events need one), the
   description, the contact, the access and security constraints, the priority, escalation
-  and cancellation reasons, the item names (quantities and units stay), and the exact point
+  and cancellation reasons, the item names (their vocabulary codes, quantities and units
+  stay), and the exact point
   (the centroid of its P-code instead: the columns and the events need a point);
 - incident: the description and the exact point;
 - history: the typed `reason` of each transition (links, reclassifications, declines);
@@ -53,6 +54,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.common.items import code_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import AidRequest, Incident
@@ -87,7 +89,12 @@ def anonymise_request(row: AidRequest, *, now: datetime) -> None:
     row.priority_reason = None
     row.escalation_reason = None
     row.cancellation_reason = None
-    row.items = [{**item, "item": f"item {n}"} for n, item in enumerate(row.items, start=1)]
+    # The item code is a category, not text: it stays (derived first on a row from before
+    # the vocabulary, while the text it is derived from is still there).
+    row.items = [
+        {**item, "item": f"item {n}", "item_code": code_of(item, row.sector).value}
+        for n, item in enumerate(row.items, start=1)
+    ]
     row.lat, row.lon = gazetteer().centre_of(row.pcode, row.lat, row.lon)
     row.purged_at = now
 

@@ -146,7 +146,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         title=f"Dignity kits for {name}",
         description=f"{name} and her children sleep at the clinic",
         contact=f"{name} +211 912 345 678",
-        items=[{"item": f"kits for {name}", "quantity": 40, "unit": "kits"}],
+        items=[{"item": f"dignity kits for {name}", "quantity": 40, "unit": "kits"}],
         access_constraints=[f"ask for {name} at the gate"],
     )
     expired = (await _post(client, "/aid-requests", expired_body, field, keys["expired"])).json()
@@ -295,8 +295,14 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
     assert purged["description"] is None and purged["contact"] is None
     assert purged["title"] == "wash request (details purged)"
     assert purged["access_constraints"] == [] and purged["cancellation_reason"] is None
-    assert purged["items"] == [
-        {"item": "item 1", "quantity": 40, "unit": "kits", "delivered_quantity": 0.0}
+    assert purged["items"] == [  # the text goes, its vocabulary code stays
+        {
+            "item": "item 1",
+            "item_code": "dignity_kit",
+            "quantity": 40,
+            "unit": "kits",
+            "delivered_quantity": 0.0,
+        }
     ]
     # ... and its figures stay.
     assert (purged["pcode"], purged["sector"], purged["status"]) == (county, "wash", "cancelled")
