@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from services.humanitarian_requests.common.items import delivered_item, listed_items
+from services.humanitarian_requests.common.need_to_know import withhold
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
@@ -25,6 +26,7 @@ from services.humanitarian_requests.tests.helpers import (
     unique_unit,
     wait_for_replica,
 )
+from shared.auth import Principal, Role
 from shared.events.envelope import CloudEvent
 from shared.events.schemas.humanitarian_requests import (
     AID_REQUEST_TOPIC,
@@ -98,6 +100,26 @@ def test_listed_items_name_labels_and_number_repeats() -> None:
     assert delivered_item(stored, "shelter_nfi", "Other item (2)") == 2
     assert delivered_item(stored, "shelter_nfi", "tarps") == 1
     assert delivered_item(stored, "shelter_nfi", "Other item") is None
+
+
+def test_a_coarsened_staff_view_names_items_by_their_labels() -> None:
+    """An operations centre without the grant reads a restricted request coarsened: its
+    items by the labels too (the typed text may name the people it is for)."""
+    view = {
+        "sensitivity": "restricted",
+        "sector": "gbv",
+        "reporting_unit": "unit-x",
+        "title": "Kits for Nyandeng",
+        "cancellation_reason": "Nyandeng moved",
+        "location": {"lat": 4.8, "lon": 31.6, "pcode": "SS0101", "admin1": "SS01"},
+        "items": [{"item": "kits for Nyandeng", "item_code": "dignity_kit", "quantity": 5}],
+    }
+    ops = Principal(subject="ops-1", roles=frozenset({Role.ops_centre}))
+    coarse = withhold(ops, view)
+    assert coarse["details_withheld"] is True and "Nyandeng" not in str(coarse)
+    assert coarse["items"] == [{"item": "Dignity kit", "item_code": "dignity_kit", "quantity": 5}]
+    officer = Principal(subject="po-1", roles=frozenset({Role.protection_officer}))
+    assert withhold(officer, view)["items"] == view["items"]  # the control: in full
 
 
 def _mentions(texts: list[str], plant: str) -> list[str]:
