@@ -251,3 +251,46 @@ def match_item(text: str, sector: Sector | None = None) -> ItemCode:
     if sector is not None and len(in_sector) == 1:
         return in_sector.pop()
     return ItemCode.other
+
+
+UNITS: Mapping[str, tuple[str, ...]] = {
+    "piece": ("piece", "pc", "pcs", "item", "each", "unit", "no", "nos", "number"),
+    "kit": ("kit",),
+    "set": ("set",),
+    "household": ("household", "hh", "family", "families"),
+    "person": ("person", "people", "persons", "individual", "beneficiary", "pax", "child"),
+    "litre": ("litre", "liter", "l", "ltr", "lt"),
+    "m3": ("m3", "cubic metre", "cubic meter", "cbm"),
+    "m3/day": ("m3 day", "m3 per day", "cubic metre per day", "cbm day"),
+    "kg": ("kg", "kilogram", "kilo", "kgs"),
+    "tonne": ("tonne", "ton", "t", "mt", "metric ton", "metric tonne"),
+    "sachet": ("sachet",),
+    "tablet": ("tablet", "tab"),
+    "box": ("box", "boxe", "carton", "case"),
+    "bag": ("bag", "sack"),
+    "bottle": ("bottle",),
+    "roll": ("roll",),
+    "bundle": ("bundle", "bale"),
+    "dose": ("dose",),
+    "metre": ("metre", "meter", "m"),
+    "day": ("day",),
+    "hour": ("hour", "hr", "hrs"),
+    "trip": ("trip", "truckload", "load", "rotation"),
+    "vehicle": ("vehicle", "truck", "lorry"),
+    "visit": ("visit",),
+    "team": ("team",),
+}
+"""Units NGO-readable payloads may name: each canonical unit and the spellings it stands for."""
+
+GENERIC_UNIT = "unit"
+"""The unit an NGO reads for a typed unit none of `UNITS` spells (the typed text stays staff's)."""
+
+
+def match_unit(text: str) -> str:
+    """The canonical unit a typed unit spells, whole (`"20L jerrycans"` is no unit), else
+    `GENERIC_UNIT`: NGO-readable payloads carry no reporter text, not even in a unit."""
+    words = _words(text.replace("/", " ").replace("³", "3"))
+    for unit, spellings in UNITS.items():
+        if any(words == _words(spelling) for spelling in spellings):
+            return unit
+    return GENERIC_UNIT

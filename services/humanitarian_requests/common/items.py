@@ -5,7 +5,9 @@ with an item code (`shared.vocabulary.ItemCode`: the reporter's, else the conser
 the text). Staff read the typed text; every NGO-readable payload (the open listing, offers,
 the NGO API views, EDXL-RM, webhooks built from those events) names the item by its code's
 label instead. Two items of one request with the same code are numbered ("Other item (1)",
-"Other item (2)") so an NGO can still say which one it delivered.
+"Other item (2)") so an NGO can still say which one it delivered. The unit is typed too: NGOs
+read its canonical spelling (`shared.vocabulary.UNITS`: "pieces" → "piece"), or the generic
+"unit" when the typed one is none of them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shared.events.schemas.humanitarian_requests import RequestItem
-from shared.vocabulary import ItemCode, Sector, item_label, match_item
+from shared.vocabulary import ItemCode, Sector, item_label, match_item, match_unit
 
 
 def code_of(item: dict[str, Any], sector: str) -> ItemCode:
@@ -39,13 +41,13 @@ def listed_names(items: Sequence[dict[str, Any]], sector: str) -> list[str]:
 
 
 def listed_items(items: Sequence[dict[str, Any]], sector: str) -> list[RequestItem]:
-    """The items as an NGO reads them: name, code, quantity, unit, delivered so far."""
+    """The items as an NGO reads them: name, code, quantity, canonical unit, delivered so far."""
     return [
         RequestItem(
             item=name,
             item_code=code_of(item, sector),
             quantity=item["quantity"],
-            unit=item["unit"],
+            unit=match_unit(str(item["unit"])),
             delivered_quantity=item.get("delivered_quantity", 0.0),
         )
         for name, item in zip(listed_names(items, sector), items, strict=True)

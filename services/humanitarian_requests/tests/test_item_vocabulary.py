@@ -34,7 +34,15 @@ from shared.events.schemas.humanitarian_requests import (
     OPEN_REQUEST_TOPIC,
 )
 from shared.testing import bearer, problem_of, read_events
-from shared.vocabulary import ITEMS, ItemCode, Sector, item_label, items_of, match_item
+from shared.vocabulary import (
+    ITEMS,
+    ItemCode,
+    Sector,
+    item_label,
+    items_of,
+    match_item,
+    match_unit,
+)
 
 COUNTY = "SS1002"  # no other test offers shelter here
 
@@ -80,6 +88,24 @@ def test_every_code_has_a_label_and_a_sector() -> None:
             assert match_item(phrase, entry.sector) is code, phrase
 
 
+@pytest.mark.parametrize(
+    ("typed", "unit"),
+    [
+        ("pieces", "piece"),
+        ("Pcs", "piece"),
+        ("m³", "m3"),
+        ("m3/day", "m3/day"),
+        ("L", "litre"),
+        ("cartons", "box"),
+        ("tons", "tonne"),
+        ("20L jerrycans", "unit"),
+        ("Nyandeng", "unit"),
+    ],
+)
+def test_a_typed_unit_reads_as_its_canonical_spelling(typed: str, unit: str) -> None:
+    assert match_unit(typed) == unit
+
+
 def test_listed_items_name_labels_and_number_repeats() -> None:
     stored: list[dict[str, Any]] = [
         {"item": "kit for A", "item_code": "other", "quantity": 1, "unit": "box"},
@@ -95,7 +121,7 @@ def test_listed_items_name_labels_and_number_repeats() -> None:
         ("Other item (2)", ItemCode.other),
         ("Jerrycan", ItemCode.jerrycan),
     ]
-    assert [(i.quantity, i.unit, i.delivered_quantity) for i in listed][-1] == (4, "pieces", 1.0)
+    assert [(i.quantity, i.unit, i.delivered_quantity) for i in listed][-1] == (4, "piece", 1.0)
     # A delivery names an item as the NGO reads it, or by the reporter's text.
     assert delivered_item(stored, "shelter_nfi", "Other item (2)") == 2
     assert delivered_item(stored, "shelter_nfi", "tarps") == 1
@@ -177,10 +203,11 @@ async def test_ngo_readable_payloads_carry_labels_never_typed_item_text(
     ]
 
     expected = [
-        {"item": "Jerrycan", "item_code": "jerrycan", "quantity": 20, "unit": "pieces"},
-        {"item": "Tarpaulin", "item_code": "tarpaulin", "quantity": 5, "unit": "p"},
-        {"item": "Fuel", "item_code": "fuel", "quantity": 2, "unit": "boxes"},
-        {"item": "Other item", "item_code": "other", "quantity": 1, "unit": "boxes"},
+        # Units by their canonical spelling; one the vocabulary does not spell is "unit".
+        {"item": "Jerrycan", "item_code": "jerrycan", "quantity": 20, "unit": "piece"},
+        {"item": "Tarpaulin", "item_code": "tarpaulin", "quantity": 5, "unit": "unit"},
+        {"item": "Fuel", "item_code": "fuel", "quantity": 2, "unit": "box"},
+        {"item": "Other item", "item_code": "other", "quantity": 1, "unit": "box"},
     ]
     expected = [{**i, "delivered_quantity": 0.0} for i in expected]
     detail = await client.get(f"/aid-requests/{request_id}", headers=as_ngo)
