@@ -27,11 +27,15 @@ class Settings(ServiceSettings):
     )
     batch_max_items: int = Field(1000, validation_alias="HUMANITARIAN_REQUESTS_BATCH_MAX_ITEMS")
 
-    # Retention (docs/data-responsibility.md): a restricted request or incident whose last
-    # change is older than this many days, and that is no longer open, is anonymised
-    # (`retention/service.py`); the sweep looks about every `retention_sweep_interval_seconds`.
+    # Retention (docs/data-responsibility.md): a restricted (or internal) request or incident
+    # whose last change is older than this many days, and that is no longer open, is
+    # anonymised (`retention/service.py`); the sweep looks about every
+    # `retention_sweep_interval_seconds`.
     retention_restricted_days: int = Field(
         365, ge=1, le=36500, validation_alias="HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS"
+    )
+    retention_internal_days: int = Field(
+        730, ge=1, le=36500, validation_alias="HUMANITARIAN_REQUESTS_RETENTION_INTERNAL_DAYS"
     )
     retention_sweep_interval_seconds: float = Field(
         3600.0, gt=0, validation_alias="HUMANITARIAN_REQUESTS_RETENTION_SWEEP_INTERVAL"

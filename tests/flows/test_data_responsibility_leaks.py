@@ -162,12 +162,14 @@ async def test_nothing_planted_in_restricted_records_reaches_ngos(
     ]
     assert all(i.json()["sensitivity"] == "restricted" for i in incidents)
     # A shelter request listed for NGOs, then reclassified restricted by staff: retracted.
+    # Its items name the planted person: the listing names them by the item vocabulary.
     shelter = await client.post(
         "/aid-requests",
         json=aid_request_body(
             sector=Sector.shelter_nfi,
             description=story,
             contact=plants.contact,
+            items=[{"item": f"tarpaulins for {plants.name}", "quantity": 3, "unit": "pieces"}],
             location={**point_apart(COUNTY, 4)},
         ),
         headers=as_unit,

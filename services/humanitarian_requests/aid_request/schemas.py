@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.humanitarian_requests.common.location import LocationIn
 from services.humanitarian_requests.common.text import StorableInput
@@ -18,13 +18,22 @@ from shared.events.schemas.humanitarian_requests import (
 )
 from shared.inputs import Line, StrictInput
 from shared.numbers import PeopleCount, PositiveQuantity
-from shared.vocabulary import Sector, Sensitivity, Urgency
+from shared.vocabulary import ItemCode, Sector, Sensitivity, Urgency, match_item
 
 
 class ItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
 
-    item: str = Field(min_length=1, max_length=200)
+    item: str = Field(
+        min_length=1,
+        max_length=200,
+        description="What is needed, in the reporter's words (staff read it; NGOs never do)",
+    )
+    item_code: ItemCode | None = Field(
+        None,
+        description="The item in the vocabulary (`shared.vocabulary.ItemCode`), as NGOs read "
+        "it. Omitted: derived from `item` when the text names one item clearly, else `other`",
+    )
     quantity: PositiveQuantity
     unit: str = Field(min_length=1, max_length=50)
 
@@ -72,6 +81,15 @@ class AidRequestIn(StorableInput):
     )
     names_survivor: bool = Field(False, description="The report names or identifies a survivor")
     involves_child: bool = Field(False, description="The report concerns an identifiable child")
+
+    @model_validator(mode="after")
+    def _code_every_item(self) -> AidRequestIn:
+        """Every item leaves intake with a code: the reporter's, else the conservative match
+        of its text (the request's sector breaking a tie), else `other`."""
+        for item in self.items:
+            if item.item_code is None:
+                item.item_code = match_item(item.item, self.sector)
+        return self
 
 
 class AidRequestView(AidRequestState):
@@ -126,7 +144,12 @@ class LinkIn(StorableInput):
 
 class DeliveryItemIn(StrictInput):
     model_config = ConfigDict(extra="forbid")
-    item: str = Field(min_length=1, max_length=200)
+    item: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The item as the NGO reads it (its vocabulary label, numbered when the "
+        "request lists the label twice), or the reporter's own text",
+    )
     delivered_quantity: PositiveQuantity
 
 

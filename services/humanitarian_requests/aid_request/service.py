@@ -49,6 +49,7 @@ from services.humanitarian_requests.common.events import (
     request_summary,
     touch,
 )
+from services.humanitarian_requests.common.items import delivered_item, listed_names
 from services.humanitarian_requests.common.location import resolve_location
 from services.humanitarian_requests.common.need_to_know import served_in_full, withhold
 from services.humanitarian_requests.common.principals import actor_of, is_ngo, reporting_unit_of
@@ -516,13 +517,17 @@ async def record_delivery(
     if not delivery.items and not delivery.final:
         raise NothingDelivered("Name the items delivered, or set final to end delivery")
     items = [dict(i) for i in row.items]
-    by_name = {i["item"]: i for i in items}
-    unknown = [d.item for d in delivery.items if d.item not in by_name]
+    named = {d.item: delivered_item(items, row.sector, d.item) for d in delivery.items}
+    unknown = [name for name, index in named.items() if index is None]
     if unknown:
-        raise UnknownDeliveryItems(f"Unknown items: {', '.join(unknown)}", allowed=sorted(by_name))
+        # `allowed` gives the names NGOs read, never the reporter's words.
+        allowed = sorted(listed_names(items, row.sector))
+        raise UnknownDeliveryItems(f"Unknown items: {', '.join(unknown)}", allowed=allowed)
     for d in delivery.items:
-        by_name[d.item]["delivered_quantity"] = (
-            by_name[d.item]["delivered_quantity"] + d.delivered_quantity
+        index = named[d.item]
+        assert index is not None
+        items[index]["delivered_quantity"] = (
+            items[index]["delivered_quantity"] + d.delivered_quantity
         )
     row.items = items
     complete = all(i["delivered_quantity"] >= i["quantity"] for i in items)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.common.items import listed_items
 from services.humanitarian_requests.common.location import coarse_pcode
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import AidRequest, HistoryEntry, Offer
@@ -87,7 +88,8 @@ def request_state(row: AidRequest) -> AidRequestState:
 
 
 def request_summary(row: AidRequest) -> OpenRequestSummary:
-    """What an NGO may know: no description, contact, constraints, coordinates or unit."""
+    """What an NGO may know: no description, contact, constraints, coordinates or unit, and
+    the items by their vocabulary labels, not the reporter's words (`common/items.py`)."""
     restricted = row.sensitivity == Sensitivity.restricted
     return OpenRequestSummary.model_validate(
         dict(
@@ -96,7 +98,7 @@ def request_summary(row: AidRequest) -> OpenRequestSummary:
             urgency=row.urgency,
             pcode=coarse_pcode(row.pcode, restricted=restricted),
             admin1=row.admin1,
-            items=row.items,
+            items=listed_items(row.items, row.sector),
             affected_total=row.affected_total,
             priority_score=row.priority_score,
             submitted_at=row.submitted_at,

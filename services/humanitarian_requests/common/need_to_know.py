@@ -4,7 +4,8 @@ A protection officer, an administrator, or an operations centre holding the `res
 grant sees a restricted request or incident in full; so does the unit that reported it (it
 typed the details). Any other staff member (an operations centre without the grant) gets it
 coarsened: the state (admin1) and its centre instead of the point, no description, contact,
-constraints or reporter-typed title, and `details_withheld: true`. See
+constraints, typed reasons or reporter-typed title, the items by their vocabulary labels, and
+`details_withheld: true`. See
 docs/data-responsibility.md, "Who sees what".
 """
 
@@ -12,11 +13,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.humanitarian_requests.common.items import listed_names
 from shared.auth import Principal, Role
 from shared.gazetteer import gazetteer
 from shared.vocabulary import Sensitivity
 
-WITHHELD_FIELDS_TO_NONE = ("description", "contact", "priority_reason", "escalation_reason")
+WITHHELD_FIELDS_TO_NONE = (
+    "description",
+    "contact",
+    "priority_reason",
+    "escalation_reason",
+    "cancellation_reason",
+)
 WITHHELD_FIELDS_TO_EMPTY = ("access_constraints", "security_constraints")
 
 
@@ -65,5 +73,9 @@ def withhold(
             coarse[field] = []
     if "title" in coarse:
         coarse["title"] = f"{coarse.get('sector', 'restricted')} request (details withheld)"
+    if coarse.get("items"):
+        # The item names as NGOs read them (the vocabulary's labels), not the typed text.
+        names = listed_names(coarse["items"], str(coarse["sector"]))
+        coarse["items"] = [{**i, "item": n} for i, n in zip(coarse["items"], names, strict=True)]
     coarse["details_withheld"] = True
     return coarse

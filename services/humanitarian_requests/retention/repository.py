@@ -28,8 +28,6 @@ from services.humanitarian_requests.db.models.tables import (
 )
 from shared.vocabulary import Sensitivity
 
-RESTRICTED = Sensitivity.restricted.value
-
 NO_SYNC: dict[str, Any] = {"synchronize_session": False}
 """Bulk updates of rows the sweep never loads: nothing in the session to keep in step."""
 
@@ -47,33 +45,41 @@ def _count(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _due(model: type[AidRequest] | type[Incident], cutoff: datetime) -> ColumnElement[bool]:
-    """Restricted, unchanged since before `cutoff`, and not purged since its last change."""
+def _due(
+    model: type[AidRequest] | type[Incident], sensitivity: Sensitivity, cutoff: datetime
+) -> ColumnElement[bool]:
+    """Of the class, unchanged since before `cutoff`, and not purged since its last change."""
     return and_(
-        model.sensitivity == RESTRICTED,
+        model.sensitivity == sensitivity.value,
         model.updated_at < cutoff,
         or_(model.purged_at.is_(None), model.updated_at > model.purged_at),
     )
 
 
 async def lock_due_requests(
-    session: AsyncSession, *, cutoff: datetime, statuses: Collection[str]
+    session: AsyncSession,
+    sensitivity: Sensitivity,
+    *,
+    cutoff: datetime,
+    statuses: Collection[str],
 ) -> Sequence[AidRequest]:
-    """Lock the due requests in `statuses`; one that someone is changing now is skipped (it
-    is due again at the next sweep)."""
+    """Lock the due requests of the class in `statuses`; one that someone is changing now is
+    skipped (it is due again at the next sweep)."""
     query = (
         select(AidRequest)
-        .where(_due(AidRequest, cutoff), AidRequest.status.in_(list(statuses)))
+        .where(_due(AidRequest, sensitivity, cutoff), AidRequest.status.in_(list(statuses)))
         .order_by(AidRequest.id)
         .with_for_update(skip_locked=True)
     )
     return (await session.scalars(query)).all()
 
 
-async def lock_due_incidents(session: AsyncSession, *, cutoff: datetime) -> Sequence[Incident]:
+async def lock_due_incidents(
+    session: AsyncSession, sensitivity: Sensitivity, *, cutoff: datetime
+) -> Sequence[Incident]:
     query = (
         select(Incident)
-        .where(_due(Incident, cutoff))
+        .where(_due(Incident, sensitivity, cutoff))
         .order_by(Incident.id)
         .with_for_update(skip_locked=True)
     )

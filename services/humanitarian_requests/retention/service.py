@@ -1,22 +1,29 @@
-"""Retention: a restricted request or incident past its period keeps its figures and loses
-what could identify people, in every store of the requests service.
+"""Retention: a restricted or internal request or incident past its period keeps its figures
+and loses what could identify people, in every store of the requests service.
 
-Which records: sensitivity `restricted`, last change (`updated_at`) older than
-`HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS`, and, for an aid request, ended: `closed`,
+Which records: sensitivity `restricted` with a last change (`updated_at`) older than
+`HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS`, or `internal` with one older than
+`HUMANITARIAN_REQUESTS_RETENTION_INTERNAL_DAYS` (longer by default: less harm if disclosed,
+but the same kind of personal data), and, for an aid request, ended: `closed`,
 `cancelled` or `fulfilled` (delivered in full; closing it is staff paperwork that changes no
 data, so a request nobody closed is not kept for ever). A request still open (`submitted`,
 `triaged`, `offered`, `accepted`, `in_progress`, `escalated`) is never purged, however old.
+`public` records are not purged (nothing in them was meant to be withheld).
 Why the last change and not the creation or the end: data is kept while it is worked on, and
 the period runs from when that stopped. A request reclassified or linked after it ended was
 still being worked on; `updated_at` is never earlier than the end (`closed_at`,
 `cancelled_at`, `fulfilled_at`), so no ended request goes sooner than its end allows. An
 incident has no lifecycle: its last change (a link, a reclassification) is its end.
 
+What is personal is the same in both classes: the class says how much harm a disclosure
+would do, not whether a reporter typed a name. So both lose the same things.
+
 What goes, per record:
 - aid request: the title (a generic one instead: the column and the events need one), the
   description, the contact, the access and security constraints, the priority, escalation
-  and cancellation reasons, the item names (quantities and units stay), and the exact point
-  (the centroid of its P-code instead: the columns and the events need a point);
+  and cancellation reasons, the item names (their vocabulary codes, quantities and units
+  stay), and the exact point (the centroid of its P-code instead: the columns and the events
+  need a point);
 - incident: the description and the exact point;
 - history: the typed `reason` of each transition (links, reclassifications, declines);
 - offers: the NGO's decline reason;
@@ -53,6 +60,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.humanitarian_requests.common.items import code_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models import outbox
 from services.humanitarian_requests.db.models.tables import AidRequest, Incident
@@ -69,9 +77,21 @@ ENDED_STATUSES = frozenset({RequestStatus.fulfilled, RequestStatus.closed, Reque
 """A request in one of these may be purged; every other status is open."""
 
 
-def cutoff_of(now: datetime, settings: Settings) -> datetime:
-    """Records whose last change is older than this are past the retention."""
-    return now - timedelta(days=settings.retention_restricted_days)
+PURGED_CLASSES = (Sensitivity.restricted, Sensitivity.internal)
+"""The classes with a retention period, each swept on its own (one event each)."""
+
+
+def retention_days(settings: Settings, sensitivity: Sensitivity) -> int:
+    if sensitivity is Sensitivity.internal:
+        return settings.retention_internal_days
+    return settings.retention_restricted_days
+
+
+def cutoff_of(
+    now: datetime, settings: Settings, sensitivity: Sensitivity = Sensitivity.restricted
+) -> datetime:
+    """Records of the class whose last change is older than this are past the retention."""
+    return now - timedelta(days=retention_days(settings, sensitivity))
 
 
 def anonymise_request(row: AidRequest, *, now: datetime) -> None:
@@ -87,7 +107,12 @@ def anonymise_request(row: AidRequest, *, now: datetime) -> None:
     row.priority_reason = None
     row.escalation_reason = None
     row.cancellation_reason = None
-    row.items = [{**item, "item": f"item {n}"} for n, item in enumerate(row.items, start=1)]
+    # The item code is a category, not text: it stays (derived first on a row from before
+    # the vocabulary, while the text it is derived from is still there).
+    row.items = [
+        {**item, "item": f"item {n}", "item_code": code_of(item, row.sector).value}
+        for n, item in enumerate(row.items, start=1)
+    ]
     row.lat, row.lon = gazetteer().centre_of(row.pcode, row.lat, row.lon)
     row.purged_at = now
 
@@ -101,18 +126,28 @@ def anonymise_incident(row: Incident, *, now: datetime) -> None:
     row.purged_at = now
 
 
-async def purge_expired(
-    session: AsyncSession, settings: Settings
-) -> RequestsRetentionPurged | None:
-    """One retention pass in the caller's transaction: anonymise what expired, remove its
-    copies, and record the purge (an event through the outbox). None when nothing expired."""
+async def purge_expired(session: AsyncSession, settings: Settings) -> list[RequestsRetentionPurged]:
+    """One retention pass in the caller's transaction: for each class, anonymise what expired,
+    remove its copies, and record the purge (an event through the outbox). Empty when
+    nothing expired."""
     now = await session.scalar(select(func.now()))
     assert now is not None
-    cutoff = cutoff_of(now, settings)
+    records = []
+    for sensitivity in PURGED_CLASSES:
+        record = await _purge_class(session, settings, sensitivity, now=now)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+async def _purge_class(
+    session: AsyncSession, settings: Settings, sensitivity: Sensitivity, *, now: datetime
+) -> RequestsRetentionPurged | None:
+    cutoff = cutoff_of(now, settings, sensitivity)
     requests = await repository.lock_due_requests(
-        session, cutoff=cutoff, statuses=[s.value for s in ENDED_STATUSES]
+        session, sensitivity, cutoff=cutoff, statuses=[s.value for s in ENDED_STATUSES]
     )
-    incidents = await repository.lock_due_incidents(session, cutoff=cutoff)
+    incidents = await repository.lock_due_incidents(session, sensitivity, cutoff=cutoff)
     if not requests and not incidents:
         return None
     for request in requests:
@@ -125,8 +160,8 @@ async def purge_expired(
     purge_id = uuid.uuid4()
     record = RequestsRetentionPurged(
         purge_id=purge_id,
-        purged_sensitivity=Sensitivity.restricted,
-        retention_days=settings.retention_restricted_days,
+        purged_sensitivity=sensitivity,
+        retention_days=retention_days(settings, sensitivity),
         cutoff=cutoff,
         requests=len(requests),
         incidents=len(incidents),
@@ -141,6 +176,7 @@ async def purge_expired(
     log.info(
         "retention.purged",
         purge_id=str(purge_id),
+        purged_sensitivity=sensitivity.value,
         requests=record.requests,
         incidents=record.incidents,
         idempotency_responses=record.idempotency_responses,

@@ -110,7 +110,8 @@ async def test_request_goes_through_the_whole_lifecycle(
         headers=as_far,
     )
     assert unknown_item.status_code == 422
-    assert problem_of(unknown_item)["allowed"] == ["water"]
+    # The names the NGO reads (the vocabulary's labels), never the reporter's text.
+    assert problem_of(unknown_item)["allowed"] == ["Drinking water"]
     assert problem_of(unknown_item)["type"].endswith("/unknown-delivery-items")
 
     full = await client.post(

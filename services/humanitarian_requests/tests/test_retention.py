@@ -10,9 +10,7 @@ service's own purge.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +34,16 @@ from services.humanitarian_requests.tests.helpers import (
     incident_body,
     unique_unit,
 )
-from shared.db import create_engine, create_sessionmaker, unit_of_work
+from services.humanitarian_requests.tests.retention_helpers import (
+    PURGED_TYPE,
+    mentions,
+    plant,
+    point,
+    post_with_key,
+    row_of,
+    wait_until_sent,
+)
+from shared.db import unit_of_work
 from shared.events.schemas.humanitarian_requests import (
     RETENTION_TOPIC,
     RequestsRetentionPurged,
@@ -44,81 +51,9 @@ from shared.events.schemas.humanitarian_requests import (
 )
 from shared.gazetteer import gazetteer
 from shared.testing import bearer, problem_of, read_events, shared_test_counties
-from shared.vocabulary import Sector
+from shared.vocabulary import Sector, Sensitivity
 
 AGE = "interval '400 days'"
-PURGED_TYPE = "concord.humanitarian_requests.retention.purged.v1"
-TABLES = ("aid_requests", "incidents", "history", "offers", "access_log", "idempotency_keys")
-
-
-def plant(who: str) -> str:
-    """A name a reporter typed, unique to this run, to look for in every store."""
-    return f"{who}-{uuid.uuid4().hex[:10]}"
-
-
-def point(county: str, index: int) -> dict[str, Any]:
-    """Points of one county 0.1° apart, off the centroid other tests use: never duplicates."""
-    area = gazetteer().areas[county]
-    return {"lat": round(area.lat + 0.1 * index, 5), "lon": round(area.lon + 0.07, 5)}
-
-
-@pytest.fixture
-async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(
-        settings.service_database_url,
-        schema=settings.db_schema,
-        application_name="retention-test",
-    )
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-
-
-async def _post(
-    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str], key: str
-) -> httpx.Response:
-    response = await client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
-    assert response.status_code in (200, 201), response.text
-    return response
-
-
-async def _mentions(database_url: str, text: str) -> dict[str, int]:
-    """How many rows of each table (and of the outbox) hold `text` anywhere."""
-    found: dict[str, int] = {}
-    for table in (*TABLES, "outbox"):
-        rows = await fetch(
-            database_url,
-            f"SELECT count(*) FROM humanitarian_requests.{table} t WHERE t::text LIKE :text",
-            text=f"%{text}%",
-        )
-        found[table] = int(rows[0][0])
-    return {table: n for table, n in found.items() if n}
-
-
-async def _wait_until_sent(database_url: str, ids: list[str]) -> None:
-    """Wait until the relay has published every event about these records."""
-    sql = (
-        "SELECT count(*) FROM humanitarian_requests.outbox WHERE published_at IS NULL "
-        "AND failed_at IS NULL AND (message_key = ANY(:ids) "
-        "OR envelope #>> '{data,request_id}' = ANY(:ids) "
-        "OR envelope #>> '{data,entity_id}' = ANY(:ids))"
-    )
-    async with asyncio.timeout(60):
-        while True:
-            if not (await fetch(database_url, sql, ids=ids))[0][0]:
-                return
-            await asyncio.sleep(0.1)
-
-
-async def _row(database_url: str, table: str, row_id: str) -> dict[str, Any]:
-    rows = await fetch(
-        database_url,
-        f"SELECT to_jsonb(t) FROM humanitarian_requests.{table} t WHERE id = :id",
-        id=row_id,
-    )
-    value: dict[str, Any] = rows[0][0]
-    return value
 
 
 @pytest.mark.integration
@@ -146,12 +81,14 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         title=f"Dignity kits for {name}",
         description=f"{name} and her children sleep at the clinic",
         contact=f"{name} +211 912 345 678",
-        items=[{"item": f"kits for {name}", "quantity": 40, "unit": "kits"}],
+        items=[{"item": f"dignity kits for {name}", "quantity": 40, "unit": "kits"}],
         access_constraints=[f"ask for {name} at the gate"],
     )
-    expired = (await _post(client, "/aid-requests", expired_body, field, keys["expired"])).json()
+    expired = (
+        await post_with_key(client, "/aid-requests", expired_body, field, keys["expired"])
+    ).json()
     expired_id = expired["request_id"]
-    await _post(
+    await post_with_key(
         client,
         f"/aid-requests/{expired_id}/classification",
         {"sensitivity": "restricted", "reason": f"{name} is named in the follow-up"},
@@ -162,7 +99,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         f"/aid-requests/{expired_id}", params={"purpose": f"referral of {name}"}, headers=officer
     )
     assert read.status_code == 200 and read.json()["description"]
-    await _post(
+    await post_with_key(
         client,
         f"/aid-requests/{expired_id}/cancel",
         {"reason": f"{name} moved to the camp"},
@@ -181,7 +118,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         )
 
     # Controls: a recent restricted one, an old internal one, an old restricted one still open.
-    recent = await _post(
+    recent = await post_with_key(
         client, "/aid-requests", restricted_body("recent", 1, Sector.gbv), field, keys["recent"]
     )
     internal_body = aid_request_body(
@@ -190,21 +127,21 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         sector=Sector.food_security,
         description=f"{names['internal']} runs the distribution",
     )
-    internal = await _post(client, "/aid-requests", internal_body, field, keys["internal"])
-    still_open = await _post(
+    internal = await post_with_key(client, "/aid-requests", internal_body, field, keys["internal"])
+    still_open = await post_with_key(
         client, "/aid-requests", restricted_body("open", 3, Sector.protection), field, keys["open"]
     )
     recent_id, internal_id = recent.json()["request_id"], internal.json()["request_id"]
     open_id = still_open.json()["request_id"]
     for request_id in (recent_id, internal_id):
-        await _post(
+        await post_with_key(
             client,
             f"/aid-requests/{request_id}/cancel",
             {"reason": "no longer needed"},
             field,
             f"cancel-{uuid.uuid4()}",
         )
-    incident = await _post(
+    incident = await post_with_key(
         client,
         "/incidents",
         incident_body(
@@ -214,7 +151,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         field,
         keys["incident"],
     )
-    internal_incident = await _post(
+    internal_incident = await post_with_key(
         client,
         "/incidents",
         incident_body(
@@ -231,7 +168,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
     assert incident.json()["sensitivity"] == "restricted"
     assert internal_incident.json()["sensitivity"] == "internal"
     ids = [expired_id, recent_id, internal_id, open_id, incident_id, internal_incident_id]
-    await _wait_until_sent(database_url, ids)
+    await wait_until_sent(database_url, ids)
 
     # A year passes for all but the recent one; one event of the expired request and one of
     # the internal control were parked by the relay meanwhile.
@@ -268,7 +205,7 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         )
         assert len(parked_now) == 1
     kept_before = {
-        key: await _row(database_url, table, row_id)
+        key: await row_of(database_url, table, row_id)
         for key, table, row_id in (
             ("recent", "aid_requests", recent_id),
             ("internal", "aid_requests", internal_id),
@@ -277,33 +214,42 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         )
     }
     assert kept_before["open"]["status"] not in {s.value for s in ENDED_STATUSES}
-    assert await _mentions(database_url, names["expired"])  # the test sees the plant
+    assert await mentions(database_url, names["expired"])  # the test sees the plant
 
     async with unit_of_work(sessionmaker) as session:
-        record = await purge_expired(session, settings)
+        records = await purge_expired(session, settings)
+    # The internal control is younger than the internal period: only restricted is purged.
+    [record] = records
     assert isinstance(record, RequestsRetentionPurged)
+    assert record.purged_sensitivity is Sensitivity.restricted and record.retention_days == 365
     assert record.requests >= 1 and record.incidents >= 1
     assert record.history_entries >= 1 and record.access_entries >= 1
     assert record.idempotency_responses >= 4 and record.outbox_rows >= 2
 
     # Nothing typed about the expired request or the incident is left in any store.
-    assert await _mentions(database_url, names["expired"]) == {}
-    assert await _mentions(database_url, names["incident"]) == {}
-    purged = await _row(database_url, "aid_requests", expired_id)
+    assert await mentions(database_url, names["expired"]) == {}
+    assert await mentions(database_url, names["incident"]) == {}
+    purged = await row_of(database_url, "aid_requests", expired_id)
     centre = gazetteer().areas[county]
     assert (purged["lat"], purged["lon"]) == (centre.lat, centre.lon)
     assert purged["description"] is None and purged["contact"] is None
     assert purged["title"] == "wash request (details purged)"
     assert purged["access_constraints"] == [] and purged["cancellation_reason"] is None
-    assert purged["items"] == [
-        {"item": "item 1", "quantity": 40, "unit": "kits", "delivered_quantity": 0.0}
+    assert purged["items"] == [  # the text goes, its vocabulary code stays
+        {
+            "item": "item 1",
+            "item_code": "dignity_kit",
+            "quantity": 40,
+            "unit": "kits",
+            "delivered_quantity": 0.0,
+        }
     ]
     # ... and its figures stay.
     assert (purged["pcode"], purged["sector"], purged["status"]) == (county, "wash", "cancelled")
     assert purged["affected_total"] == expired_body["affected_population"]["total"]
     assert purged["cancelled_at"] is not None and purged["purged_at"] is not None
     assert purged["version"] == expired["version"] + 2  # the purge is no transition
-    purged_incident = await _row(database_url, "incidents", incident_id)
+    purged_incident = await row_of(database_url, "incidents", incident_id)
     assert purged_incident["description"] is None and purged_incident["purged_at"]
     assert (purged_incident["lat"], purged_incident["lon"]) == (centre.lat, centre.lon)
     assert purged_incident["casualties"] == {"injured": 1, "killed": 0, "missing": 0}
@@ -315,9 +261,9 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         ("open", "aid_requests", open_id),
         ("internal_incident", "incidents", internal_incident_id),
     ):
-        assert await _row(database_url, table, row_id) == kept_before[key], key
+        assert await row_of(database_url, table, row_id) == kept_before[key], key
         assert kept_before[key]["purged_at"] is None
-        assert set(await _mentions(database_url, names[key])) >= {table, "idempotency_keys"}
+        assert set(await mentions(database_url, names[key])) >= {table, "idempotency_keys"}
     parked = await fetch(
         database_url,
         "SELECT message_key FROM humanitarian_requests.outbox WHERE failed_at IS NOT NULL "
@@ -365,20 +311,24 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
     )
     before = (await fetch(database_url, count_events))[0][0]
     async with unit_of_work(sessionmaker) as session:
-        assert await purge_expired(session, settings) is None
+        assert await purge_expired(session, settings) == []
     assert (await fetch(database_url, count_events))[0][0] == before
-    assert await _row(database_url, "aid_requests", expired_id) == purged
+    assert await row_of(database_url, "aid_requests", expired_id) == purged
 
 
 def test_retention_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = Settings()
     assert defaults.retention_restricted_days == 365
+    assert defaults.retention_internal_days == 730
     assert defaults.retention_sweep_interval_seconds == 3600
     with pytest.raises(ValidationError):
         Settings(retention_restricted_days=0)
+    with pytest.raises(ValidationError):
+        Settings(retention_internal_days=0)
     for variable, value in (
         ("HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS", "0"),
         ("HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS", "a year"),
+        ("HUMANITARIAN_REQUESTS_RETENTION_INTERNAL_DAYS", "-1"),
         ("HUMANITARIAN_REQUESTS_RETENTION_SWEEP_INTERVAL", "0"),
     ):
         with monkeypatch.context() as env:
@@ -387,13 +337,16 @@ def test_retention_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> No
             with pytest.raises(ValidationError, match=variable):
                 create_app()
     monkeypatch.setenv("HUMANITARIAN_REQUESTS_RETENTION_RESTRICTED_DAYS", "30")
-    assert Settings().retention_restricted_days == 30
+    monkeypatch.setenv("HUMANITARIAN_REQUESTS_RETENTION_INTERNAL_DAYS", "90")
+    assert (Settings().retention_restricted_days, Settings().retention_internal_days) == (30, 90)
 
 
 def test_the_cutoff_and_which_requests_may_be_purged() -> None:
     now = datetime(2027, 6, 1, 12, tzinfo=UTC)
-    settings = Settings(retention_restricted_days=30)
+    settings = Settings(retention_restricted_days=30, retention_internal_days=90)
     assert cutoff_of(now, settings) == now - timedelta(days=30)
+    assert cutoff_of(now, settings, Sensitivity.restricted) == now - timedelta(days=30)
+    assert cutoff_of(now, settings, Sensitivity.internal) == now - timedelta(days=90)
     # Every status a request can still be worked in keeps it.
     assert set(RequestStatus) - ENDED_STATUSES == {
         RequestStatus.submitted,

@@ -13,7 +13,8 @@ Its topics:
   ops corrections). Protection incidents are restricted; this topic is never NGO-readable.
 - `open_request` (NGO-readable): the open (not yet assigned) aid requests NGOs may volunteer
   for, coarsened: no description, contact, constraints or coordinates, location reduced to the
-  admin area P-code. Restricted requests never appear here.
+  admin area P-code, items named by the item vocabulary (code and label), never the
+  reporter's words. Restricted requests never appear here.
 - `offer` (NGO-readable): offers to NGOs and their outcome, with the same coarsened request
   summary (even less for a restricted request: admin1 only, `details_withheld`).
 - `retention` (internal): what each retention sweep purged, as counts, never the data.
@@ -34,7 +35,7 @@ from pydantic import BaseModel, Field
 
 from shared.events.catalog import Audience, Retention, Topic
 from shared.events.schemas import CATALOG
-from shared.vocabulary import Sector, Sensitivity, Urgency
+from shared.vocabulary import ItemCode, Sector, Sensitivity, Urgency
 
 AID_REQUEST_TOPIC = Topic(
     "concord.humanitarian_requests.aid_request.v1",
@@ -160,9 +161,16 @@ class AffectedPopulation(BaseModel):
 
 
 class RequestItem(BaseModel):
-    """A good or service needed, and how much of it has been delivered so far."""
+    """A good or service needed, and how much of it has been delivered so far.
+
+    On the internal topics `item` is what the reporter typed and `item_code` its code in the
+    item vocabulary (`shared.vocabulary.ItemCode`; absent on events before it existed). In
+    an NGO-readable summary (`OpenRequestSummary`) `item` is the code's vocabulary label
+    (numbered when several items of a request share it, "Other item (2)"), never the typed
+    text."""
 
     item: str
+    item_code: ItemCode | None = None
     quantity: float = Field(gt=0)
     unit: str
     delivered_quantity: float = Field(default=0, ge=0)
@@ -412,7 +420,8 @@ class IncidentUpdated(IncidentState):
 
 
 class OpenRequestSummary(BaseModel):
-    """What an NGO may know about a request: no description, contact or coordinates."""
+    """What an NGO may know about a request: no description, contact or coordinates, and no
+    item text a reporter typed (`items`: vocabulary labels and codes, quantities, units)."""
 
     request_id: uuid.UUID
     sector: Sector

@@ -96,6 +96,14 @@ class AidRequest(Base):
             "updated_at",
             postgresql_where=text("sensitivity = 'restricted'"),
         ),
+        # ... and internal ones, only once they ended (intake never writes to it).
+        Index(
+            "ix_aid_requests_internal_updated_at",
+            "updated_at",
+            postgresql_where=text(
+                "sensitivity = 'internal' AND status IN ('fulfilled', 'closed', 'cancelled')"
+            ),
+        ),
     )
 
 
@@ -142,6 +150,11 @@ class Incident(Base):
             "ix_incidents_restricted_updated_at",
             "updated_at",
             postgresql_where=text("sensitivity = 'restricted'"),
+        ),
+        Index(
+            "ix_incidents_internal_updated_at",
+            "updated_at",
+            postgresql_where=text("sensitivity = 'internal'"),
         ),
     )
 
