@@ -116,3 +116,44 @@ class RetentionPurged(BaseModel):
     requests: int  # request read-model rows anonymised (title, exact coordinates)
     incidents: int  # incident read-model rows anonymised (exact coordinates)
     purged_at: datetime
+
+
+ACCESS_TOPIC = Topic(
+    "concord.monitoring.access.v1",
+    "Reads of restricted records served in full through monitoring (drill-downs, map layers, "
+    "CAP messages, the audit trail's payloads, exports): who, what, when, why",
+    retention=Retention.log,
+)
+
+
+class AccessedRecords(StrEnum):
+    """What a read through monitoring served in full."""
+
+    aid_request = "aid_request"
+    incident = "incident"
+    audited_event = "audited_event"  # an event's payload from the audit trail
+    export = "export"  # a bulk export: named by `export`, counted by `restricted_records`
+
+
+@CATALOG.event(
+    "concord.monitoring.access.restricted_read.v1",
+    ACCESS_TOPIC,
+    "Restricted records were served in full through monitoring (one event per read and kind "
+    "of record; an export names itself and counts them)",
+)
+class MonitoringRestrictedRead(BaseModel):
+    """One read that served restricted records in full; the subject is `access_id`.
+
+    The reader is `actor` (its token subject), so that the audit trail's actor column holds
+    who read, and still holds it once retention has removed the `purpose`."""
+
+    access_id: uuid.UUID
+    actor: str
+    roles: list[str]
+    route: str
+    records: AccessedRecords
+    entity_ids: list[uuid.UUID]  # the records served in full (empty for an export)
+    export: str | None = None  # the export's name, e.g. requests.csv
+    restricted_records: int  # how many restricted records were served in full
+    purpose: str | None = None
+    at: datetime
