@@ -51,7 +51,11 @@ async def list_cap_messages(
     summary="One CAP 1.2 alert message (XML)",
     response_class=CapResponse,
     responses={
-        200: {"content": {CAP_CONTENT_TYPE: {}}, "description": "A CAP 1.2 alert"},
+        200: {
+            "content": {CAP_CONTENT_TYPE: {}},
+            "description": "A CAP 1.2 alert; `X-Concord-Sensitivity` says its class "
+            "(`restricted` for a restricted incident or alert served in full)",
+        },
         **problem_responses({**ACCESS_ERRORS, 404: "No SLA or incident event with this id"}),
     },
 )
@@ -67,7 +71,7 @@ async def get_cap_message(
     for roles cleared to see them, and such a read is recorded in the access log (with the
     `purpose`, if given)."""
     settings: Settings = request.app.state.settings
-    body = await service.cap_message(
+    body, sensitivity = await service.cap_message(
         session,
         principal,
         message_id,
@@ -75,4 +79,4 @@ async def get_cap_message(
         purpose=purpose,
         route="/api/cap/messages/{message_id}",
     )
-    return CapResponse(body)
+    return CapResponse(body, headers={"X-Concord-Sensitivity": sensitivity.value})

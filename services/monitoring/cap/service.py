@@ -122,9 +122,10 @@ async def cap_message(
     sender: str,
     purpose: str | None,
     route: str,
-) -> bytes:
-    """One CAP message as this reader may read it. A message about a restricted incident (or
-    an SLA alert on a restricted request) rendered in full is recorded in the access log."""
+) -> tuple[bytes, Sensitivity]:
+    """One CAP message as this reader may read it, and its class. A message about a
+    restricted incident (or an SLA alert on a restricted request) rendered in full is
+    recorded in the access log."""
     event = await alert_event(session, message_id)
     if event is None:
         raise CapMessageNotFound(f"No SLA or incident event {message_id}")
@@ -143,7 +144,11 @@ async def cap_message(
             entity_ids=[uuid.UUID(str(about[1]))],
             purpose=purpose,
         )
-    return render(event, sender=sender, may_see_restricted=view is View.full)
+    body = render(event, sender=sender, may_see_restricted=view is View.full)
+    restricted = event.data.get("sensitivity") == Sensitivity.restricted.value
+    # Coarsened, a restricted incident's message is what any staff role may read.
+    shown = Sensitivity.restricted if restricted and view is View.full else Sensitivity.internal
+    return body, shown
 
 
 def _event(row: Any, *, earlier: tuple[Sent, ...]) -> AlertEvent:

@@ -55,8 +55,10 @@ def is_restricted(row: Any) -> bool:
 def coarsen_alert(row: dict[str, Any], view: View) -> dict[str, Any]:
     """An alert about a restricted request, for a reader not served it in full: placed in
     its state (admin1) only, like the request itself."""
-    if row.get("sensitivity") == RESTRICTED and view is View.coarsened and row.get("pcode"):
-        row = row | {"pcode": gazetteer().admin1(row["pcode"]), "details_withheld": True}
+    if row.get("sensitivity") == RESTRICTED and view is View.coarsened:
+        pcode = row.get("pcode")
+        row = row | {"pcode": gazetteer().admin1(pcode) if pcode else None}
+        row["details_withheld"] = True
     return row
 
 
@@ -114,11 +116,32 @@ async def request_detail(
     }
 
 
-async def alert_feed(session: AsyncSession, *, open_only: bool, limit: int) -> list[dict[str, Any]]:
+async def alert_feed(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    open_only: bool,
+    limit: int,
+    purpose: str | None,
+    route: str,
+) -> list[dict[str, Any]]:
+    """SLA alerts, newest first; those on restricted requests at their state (admin1) unless
+    served in full (an entitled reader with a `purpose`, recorded in the access log)."""
     query = select(alerts).order_by(alerts.c.raised_at.desc(), alerts.c.alert_id).limit(limit)
     if open_only:
         query = query.where(alerts.c.cleared_at.is_(None))
-    return [_jsonable(dict(r)) for r in (await session.execute(query)).mappings().all()]
+    found = [dict(r) for r in (await session.execute(query)).mappings().all()]
+    view = bulk_view(principal, purpose)
+    if view is View.full:
+        await record_restricted_read(
+            session,
+            principal,
+            route=route,
+            records=AccessedRecords.sla_alert,
+            entity_ids=[a["alert_id"] for a in found if is_restricted(a)],
+            purpose=purpose,
+        )
+    return [_jsonable(coarsen_alert(a, view)) for a in found]
 
 
 async def map_layers(

@@ -102,9 +102,20 @@ async def get_alerts(
     principal: Staff,
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    purpose: Purpose = None,
 ) -> list[Alert]:
-    """Warnings and breaches, newest first; cleared ones too with `open_only=false`."""
-    found = await drilldown.alert_feed(session, open_only=open_only, limit=limit)
+    """Warnings and breaches, newest first; cleared ones too with `open_only=false`. An
+    alert on a restricted request (`sensitivity: restricted`) is placed in its state only
+    (`details_withheld`), unless an entitled reader gives a `purpose`: then it is served in
+    full and the read recorded in the access log."""
+    found = await drilldown.alert_feed(
+        session,
+        principal,
+        open_only=open_only,
+        limit=limit,
+        purpose=purpose,
+        route="/api/alerts",
+    )
     return [Alert.model_validate(a) for a in found]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.monitoring.access import Purpose, Staff, View, bulk_view
@@ -59,11 +59,13 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
         200: {
             "description": "The report (JSON, or a printable page with `format=html`)",
             "content": {"text/html": {"schema": {"type": "string"}}},
+            "headers": SENSITIVITY_HEADER_DOC,
         }
     },
 )
 async def sitrep(
     request: Request,
+    response: Response,
     session: DbSession,
     principal: Staff,
     start: datetime | None = None,
@@ -71,14 +73,18 @@ async def sitrep(
     format: Literal["json", "html"] = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Requests, fulfilment, incidents and alerts of the period (default: the last 7 days),
-    with where things stand now; `format=html` gives a readable, printable page."""
+    with where things stand now; `format=html` gives a readable, printable page. Its class
+    (`sensitivity`, and the `X-Concord-Sensitivity` header) is `internal`: aggregates, with
+    the small cells of sensitive sectors suppressed."""
     start, end = _period(start, end)
     settings: Settings = request.app.state.settings
     report = await service.situation_report(
         session, start, end, small_cell_threshold=settings.small_cell_threshold
     )
+    headers = {SENSITIVITY_HEADER: report["sensitivity"]}
     if format == "html":
-        return HTMLResponse(html.render(report))
+        return HTMLResponse(html.render(report), headers=headers)
+    response.headers.update(headers)
     return report
 
 

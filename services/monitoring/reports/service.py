@@ -33,9 +33,10 @@ from shared.auth import Principal
 from shared.classification import RESTRICTED_SECTORS
 from shared.events.schemas.monitoring import AccessedRecords
 from shared.gazetteer import gazetteer
+from shared.vocabulary import Sensitivity
 
 SENSITIVE_SECTORS = sorted(str(sector) for sector in RESTRICTED_SECTORS)
-RESTRICTED = "restricted"
+RESTRICTED = Sensitivity.restricted.value
 
 THREE_W_HEADER = [
     "Organisation",
@@ -283,6 +284,8 @@ async def situation_report(
     ).all()
     gaz = gazetteer()
     return {
+        # Aggregates only, sensitive sectors' small cells suppressed: for mission staff.
+        "sensitivity": Sensitivity.internal.value,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "requests_by_sector": [
             {

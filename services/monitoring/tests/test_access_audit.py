@@ -24,7 +24,7 @@ from services.monitoring.app import create_app
 from services.monitoring.config import Settings
 from services.monitoring.db.models.access_log import access_log
 from services.monitoring.db.models.audit import audit_log
-from services.monitoring.db.models.read_models import incidents, requests
+from services.monitoring.db.models.read_models import alerts, incidents, requests
 from services.monitoring.tests.factories import (
     aid_request,
     envelope,
@@ -34,9 +34,10 @@ from services.monitoring.tests.factories import (
     publish,
 )
 from shared.events.schemas import humanitarian_requests as hr
+from shared.events.schemas import monitoring as sla
 from shared.runtime import ServiceRuntime
 from shared.testing import bearer, problem_of, serve_in_process
-from shared.vocabulary import Sector, Sensitivity
+from shared.vocabulary import Sector, Sensitivity, Urgency
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +80,29 @@ async def test_restricted_reads_through_monitoring_are_recorded(
     )
     incident_event = envelope(reported, subject=incident_id)
     request_event = envelope(restricted, subject=restricted_id)
-    events = [request_event, envelope(internal, subject=internal_id), incident_event]
+    alert_id = uuid.uuid4()
+    breach = sla.SlaBreached(
+        alert_id=alert_id,
+        request_id=restricted_id,
+        stage=sla.SlaStage.triage,
+        urgency=Urgency.urgent,
+        sector=Sector.gbv,
+        pcode="SS0301",
+        level=sla.AlertLevel.breach,
+        escalation_level=1,
+        escalate_to=["duty_officer", "sector_lead"],
+        started_at=at - timedelta(hours=2),
+        due_at=at - timedelta(hours=1),
+        raised_at=at,
+        version=1,
+        sensitivity=Sensitivity.restricted,
+    )
+    events = [
+        request_event,
+        envelope(internal, subject=internal_id),
+        incident_event,
+        envelope(breach, subject=alert_id),
+    ]
 
     # Unique subjects: this test's reads are told apart from every other test's.
     officer_name = f"po-{uuid.uuid4()}"
@@ -108,7 +131,15 @@ async def test_restricted_reads_through_monitoring_are_recorded(
                     .select_from(audit_log)
                     .where(audit_log.c.event_id.in_([e.id for e in events]))
                 )
-            return modelled == 2 and incident_held is not None and chained == len(events)
+                alert_held = await session.scalar(
+                    select(alerts.c.sensitivity).where(alerts.c.alert_id == alert_id)
+                )
+            return (
+                modelled == 2
+                and incident_held is not None
+                and alert_held == "restricted"
+                and chained == len(events)
+            )
 
         await projected(held, kafka_bootstrap)
 
@@ -132,15 +163,28 @@ async def test_restricted_reads_through_monitoring_are_recorded(
         assert detail["request"]["title"] == "(restricted)"
         cap = (await get(f"/api/cap/messages/{incident_event.id}", ops)).text
         assert "Planted survivor" not in cap and "Details withheld" in cap
+        coarse = await get(f"/api/cap/messages/{incident_event.id}", ops)
+        assert coarse.headers["x-concord-sensitivity"] == "internal"
         audited = (await get("/api/audit/events", ops, subject=str(restricted_id))).json()
         assert [e["event"] for e in audited] == [None]
         assert audited[0]["details_withheld"] is True
+
+        # An SLA alert on a restricted request is restricted, placed in its state for the
+        # ops centre (the feed and the drill-down alike).
+        def our_alert(feed: list[dict[str, Any]]) -> dict[str, Any]:
+            return next(a for a in feed if a["alert_id"] == str(alert_id))
+
+        feed = (await get("/api/alerts", ops, limit="500")).json()
+        assert our_alert(feed) | {"pcode": "SS03", "details_withheld": True} == our_alert(feed)
+        assert our_alert(feed)["sensitivity"] == "restricted"
+        assert our_alert(detail["alerts"])["pcode"] == "SS03"
 
         # A drill-down in full is recorded (a purpose is optional for one record); an
         # internal request's is not.
         detail = (await get(f"/api/requests/{restricted_id}", officer, purpose=PURPOSE)).json()
         assert detail["request"]["title"] == restricted.title
         assert "details_withheld" not in detail["request"]
+        assert our_alert(detail["alerts"])["pcode"] == "SS0301"
         await get(f"/api/requests/{internal_id}", officer)
         [drill] = await logged(officer_name)
         assert (drill.records, drill.entity_ids, drill.purpose) == (
@@ -173,9 +217,19 @@ async def test_restricted_reads_through_monitoring_are_recorded(
         assert str(incident_id) in by_kind["incident"].entity_ids
         assert all(r.restricted_records == len(r.entity_ids) for r in map_rows)
 
+        # The alert feed in full only with a purpose, and then recorded.
+        feed = (await get("/api/alerts", officer, limit="500")).json()
+        assert our_alert(feed)["pcode"] == "SS03"
+        feed = (await get("/api/alerts", officer, limit="500", purpose=PURPOSE)).json()
+        assert our_alert(feed)["pcode"] == "SS0301"
+        assert "details_withheld" not in our_alert(feed)
+        feed_read = (await logged(officer_name))[-1]
+        assert feed_read.records == "sla_alert" and str(alert_id) in feed_read.entity_ids
+
         # A CAP message about a restricted incident, in full: recorded.
-        cap = (await get(f"/api/cap/messages/{incident_event.id}", granted)).text
-        assert "Planted survivor account" in cap
+        full_cap = await get(f"/api/cap/messages/{incident_event.id}", granted)
+        assert "Planted survivor account" in full_cap.text
+        assert full_cap.headers["x-concord-sensitivity"] == "restricted"
         [cap_read] = await logged(granted_name)
         assert (cap_read.records, cap_read.entity_ids, cap_read.purpose) == (
             "incident",

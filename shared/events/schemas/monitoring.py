@@ -9,7 +9,9 @@ escalation step, one event goes out here; when the stage is finally reached (or 
 closes) a clearing event follows. Every event carries the alert's full state after the change
 and a `version` that rises with each change of that alert, so a replica keeps the latest.
 The topic is for mission staff, never NGOs: alerts name requests and areas, which may be
-sensitive.
+sensitive. An alert's `sensitivity` is its request's: an alert about a restricted request is
+restricted (rendered for unentitled staff at the state level, and purged by retention with
+the request's other copies).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class SlaAlertState(BaseModel):
     cleared_at: datetime | None = None
     resolution: str | None = None  # why it cleared: stage reached, request closed
     version: int
+    # The request's class when the alert changed (absent on alerts raised before it was
+    # carried: internal).
+    sensitivity: Sensitivity = Sensitivity.internal
 
 
 @CATALOG.event(
@@ -131,6 +136,7 @@ class AccessedRecords(StrEnum):
 
     aid_request = "aid_request"
     incident = "incident"
+    sla_alert = "sla_alert"  # alerts on restricted requests (the alert feed)
     audited_event = "audited_event"  # an event's payload from the audit trail
     export = "export"  # a bulk export: named by `export`, counted by `restricted_records`
 
