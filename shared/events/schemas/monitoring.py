@@ -8,7 +8,8 @@ fulfilment). When a clock passes its warning point, then its target, then each f
 escalation step, one event goes out here; when the stage is finally reached (or the request
 closes) a clearing event follows. Every event carries the alert's full state after the change
 and a `version` that rises with each change of that alert, so a replica keeps the latest.
-The topic is for mission staff, never NGOs: alerts name requests and areas, which may be
+The topic is internal (Concord's services; people and mission systems read alerts through
+the API and the CAP feed), never NGOs: alerts name requests and areas, which may be
 sensitive. An alert's `sensitivity` is its request's: an alert about a restricted request is
 restricted (rendered for unentitled staff at the state level, and purged by retention with
 the request's other copies).
@@ -29,7 +30,10 @@ from shared.vocabulary import Sector, Sensitivity, Urgency
 SLA_TOPIC = Topic(
     "concord.monitoring.sla.v1",
     "SLA alerts on requests: warnings, breaches and escalations, and their clearing",
-    audience=Audience.mission_staff,
+    # Internal, not mission_staff: an alert on a restricted request is restricted. Mission
+    # systems read alerts through the CAP feed, which applies need-to-know and the access
+    # audit.
+    audience=Audience.internal,
     retention=Retention.state,
 )
 
@@ -113,6 +117,9 @@ RETENTION_TOPIC = Topic(
     "Data of a sensitivity class past its retention was purged from monitoring's stores",
 )
 class RetentionPurged(BaseModel):
+    """Superseded by `retention.purged.v2`, produced beside it for the deprecation period:
+    its `sensitivity` made monitoring purge the payload of its own purge records."""
+
     purge_id: uuid.UUID
     sensitivity: Sensitivity
     retention_days: int
@@ -120,6 +127,33 @@ class RetentionPurged(BaseModel):
     audit_payloads: int  # audit rows whose payload was removed (their digests stay chained)
     requests: int  # request read-model rows anonymised (title, exact coordinates)
     incidents: int  # incident read-model rows anonymised (exact coordinates)
+    purged_at: datetime
+
+
+@CATALOG.event(
+    "concord.monitoring.retention.purged.v2",
+    RETENTION_TOPIC,
+    "Data past its retention was purged from monitoring's stores: restricted payloads and "
+    "read-model details, and the purposes of the reads of restricted records",
+)
+class RetentionPurgedV2(BaseModel):
+    """One sweep that purged something; the subject is `purge_id`.
+
+    The class is `purged_sensitivity`, not `sensitivity` (as the requests' and planning's
+    purge records name it): the audit trail purges the payload of every event whose
+    `sensitivity` is restricted once it is past the retention, and this record holds no
+    personal data, so it stays readable there."""
+
+    purge_id: uuid.UUID
+    purged_sensitivity: Sensitivity
+    retention_days: int
+    cutoff: datetime
+    audit_payloads: int  # audit rows whose payload was removed (their digests stay chained)
+    audit_purposes: int  # access events in the audit trail whose `purpose` was removed
+    requests: int  # request read-model rows anonymised (title, exact coordinates)
+    incidents: int  # incident read-model rows anonymised (exact coordinates)
+    alerts: int  # alerts on restricted requests placed in their state (admin1) only
+    access_entries: int  # access-log rows whose purpose was removed
     purged_at: datetime
 
 
