@@ -303,6 +303,7 @@ async def test_a_bad_purpose_is_refused_and_records_nothing(stack: LocalStack) -
     routes = [
         f"/api/requests/{uuid.uuid4()}",
         "/api/map",
+        "/api/alerts",
         f"/api/cap/messages/{uuid.uuid4()}",
         "/api/audit/events",
         "/api/reports/requests.csv",
@@ -320,7 +321,14 @@ async def test_a_bad_purpose_is_refused_and_records_nothing(stack: LocalStack) -
             )
         assert count == 0
         spec = app.openapi()
-        for path in ("/api/requests/{request_id}", "/api/map", "/api/cap/messages/{message_id}"):
+        for path in (
+            "/api/requests/{request_id}",
+            "/api/map",
+            "/api/alerts",
+            "/api/cap/messages/{message_id}",
+            "/api/audit/events",
+            "/api/reports/requests.csv",
+        ):
             operation = spec["paths"][path]["get"]
             assert "application/problem+json" in operation["responses"]["422"]["content"]
             [purpose] = [p for p in operation["parameters"] if p["name"] == "purpose"]
