@@ -128,7 +128,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                 session,
                 cutoff=datetime.now(UTC) - timedelta(days=settings.retention_restricted_days),
             )
-        outcomes["purged"] = purged.requests + purged.incidents
+        outcomes["purged"] = purged.requests + purged.incidents + purged.alerts
         async with engine.connect() as conn:
             outcomes["applied"] = int(
                 await conn.scalar(select(func.count()).where(inbox.table.c.consumer_group == group))

@@ -51,6 +51,7 @@ from shared.events.schemas.humanitarian_requests import (
     OfferState,
     OfferWithdrawn,
 )
+from shared.vocabulary import Sensitivity
 
 REQUEST_EVENTS = (
     AidRequestSubmitted,
@@ -255,7 +256,11 @@ def build_request_router(settings: Settings, *, sla: bool = True, live: bool = T
                 request_id=data.request_id,
                 status=data.status,
                 sector=data.sector,
-                pcode=data.location.pcode,
+                # Every staff role reads the stream: a restricted request at its state only.
+                pcode=data.location.admin1 or None
+                if data.sensitivity is Sensitivity.restricted
+                else data.location.pcode,
+                sensitivity=data.sensitivity,
                 urgency=data.urgency,
             )
 

@@ -13,8 +13,21 @@ reordering rows breaks the chain from that row on; `verify_chain` walks it and n
 broken link. While the payload is there, verification also checks it against its digest and
 the columns against the payload. Purging (`purge_payloads`) removes the payload and stamps
 `purged_at`; the digest stays, so the links still verify, and a payload missing without a
-purge stamp is a broken link. Re-hashing cannot see an event that never made it into the
-chain; `audit.gaps` records the audit group's dead letters so that verification names those too.
+purge stamp is a broken link.
+
+Redactable fields: some events are kept for the audit but carry one field retention must
+remove on its own — the `purpose` a reader gave for a restricted read (`REDACTABLE_FIELDS`).
+Such a field is committed to by a salted digest: the payload digest is taken over the event
+with the field's value replaced by `{"redacted": "sha256:<sha256(salt || value)>"}` (its
+*committed form*), and the salt is kept beside the row (`redaction_salt`). While the value is
+there, verification rebuilds the committed form from the stored event and the salt; redaction
+(`redact_fields`) stores the committed form itself and drops the salt, so the digest still
+matches byte for byte, who/what/when stay readable and verified, and without the salt the
+removed value cannot be guessed back from its digest. Rows chained before this (no salt) lose
+their whole payload instead (`purge_payloads_with_redactable_fields`).
+
+Re-hashing cannot see an event that never made it into the chain; `audit.gaps` records the
+audit group's dead letters so that verification names those too.
 
 Why an advisory lock: two replicas appending at once would both read the same last hash and
 fork the chain. A transaction-scoped lock makes appends strictly one after another; it is
@@ -25,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import secrets
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,11 +46,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, func, insert, select, text, update
+from sqlalchemy import Row, and_, cast, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.monitoring.db.models.audit import audit_log
 from shared.events.envelope import CloudEvent
+from shared.events.schemas import CATALOG
 
 AUDIT_GROUP = "monitoring.audit"
 """The consumer group that chains every event (its dead letters are the chain's holes)."""
@@ -48,10 +64,43 @@ _APPEND_LOCK = zlib.crc32(b"concord.monitoring.audit_log")
 _ACTOR_FIELDS = ("actor", "decided_by", "terminated_by", "linked_by", "reporting_unit")
 
 
+REDACTABLE_FIELDS = ("purpose",)
+"""Fields of `data` that retention removes from an event the audit keeps (see above)."""
+REDACTABLE_TYPES = sorted(
+    entry.name
+    for entry in CATALOG
+    if any(field in entry.data_model.model_fields for field in REDACTABLE_FIELDS)
+)
+"""The catalog's event types that have one: the access audit's reads."""
+
+
 def canonical(event: CloudEvent) -> str:
     """The event as hashed: its JSON form with sorted keys and no whitespace."""
     document = event.model_dump(mode="json", exclude_none=True)
+    return _text(document)
+
+
+def _text(document: Any) -> str:
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def has_redactable(event: CloudEvent) -> bool:
+    return event.type in REDACTABLE_TYPES and any(
+        isinstance(event.data.get(field), str) for field in REDACTABLE_FIELDS
+    )
+
+
+def committed_form(canonical_text: str, salt: str) -> str:
+    """The event with each redactable value replaced by its salted digest: what the payload
+    digest of a row with a `redaction_salt` is taken over, and what redaction stores."""
+    document = orjson.loads(canonical_text)
+    data = dict(document.get("data") or {})
+    for field in REDACTABLE_FIELDS:
+        value = data.get(field)
+        if isinstance(value, str):
+            digest = hashlib.sha256((salt + value).encode()).hexdigest()
+            data[field] = {"redacted": f"sha256:{digest}"}
+    return _text(document | {"data": data})
 
 
 def payload_digest(canonical_text: str) -> str:
@@ -108,6 +157,7 @@ async def append(session: AsyncSession, event: CloudEvent, *, topic: str) -> str
     )
     prev_hash = prev or GENESIS_HASH
     body = canonical(event)
+    salt = secrets.token_hex(16) if has_redactable(event) else None
     columns: dict[str, Any] = {
         "event_id": event.id,
         "event_type": event.type,
@@ -117,14 +167,79 @@ async def append(session: AsyncSession, event: CloudEvent, *, topic: str) -> str
         "occurred_at": event.time,
         "sensitivity": sensitivity_of(event.data),
     }
-    digest = payload_digest(body)
+    digest = payload_digest(body if salt is None else committed_form(body, salt))
     hash_ = link_hash(prev_hash, header_of(**columns, digest=digest))
     await session.execute(
         insert(audit_log).values(
-            **columns, canonical=body, payload_digest=digest, prev_hash=prev_hash, hash=hash_
+            **columns,
+            canonical=body,
+            payload_digest=digest,
+            redaction_salt=salt,
+            prev_hash=prev_hash,
+            hash=hash_,
         )
     )
     return hash_
+
+
+async def redact_fields(
+    session: AsyncSession, *, occurred_before: datetime, batch: int = 500
+) -> int:
+    """Remove the redactable values of the rows older than the cut-off,
+    keeping the rest of each event (the digest still matches); how many rows changed."""
+    redacted = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(audit_log.c.position, audit_log.c.canonical, audit_log.c.redaction_salt)
+                .where(
+                    audit_log.c.event_type.in_(REDACTABLE_TYPES),
+                    audit_log.c.occurred_at < occurred_before,
+                    audit_log.c.redaction_salt.is_not(None),
+                    audit_log.c.canonical.is_not(None),
+                )
+                .order_by(audit_log.c.position)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in rows:
+            await session.execute(
+                update(audit_log)
+                .where(audit_log.c.position == row.position)
+                .values(
+                    canonical=committed_form(row.canonical, row.redaction_salt),
+                    redaction_salt=None,
+                    redacted_at=func.now(),
+                )
+            )
+        redacted += len(rows)
+        if len(rows) < batch:
+            return redacted
+
+
+async def purge_payloads_with_redactable_fields(
+    session: AsyncSession, *, occurred_before: datetime
+) -> int:
+    """Rows of the redactable types chained before redaction existed (no salt) whose event
+    still holds a redactable value: their whole payload goes (the header stays chained)."""
+    data = cast(audit_log.c.canonical, JSONB)["data"]
+    holds_value = or_(*(data[field].astext.is_not(None) for field in REDACTABLE_FIELDS))
+    result = await session.execute(
+        update(audit_log)
+        .where(
+            and_(
+                audit_log.c.event_type.in_(REDACTABLE_TYPES),
+                audit_log.c.occurred_at < occurred_before,
+                audit_log.c.redaction_salt.is_(None),
+                audit_log.c.redacted_at.is_(None),
+                audit_log.c.canonical.is_not(None),
+                holds_value,
+            )
+        )
+        .values(canonical=None, purged_at=func.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def purge_payloads(
@@ -232,7 +347,12 @@ def _check_row(row: Row[Any], expected_prev: str) -> str | None:
     if row.prev_hash != expected_prev:
         return "prev_hash does not match the previous row's hash (a row was removed or reordered)"
     if row.canonical is not None:
-        if payload_digest(row.canonical) != row.payload_digest:
+        hashed = (
+            row.canonical
+            if row.redaction_salt is None
+            else committed_form(row.canonical, row.redaction_salt)
+        )
+        if payload_digest(hashed) != row.payload_digest:
             return "the stored event does not match its digest (the event text was altered)"
         try:
             event = CloudEvent.model_validate_json(row.canonical)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.monitoring.access import Staff
+from services.monitoring.access import Purpose, Staff
 from services.monitoring.audit import service
 from services.monitoring.audit.schemas import AuditedEvent, ChainVerification
 from shared.deps import DbSession
@@ -27,10 +27,17 @@ async def search_events(
         int | None, Query(ge=0, le=2**63 - 1, description="Page: positions below this")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    purpose: Purpose = None,
 ) -> list[AuditedEvent]:
-    """Audited events, newest first, filtered by entity, actor and time of the event."""
+    """Audited events, newest first, filtered by entity, actor and time of the event. The
+    payload of a restricted event is withheld (`details_withheld`) unless an entitled reader
+    (protection officer, administrator, granted ops centre) gives a `purpose`; those served
+    are recorded in the access log."""
     return await service.search_events(
         session,
+        principal,
+        purpose=purpose,
+        route="/api/audit/events",
         subject=subject,
         actor=actor,
         since=since,

@@ -27,6 +27,11 @@ class AuditedEvent(BaseModel):
     sensitivity: str | None = None
     payload_digest: str | None = None
     purged_at: str | None = Field(None, description="When retention purged the payload")
+    details_withheld: bool | None = Field(
+        None,
+        description="A restricted event's payload withheld from this reader (`event` null): "
+        "served only to an entitled reader who gives a `purpose`",
+    )
 
 
 class BrokenLinkView(BaseModel):

@@ -124,7 +124,7 @@ def render(event: AlertEvent, *, sender: str, may_see_restricted: bool) -> bytes
         _add(alert, "references", " ".join(e.reference(sender) for e in event.earlier))
     _add(alert, "incidents", incident_ids)
     if event.kind is CapKind.sla:
-        _sla_info(alert, state, event, msg_type)
+        _sla_info(alert, state, event, msg_type, may_see_restricted=may_see_restricted)
     else:
         _incident_info(alert, incident, event, msg_type, may_see_restricted=may_see_restricted)
     body: bytes = ElementTree.tostring(
@@ -138,9 +138,17 @@ def _sla_note(state: sla.SlaAlertState) -> str:
 
 
 def _sla_info(
-    alert: ElementTree.Element, state: sla.SlaAlertState, event: AlertEvent, msg_type: MsgType
+    alert: ElementTree.Element,
+    state: sla.SlaAlertState,
+    event: AlertEvent,
+    msg_type: MsgType,
+    *,
+    may_see_restricted: bool,
 ) -> None:
     stage, level = state.stage.value, state.level.value
+    # An alert on a restricted request is placed in its state only, as the request is.
+    withheld = state.sensitivity is Sensitivity.restricted and not may_see_restricted
+    pcode = gazetteer().admin1(state.pcode) if withheld and state.pcode else state.pcode
     life = state.urgency is Urgency.life_threatening
     if state.level is sla.AlertLevel.cleared:
         urgency, severity, response = "Past", "Minor", "AllClear"
@@ -150,7 +158,7 @@ def _sla_info(
     else:
         urgency, response = "Expected", "Monitor"
         severity = "Moderate" if life else "Minor"
-    area = _area_name(state.pcode)
+    area = _area_name(pcode)
     info = _add(alert, "info")
     _add(info, "language", "en")
     _add(info, "category", "Other")
@@ -182,7 +190,8 @@ def _sla_info(
     _parameter(info, "stage", stage)
     _parameter(info, "escalation_level", str(state.escalation_level))
     _parameter(info, "escalate_to", " ".join(state.escalate_to))
-    _area(info, area, state.pcode, point=None)
+    _parameter(info, "sensitivity", state.sensitivity.value)
+    _area(info, area, pcode, point=None)
 
 
 INCIDENT_CATEGORIES = {

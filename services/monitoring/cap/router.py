@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.access import Purpose, Staff
 from services.monitoring.cap import service
-from services.monitoring.cap.errors import CapMessageNotFound
-from services.monitoring.cap.render import CAP_CONTENT_TYPE, CapKind, render
+from services.monitoring.cap.render import CAP_CONTENT_TYPE, CapKind
 from services.monitoring.config import Settings
 from shared.deps import DbSession
 from shared.errors import problem_responses
@@ -52,20 +51,32 @@ async def list_cap_messages(
     summary="One CAP 1.2 alert message (XML)",
     response_class=CapResponse,
     responses={
-        200: {"content": {CAP_CONTENT_TYPE: {}}, "description": "A CAP 1.2 alert"},
+        200: {
+            "content": {CAP_CONTENT_TYPE: {}},
+            "description": "A CAP 1.2 alert; `X-Concord-Sensitivity` says its class "
+            "(`restricted` for a restricted incident or alert served in full)",
+        },
         **problem_responses({**ACCESS_ERRORS, 404: "No SLA or incident event with this id"}),
     },
 )
 async def get_cap_message(
-    request: Request, session: DbSession, principal: Staff, message_id: uuid.UUID
+    request: Request,
+    session: DbSession,
+    principal: Staff,
+    message_id: uuid.UUID,
+    purpose: Purpose = None,
 ) -> CapResponse:
     """Scope `Restricted`; an `Update` or `Cancel` names every earlier message about the
     same alert or incident in `references`. Restricted incidents keep their details only
-    for roles cleared to see them."""
-    event = await service.alert_event(session, message_id)
-    if event is None:
-        raise CapMessageNotFound(f"No SLA or incident event {message_id}")
+    for roles cleared to see them, and such a read is recorded in the access log (with the
+    `purpose`, if given)."""
     settings: Settings = request.app.state.settings
-    return CapResponse(
-        render(event, sender=settings.cap_sender, may_see_restricted=sees_restricted(principal))
+    body, sensitivity = await service.cap_message(
+        session,
+        principal,
+        message_id,
+        sender=settings.cap_sender,
+        purpose=purpose,
+        route="/api/cap/messages/{message_id}",
     )
+    return CapResponse(body, headers={"X-Concord-Sensitivity": sensitivity.value})

@@ -15,10 +15,22 @@ import orjson
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.cap.render import AlertEvent, CapKind, Sent, identifier, message_type
+from services.monitoring.access import View, single_view
+from services.monitoring.access_audit.service import record_restricted_read
+from services.monitoring.cap.errors import CapMessageNotFound
+from services.monitoring.cap.render import (
+    AlertEvent,
+    CapKind,
+    Sent,
+    identifier,
+    message_type,
+    render,
+)
 from services.monitoring.db.models.audit import audit_log
+from shared.auth import Principal
 from shared.events.schemas.humanitarian_requests import INCIDENT_TOPIC
-from shared.events.schemas.monitoring import SLA_TOPIC
+from shared.events.schemas.monitoring import SLA_TOPIC, AccessedRecords
+from shared.vocabulary import Sensitivity
 
 TOPICS = {CapKind.sla: SLA_TOPIC.name, CapKind.security: INCIDENT_TOPIC.name}
 
@@ -100,6 +112,43 @@ async def alert_event(session: AsyncSession, event_id: uuid.UUID) -> AlertEvent 
         )
     ).all()
     return _event(row, earlier=tuple(Sent(e.event_id, e.occurred_at) for e in before))
+
+
+async def cap_message(
+    session: AsyncSession,
+    principal: Principal,
+    message_id: uuid.UUID,
+    *,
+    sender: str,
+    purpose: str | None,
+    route: str,
+) -> tuple[bytes, Sensitivity]:
+    """One CAP message as this reader may read it, and its class. A message about a
+    restricted incident (or an SLA alert on a restricted request) rendered in full is
+    recorded in the access log."""
+    event = await alert_event(session, message_id)
+    if event is None:
+        raise CapMessageNotFound(f"No SLA or incident event {message_id}")
+    view = single_view(principal)
+    if event.data.get("sensitivity") == Sensitivity.restricted.value and view is View.full:
+        about = (
+            (AccessedRecords.aid_request, event.data["request_id"])
+            if event.kind is CapKind.sla
+            else (AccessedRecords.incident, event.data["incident_id"])
+        )
+        await record_restricted_read(
+            session,
+            principal,
+            route=route,
+            records=about[0],
+            entity_ids=[uuid.UUID(str(about[1]))],
+            purpose=purpose,
+        )
+    body = render(event, sender=sender, may_see_restricted=view is View.full)
+    restricted = event.data.get("sensitivity") == Sensitivity.restricted.value
+    # Coarsened, a restricted incident's message is what any staff role may read.
+    shown = Sensitivity.restricted if restricted and view is View.full else Sensitivity.internal
+    return body, shown
 
 
 def _event(row: Any, *, earlier: tuple[Sent, ...]) -> AlertEvent:

@@ -1,4 +1,4 @@
-"""The dashboard's data API and its live stream. Every route needs ops_centre or admin."""
+"""The dashboard's data API and its live stream. Every route needs a staff role."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette.sse import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
-from services.monitoring.access import STAFF_POLICY, Staff, require_staff, sees_restricted
+from services.monitoring.access import STAFF_POLICY, Purpose, Staff, require_staff
 from services.monitoring.config import Settings
 from services.monitoring.insights import drilldown, partners, queries
 from services.monitoring.insights.schemas import (
@@ -102,9 +102,20 @@ async def get_alerts(
     principal: Staff,
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    purpose: Purpose = None,
 ) -> list[Alert]:
-    """Warnings and breaches, newest first; cleared ones too with `open_only=false`."""
-    found = await drilldown.alert_feed(session, open_only=open_only, limit=limit)
+    """Warnings and breaches, newest first; cleared ones too with `open_only=false`. An
+    alert on a restricted request (`sensitivity: restricted`) is placed in its state only
+    (`details_withheld`), unless an entitled reader gives a `purpose`: then it is served in
+    full and the read recorded in the access log."""
+    found = await drilldown.alert_feed(
+        session,
+        principal,
+        open_only=open_only,
+        limit=limit,
+        purpose=purpose,
+        route="/api/alerts",
+    )
     return [Alert.model_validate(a) for a in found]
 
 
@@ -113,17 +124,26 @@ async def get_alerts(
     summary="A request's history (drill-down)",
     response_model_exclude_unset=True,
 )
-async def get_request(session: DbSession, principal: Staff, request_id: uuid.UUID) -> RequestDetail:
-    """The request as monitoring holds it, every event it went through, and its alerts."""
-    detail = await drilldown.request_detail(session, request_id, may_see=sees_restricted(principal))
+async def get_request(
+    session: DbSession, principal: Staff, request_id: uuid.UUID, purpose: Purpose = None
+) -> RequestDetail:
+    """The request as monitoring holds it, every event it went through, and its alerts. A
+    restricted request is served in full to protection officers, administrators and a granted
+    ops centre, and that read is recorded in the access log (with the `purpose`, if given);
+    anyone else gets it coarsened."""
+    detail = await drilldown.request_detail(
+        session, principal, request_id, purpose=purpose, route="/api/requests/{request_id}"
+    )
     return RequestDetail.model_validate(detail)
 
 
 @router.get("/map", summary="Map layers", response_model_exclude_unset=True)
-async def get_map(session: DbSession, principal: Staff) -> MapLayers:
+async def get_map(session: DbSession, principal: Staff, purpose: Purpose = None) -> MapLayers:
     """Admin areas from the gazetteer with open requests, people in need and NGO presence;
-    the latest open requests and recent incidents as points."""
-    layers = await drilldown.map_layers(session, may_see=sees_restricted(principal))
+    the latest open requests and recent incidents as points. Restricted points are at their
+    area's centroid, unless an entitled reader gives a `purpose`: then they are exact, and
+    the read is recorded in the access log."""
+    layers = await drilldown.map_layers(session, principal, purpose=purpose, route="/api/map")
     return MapLayers.model_validate(layers)
 
 

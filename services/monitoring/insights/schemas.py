@@ -137,6 +137,14 @@ class Alert(BaseModel):
     raised_at: str
     cleared_at: str | None
     resolution: str | None
+    sensitivity: str = Field(
+        "internal", description="The request's class; `restricted` alerts are coarsened"
+    )
+    details_withheld: bool | None = Field(
+        None,
+        description="A restricted request's alert placed in its state (admin1) only: served "
+        "in full only to an entitled reader who gives a `purpose`",
+    )
 
 
 class MonitoredRequest(BaseModel):

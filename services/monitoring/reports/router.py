@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from services.monitoring.access import Staff, sees_restricted
+from services.monitoring.access import Purpose, Staff, View, bulk_view
 from services.monitoring.config import Settings
 from services.monitoring.reports import html, service
 from shared.deps import DbSession
 from shared.errors import Unprocessable
 from shared.ratelimit import rate_limit
 from shared.runtime import ServiceRuntime
+from shared.vocabulary import Sensitivity
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], dependencies=[rate_limit("export")])
 
@@ -33,10 +34,19 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
     return start, end
 
 
+SENSITIVITY_HEADER = "X-Concord-Sensitivity"
+SENSITIVITY_HEADER_DOC = {
+    SENSITIVITY_HEADER: {
+        "description": "The export's class: `restricted` when it may hold restricted records "
+        "in full, `internal` otherwise (aggregates, small cells suppressed)",
+        "schema": {"type": "string", "enum": ["internal", "restricted"]},
+    }
+}
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The CSV (UTF-8, HXL hashtags in the second row)",
         "content": {"text/csv": {"schema": {"type": "string"}}},
+        "headers": SENSITIVITY_HEADER_DOC,
     }
 }
 
@@ -49,11 +59,13 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
         200: {
             "description": "The report (JSON, or a printable page with `format=html`)",
             "content": {"text/html": {"schema": {"type": "string"}}},
+            "headers": SENSITIVITY_HEADER_DOC,
         }
     },
 )
 async def sitrep(
     request: Request,
+    response: Response,
     session: DbSession,
     principal: Staff,
     start: datetime | None = None,
@@ -61,22 +73,29 @@ async def sitrep(
     format: Literal["json", "html"] = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Requests, fulfilment, incidents and alerts of the period (default: the last 7 days),
-    with where things stand now; `format=html` gives a readable, printable page."""
+    with where things stand now; `format=html` gives a readable, printable page. Its class
+    (`sensitivity`, and the `X-Concord-Sensitivity` header) is `internal`: aggregates, with
+    the small cells of sensitive sectors suppressed."""
     start, end = _period(start, end)
     settings: Settings = request.app.state.settings
     report = await service.situation_report(
         session, start, end, small_cell_threshold=settings.small_cell_threshold
     )
+    headers = {SENSITIVITY_HEADER: report["sensitivity"]}
     if format == "html":
-        return HTMLResponse(html.render(report))
+        return HTMLResponse(html.render(report), headers=headers)
+    response.headers.update(headers)
     return report
 
 
-def _csv(request: Request, body: Any, name: str) -> StreamingResponse:
+def _csv(request: Request, body: Any, name: str, *, sensitivity: Sensitivity) -> StreamingResponse:
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            SENSITIVITY_HEADER: sensitivity.value,
+        },
     )
 
 
@@ -94,7 +113,7 @@ async def three_w(
     body = service.stream_three_w(
         runtime.sessionmaker, start, end, small_cell_threshold=settings.small_cell_threshold
     )
-    return _csv(request, body, "3w.csv")
+    return _csv(request, body, "3w.csv", sensitivity=Sensitivity.internal)
 
 
 @router.get(
@@ -103,15 +122,27 @@ async def three_w(
     responses=CSV_RESPONSE,
 )
 async def requests_csv(
-    request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
+    request: Request,
+    principal: Staff,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    purpose: Purpose = None,
 ) -> StreamingResponse:
-    """One row per request of the period, streamed from a server-side cursor."""
+    """One row per request of the period, streamed from a server-side cursor. Restricted
+    requests are in it only for protection officers, administrators and a granted ops centre
+    who give a `purpose`; the export is then recorded in the access log with how many
+    restricted requests it holds, and its `X-Concord-Sensitivity` is `restricted`."""
     start, end = _period(start, end)
     runtime: ServiceRuntime = request.app.state.runtime
-    return _csv(
-        request,
-        service.stream_requests(
-            runtime.sessionmaker, start, end, may_see=sees_restricted(principal)
-        ),
-        "requests.csv",
+    view = bulk_view(principal, purpose)
+    body = service.stream_requests(
+        runtime.sessionmaker,
+        principal,
+        start,
+        end,
+        view=view,
+        purpose=purpose,
+        route="/api/reports/requests.csv",
     )
+    sensitivity = Sensitivity.restricted if view is View.full else Sensitivity.internal
+    return _csv(request, body, "requests.csv", sensitivity=sensitivity)

@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.monitoring.access import View
+from services.monitoring.access_audit.service import record_restricted_read
 from services.monitoring.db.models.read_models import (
     alerts,
     incident_counts,
@@ -27,10 +29,14 @@ from services.monitoring.db.models.read_models import (
     requests,
 )
 from services.monitoring.insights import partners, queries
+from shared.auth import Principal
 from shared.classification import RESTRICTED_SECTORS
+from shared.events.schemas.monitoring import AccessedRecords
 from shared.gazetteer import gazetteer
+from shared.vocabulary import Sensitivity
 
 SENSITIVE_SECTORS = sorted(str(sector) for sector in RESTRICTED_SECTORS)
+RESTRICTED = Sensitivity.restricted.value
 
 THREE_W_HEADER = [
     "Organisation",
@@ -167,14 +173,24 @@ async def stream_three_w(
 
 async def stream_requests(
     sessionmaker: async_sessionmaker[AsyncSession],
+    principal: Principal,
     start: datetime,
     end: datetime,
     *,
-    may_see: bool,
+    view: View,
+    purpose: str | None,
+    route: str,
 ) -> AsyncIterator[str]:
-    """Every request of the period, one row each (restricted ones only for allowed roles)."""
+    """Every request of the period, one row each; restricted ones only in the full view (an
+    entitled reader with a purpose).
+
+    The rows are read in one REPEATABLE READ snapshot, and the restricted ones in it are
+    counted first in that snapshot: the access log records exactly how many the export holds,
+    and it is committed (in a transaction of its own) before the first row goes out, so a
+    client that stops reading half-way cannot take restricted rows unrecorded."""
     yield _csv_line(REQUESTS_HEADER)
     yield _csv_line(REQUESTS_HXL)
+    in_period = (requests.c.created_at >= start) & (requests.c.created_at < end)
     query = (
         select(
             cast(requests.c.request_id, String).label("request_id"),
@@ -190,13 +206,28 @@ async def stream_requests(
             requests.c.people_reached,
         )
         .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
-        .where(requests.c.created_at >= start, requests.c.created_at < end)
+        .where(in_period)
         .order_by(requests.c.created_at, requests.c.request_id)
         .execution_options(yield_per=2000)
     )
-    if not may_see:
-        query = query.where(requests.c.sensitivity != "restricted")
+    if view is View.coarsened:
+        query = query.where(requests.c.sensitivity != RESTRICTED)
     async with sessionmaker() as session, session.begin():
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if view is View.full:
+            restricted = await session.scalar(
+                select(func.count()).where(in_period, requests.c.sensitivity == RESTRICTED)
+            )
+            async with sessionmaker() as log_session, log_session.begin():
+                await record_restricted_read(
+                    log_session,
+                    principal,
+                    route=route,
+                    records=AccessedRecords.export,
+                    export="requests.csv",
+                    restricted_records=int(restricted or 0),
+                    purpose=purpose,
+                )
         async for row in await session.stream(query):
             yield _csv_line(
                 [
@@ -253,6 +284,8 @@ async def situation_report(
     ).all()
     gaz = gazetteer()
     return {
+        # Aggregates only, sensitive sectors' small cells suppressed: for mission staff.
+        "sensitivity": Sensitivity.internal.value,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "requests_by_sector": [
             {

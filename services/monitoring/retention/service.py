@@ -7,8 +7,16 @@ What is purged, for records of class `restricted` older than
   `retention.purged.v1` event goes through the outbox, and the audit group chains it like any
   other event;
 - in the read models, what could identify people: a request's title and exact coordinates,
-  an incident's exact coordinates. Counts, sectors, P-codes and times stay: the figures of
-  the period do not change.
+  an incident's exact coordinates, the county of an alert on a restricted request (its state
+  stays). Counts, sectors, P-codes and times stay: the figures of the period do not change;
+- why restricted records were read: the `purpose` of monitoring's access-log rows, and of
+  the access events the audit trail chains (`audit.chain.redact_fields`: the rest of each
+  event stays readable and the chain verifies; an access event chained before redaction
+  existed loses its whole payload).
+
+The record of a purge is `retention.purged.v2` (`purged_sensitivity`, so the audit trail does
+not purge it in turn); `retention.purged.v1` goes out beside it until it is retired (the
+catalog's deprecation period).
 
 A rebuild replays the topics into fresh read models, so it runs the read-model purge as its
 last step (`services.monitoring.rebuild`): what retention removed does not come back.
@@ -23,11 +31,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.audit.chain import purge_payloads
+from services.monitoring.audit.chain import (
+    purge_payloads,
+    purge_payloads_with_redactable_fields,
+    redact_fields,
+)
 from services.monitoring.config import Settings
 from services.monitoring.db.models import outbox
-from services.monitoring.db.models.read_models import incidents, requests
-from shared.events.schemas.monitoring import RetentionPurged
+from services.monitoring.db.models.access_log import access_log
+from services.monitoring.db.models.read_models import alerts, incidents, requests
+from shared.events.schemas.monitoring import RetentionPurged, RetentionPurgedV2
 from shared.logging import get_logger
 from shared.vocabulary import Sensitivity
 
@@ -40,6 +53,7 @@ RESTRICTED = Sensitivity.restricted.value
 class PurgeCounts:
     requests: int
     incidents: int
+    alerts: int
 
 
 async def purge_read_models(session: AsyncSession, *, cutoff: datetime) -> PurgeCounts:
@@ -66,13 +80,35 @@ async def purge_read_models(session: AsyncSession, *, cutoff: datetime) -> Purge
         )
         .values(lat=None, lon=None)
     )
+    # An alert keeps the state its request is in (the request's own admin1), not the county.
+    purged_alerts = await session.execute(
+        update(alerts)
+        .where(
+            alerts.c.sensitivity == RESTRICTED,
+            alerts.c.raised_at < cutoff,
+            alerts.c.request_id == requests.c.request_id,
+            alerts.c.pcode.is_distinct_from(requests.c.adm1),
+        )
+        .values(pcode=requests.c.adm1)
+    )
     return PurgeCounts(
         requests=int(getattr(purged_requests, "rowcount", 0) or 0),
         incidents=int(getattr(purged_incidents, "rowcount", 0) or 0),
+        alerts=int(getattr(purged_alerts, "rowcount", 0) or 0),
     )
 
 
-async def purge_expired(session: AsyncSession, settings: Settings) -> RetentionPurged | None:
+async def purge_access_purposes(session: AsyncSession, *, cutoff: datetime) -> int:
+    """Remove the purpose of the access-log rows older than `cutoff`; how many changed."""
+    result = await session.execute(
+        update(access_log)
+        .where(access_log.c.at < cutoff, access_log.c.purpose.is_not(None))
+        .values(purpose=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_expired(session: AsyncSession, settings: Settings) -> RetentionPurgedV2 | None:
     """One retention pass in the caller's transaction: purge what expired and record it (an
     event through the outbox). None when nothing had expired."""
     now = await session.scalar(select(func.now()))
@@ -80,11 +116,29 @@ async def purge_expired(session: AsyncSession, settings: Settings) -> RetentionP
     days = settings.retention_restricted_days
     cutoff = now - timedelta(days=days)
     audit = await purge_payloads(session, sensitivity=RESTRICTED, occurred_before=cutoff)
+    audit += await purge_payloads_with_redactable_fields(session, occurred_before=cutoff)
+    purposes = await redact_fields(session, occurred_before=cutoff)
     counts = await purge_read_models(session, cutoff=cutoff)
-    if audit == counts.requests == counts.incidents == 0:
+    access_entries = await purge_access_purposes(session, cutoff=cutoff)
+    if not any((audit, purposes, counts.requests, counts.incidents, counts.alerts, access_entries)):
         return None
     purge_id = uuid.uuid4()
-    record = RetentionPurged(
+    record = RetentionPurgedV2(
+        purge_id=purge_id,
+        purged_sensitivity=Sensitivity.restricted,
+        retention_days=days,
+        cutoff=cutoff,
+        audit_payloads=audit,
+        audit_purposes=purposes,
+        requests=counts.requests,
+        incidents=counts.incidents,
+        alerts=counts.alerts,
+        access_entries=access_entries,
+        purged_at=now,
+    )
+    await outbox.add(session, record, subject=purge_id)
+    # The superseded type, still produced beside v2 for the deprecation period.
+    superseded = RetentionPurged(
         purge_id=purge_id,
         sensitivity=Sensitivity.restricted,
         retention_days=days,
@@ -94,12 +148,15 @@ async def purge_expired(session: AsyncSession, settings: Settings) -> RetentionP
         incidents=counts.incidents,
         purged_at=now,
     )
-    await outbox.add(session, record, subject=purge_id)
+    await outbox.add(session, superseded, subject=purge_id)
     log.info(
         "retention.purged",
         audit_payloads=audit,
+        audit_purposes=purposes,
         requests=counts.requests,
         incidents=counts.incidents,
+        alerts=counts.alerts,
+        access_entries=access_entries,
         retention_days=days,
     )
     return record

@@ -84,12 +84,22 @@ def _alert(
         "cleared_at": cleared_at,
         "resolution": resolution,
         "version": version,
+        "sensitivity": clock.sensitivity,
     }
 
 
 async def sync_clocks(session: AsyncSession, settings: Settings, data: AidRequestEvent) -> None:
     """Start the clocks of stages now waiting, stop (and clear) those now reached."""
     closed = data.status in TERMINAL
+    # A reclassified request's later alerts carry its new class.
+    await session.execute(
+        update(sla_clocks)
+        .where(
+            sla_clocks.c.request_id == data.request_id,
+            sla_clocks.c.sensitivity != data.sensitivity.value,
+        )
+        .values(sensitivity=data.sensitivity.value)
+    )
     for stage, started, reached in _stage_bounds(data):
         if started is None:
             continue
@@ -103,6 +113,7 @@ async def sync_clocks(session: AsyncSession, settings: Settings, data: AidReques
                     urgency=data.urgency.value,
                     sector=data.sector.value,
                     pcode=data.location.pcode,
+                    sensitivity=data.sensitivity.value,
                     started_at=started,
                     due_at=started + timedelta(seconds=target),
                     next_check_at=started

@@ -16,6 +16,8 @@ from shared.events.schemas.monitoring import (
     SlaCleared,
     SlaWarningRaised,
 )
+from shared.gazetteer import gazetteer
+from shared.vocabulary import Sensitivity
 
 
 async def apply_alert(session: AsyncSession, data: SlaAlertState) -> bool:
@@ -35,6 +37,7 @@ async def apply_alert(session: AsyncSession, data: SlaAlertState) -> bool:
         "raised_at": data.raised_at,
         "cleared_at": data.cleared_at,
         "resolution": data.resolution,
+        "sensitivity": data.sensitivity.value,
     }
     return await upsert_if_newer(session, alerts, "alert_id", values)
 
@@ -55,7 +58,12 @@ def build_alert_router(*, live: bool = True) -> EventRouter:
                 level=data.level,
                 escalation_level=data.escalation_level,
                 escalate_to=data.escalate_to,
-                pcode=data.pcode,
+                # The stream goes to every staff role: a restricted request's alert is placed
+                # in its state only, as the feed shows it to unentitled staff.
+                pcode=gazetteer().admin1(data.pcode)
+                if data.pcode and data.sensitivity is Sensitivity.restricted
+                else data.pcode,
+                sensitivity=data.sensitivity,
                 due_at=data.due_at,
             )
 

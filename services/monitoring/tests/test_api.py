@@ -97,14 +97,22 @@ async def test_situation_report_in_json_and_html(stack: LocalStack) -> None:
     staff = bearer(settings, "admin")
     async with serve_in_process(quiet_app(settings)) as client:
         period = {"start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
-        report = (await client.get("/api/reports/sitrep", params=period, headers=staff)).json()
+        response = await client.get("/api/reports/sitrep", params=period, headers=staff)
+        assert response.headers["x-concord-sensitivity"] == "internal"
+        report = response.json()
+        assert report["sensitivity"] == "internal"
         assert report["period"]["start"].startswith("2026-01-01")
         assert {"kpis", "top_gaps", "hotspots", "contributions"} <= set(report["now"])
         page = await client.get(
             "/api/reports/sitrep", params=period | {"format": "html"}, headers=staff
         )
         assert page.headers["content-type"].startswith("text/html")
+        assert page.headers["x-concord-sensitivity"] == "internal"
         assert "<h1>Situation report</h1>" in page.text and "<script" not in page.text
         export = await client.get("/api/reports/requests.csv", params=period, headers=staff)
+        # An admin without a purpose: the coarsened export, restricted requests left out.
+        assert export.headers["x-concord-sensitivity"] == "internal"
+        three_w = await client.get("/api/reports/3w.csv", params=period, headers=staff)
+        assert three_w.headers["x-concord-sensitivity"] == "internal"
         lines = export.text.splitlines()
         assert lines[1].startswith("#activity+id,#sector")

@@ -108,6 +108,37 @@ def test_a_restricted_incident_keeps_its_details_only_for_cleared_roles() -> Non
         assert area_code == ("SS0102" if may_see else "SS01")
 
 
+def test_an_sla_alert_on_a_restricted_request_is_placed_in_its_state_for_others() -> None:
+    alert_id, request_id = uuid.uuid4(), uuid.uuid4()
+    breach = sla_alert(
+        sla.SlaBreached,
+        alert_id=alert_id,
+        request_id=request_id,
+        level=sla.AlertLevel.breach,
+        version=1,
+        escalation_level=1,
+    ).model_copy(update={"sensitivity": Sensitivity.restricted})
+    event = AlertEvent(
+        event_id=uuid.uuid4(),
+        event_type="concord.monitoring.sla.breached.v1",
+        subject=str(alert_id),
+        sent=now(),
+        data=breach.model_dump(mode="json"),
+    )
+    for may_see in (False, True):
+        body = render(event, sender="monitoring@test", may_see_restricted=may_see)
+        cap_schema().validate(body)
+        alert = parse(body)
+        area_code = text(alert, "cap:info/cap:area/cap:geocode/cap:value")
+        assert area_code == ("SS0101" if may_see else "SS01")
+        assert (b"SS0101" in body) is may_see
+        parameters = {
+            text(p, "cap:valueName"): text(p, "cap:value")
+            for p in alert.findall("cap:info/cap:parameter", NS)
+        }
+        assert parameters["sensitivity"] == "restricted"
+
+
 def test_an_update_references_every_earlier_message() -> None:
     alert_id, request_id = uuid.uuid4(), uuid.uuid4()
     first, second = Sent(uuid.uuid4(), now()), Sent(uuid.uuid4(), now())

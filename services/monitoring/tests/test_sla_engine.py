@@ -21,7 +21,7 @@ from services.monitoring.sla.engine import sweep_once, sync_clocks
 from services.monitoring.tests.factories import aid_request, now
 from shared.db import create_engine, create_sessionmaker
 from shared.events.schemas import humanitarian_requests as hr
-from shared.vocabulary import Urgency
+from shared.vocabulary import Sensitivity, Urgency
 
 pytestmark = pytest.mark.integration
 
@@ -150,3 +150,46 @@ async def test_sweep_raises_each_level_once_then_clears(engine: AsyncEngine) -> 
             )
         )
     assert state == "cancelled"
+
+
+async def test_an_alert_carries_its_requests_class_and_follows_a_reclassification(
+    engine: AsyncEngine,
+) -> None:
+    settings = Settings(sla_targets={"urgent": {"triage": 100}}, sla_escalation_fraction=0.5)
+    sessionmaker = create_sessionmaker(engine)
+    internal_id, reclassified_id = uuid.uuid4(), uuid.uuid4()
+    submitted = now() - timedelta(seconds=110)
+
+    def state(request_id: uuid.UUID, version: int, sensitivity: Sensitivity) -> Any:
+        return aid_request(
+            request_id=request_id,
+            version=version,
+            status=hr.RequestStatus.submitted,
+            submitted_at=submitted,
+            urgency=Urgency.urgent,
+            sensitivity=sensitivity,
+        )
+
+    await _sync(sessionmaker, settings, state(internal_id, 1, Sensitivity.internal))
+    await _sync(sessionmaker, settings, state(reclassified_id, 1, Sensitivity.internal))
+    await sweep_once(sessionmaker, settings)
+    # Reclassified to restricted after its first alert: the next one says so.
+    await _sync(sessionmaker, settings, state(reclassified_id, 2, Sensitivity.restricted))
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(sla_clocks)
+            .where(sla_clocks.c.request_id.in_([internal_id, reclassified_id]))
+            .values(
+                due_at=sla_clocks.c.due_at - timedelta(seconds=60),
+                next_check_at=sla_clocks.c.next_check_at - timedelta(seconds=60),
+            )
+        )
+    await sweep_once(sessionmaker, settings)
+    async with sessionmaker() as session:
+        internal = await _alerts_for(session, internal_id)
+        reclassified = await _alerts_for(session, reclassified_id)
+    assert [a["sensitivity"] for a in internal] == ["internal", "internal"]
+    assert [(a["escalation_level"], a["sensitivity"]) for a in reclassified] == [
+        (1, "internal"),
+        (2, "restricted"),
+    ]

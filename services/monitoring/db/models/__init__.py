@@ -25,6 +25,24 @@ outbox = Outbox(Base.metadata, service=SCHEMA, catalog=CATALOG)
 inbox = Inbox(Base.metadata)
 
 # The tables register themselves on Base.metadata when their modules are imported.
-from services.monitoring.db.models import audit, live, planning, read_models, sla  # noqa: E402
+from services.monitoring.db.models import (  # noqa: E402
+    access_log,
+    audit,
+    live,
+    planning,
+    read_models,
+    sla,
+)
 
-__all__ = ["SCHEMA", "Base", "audit", "inbox", "live", "outbox", "planning", "read_models", "sla"]
+__all__ = [
+    "SCHEMA",
+    "Base",
+    "access_log",
+    "audit",
+    "inbox",
+    "live",
+    "outbox",
+    "planning",
+    "read_models",
+    "sla",
+]

@@ -35,6 +35,10 @@ audit_log = Table(
     # sha256 of `canonical`: the chain links this digest, so a purged payload keeps it sound.
     Column("payload_digest", Text, nullable=False),
     Column("purged_at", DateTime(timezone=True), nullable=True),
+    # The salt of the digests that commit to the redactable fields (`audit.chain`); dropped
+    # when they are redacted, so a removed value cannot be guessed back.
+    Column("redaction_salt", Text, nullable=True),
+    Column("redacted_at", DateTime(timezone=True), nullable=True),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
     Index("ix_audit_log_subject_position", "subject", "position"),

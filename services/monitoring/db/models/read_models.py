@@ -248,6 +248,7 @@ alerts = Table(
     Column("raised_at", DateTime(timezone=True), nullable=False),
     Column("cleared_at", DateTime(timezone=True), nullable=True),
     Column("resolution", Text, nullable=True),
+    Column("sensitivity", Text, nullable=False, server_default="internal"),
     Index("ix_alerts_open", "raised_at", postgresql_where=text("cleared_at IS NULL")),
     Index("ix_alerts_request_id", "request_id"),
 )

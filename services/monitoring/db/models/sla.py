@@ -15,6 +15,8 @@ sla_clocks = Table(
     Column("urgency", Text, nullable=False),
     Column("sector", Text, nullable=True),
     Column("pcode", Text, nullable=True),
+    # The request's class, kept current from its events: the alerts' `sensitivity`.
+    Column("sensitivity", Text, nullable=False, server_default="internal"),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("next_check_at", DateTime(timezone=True), nullable=True),

@@ -1,0 +1,1 @@
+"""The access audit of monitoring's reads of restricted records."""
