@@ -52,7 +52,7 @@ run: venv kafka-jars
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services deploy
+	$(VENV)/bin/mypy shared services deploy tests/bench
 	$(VENV)/bin/lint-imports --no-cache
 
 format: venv
