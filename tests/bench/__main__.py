@@ -82,19 +82,20 @@ def growth(stack: LocalStack, *, quick: bool, parts: set[str]) -> Figures:
 
 def profiler(
     directory: Path,
-) -> Callable[[int], Coroutine[Any, Any, Callable[[], Awaitable[None]]]]:
-    """py-spy on the requests service during the closed loop: collapsed stacks into DIR,
-    from two seconds into the load until it ends."""
+) -> Callable[[int, str], Coroutine[Any, Any, Callable[[], Awaitable[None]]]]:
+    """py-spy on a service process: collapsed stacks into DIR/<name>.collapsed, from two
+    seconds after the start until `stop` (the requests service during the closed loop as
+    `intake`, monitoring while its groups drain a backlog as `drain`)."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     directory.mkdir(parents=True, exist_ok=True)
 
-    async def start(pid: int) -> Callable[[], Awaitable[None]]:
+    async def start(pid: int, name: str) -> Callable[[], Awaitable[None]]:
         await asyncio.sleep(2)  # past the first connections
         process = await asyncio.create_subprocess_exec(
             py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw",
-            "--nonblocking", "--output", str(directory / "intake.collapsed"),
+            "--nonblocking", "--output", str(directory / f"{name}.collapsed"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
 

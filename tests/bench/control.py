@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 import psutil  # type: ignore[import-untyped]
 from aiokafka import TopicPartition
 
@@ -23,6 +24,7 @@ from deploy.services import ROOT, SERVICES, ServiceSpec
 from deploy.stack import LocalStack
 from services.humanitarian_requests.config import Settings as RequestsSettings
 from shared.events.kafka import create_admin, create_consumer
+from shared.testing import read_to_end
 from tests.bench.loadgen import Spec
 
 
@@ -235,6 +237,46 @@ async def group_lags(bootstrap: str, prefix: str) -> dict[str, int]:
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def group_members(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Members of each consumer group whose name starts with `prefix`."""
+    admin = create_admin(bootstrap_servers=bootstrap, client_id="bench-members")
+    await admin.start()
+    try:
+        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(prefix)]
+        found: dict[str, int] = {}
+        for response in await admin.describe_consumer_groups(groups) if groups else []:
+            for group in response.groups:
+                # (error_code, group_id, state, protocol_type, protocol, members, ...)
+                found[str(group[1])] = len(group[5])
+        return found
+    finally:
+        await admin.close()
+
+
+async def submitted_counts(bootstrap: str, topic: str, ids: set[str]) -> dict[str, int]:
+    """How many `aid_request.submitted` events the topic holds for each of `ids`."""
+    counts: Counter[str] = Counter()
+    for record in await read_to_end(bootstrap, topic):
+        event = orjson.loads(record.value or b"{}")
+        subject = str(event.get("subject"))
+        if "aid_request.submitted" in str(event.get("type", "")) and subject in ids:
+            counts[subject] += 1
+    return dict(counts)
+
+
+async def stored_requests(database_url: str, ids: set[str]) -> set[str]:
+    """Which of `ids` the requests service holds (each id is a primary key: at most once)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM humanitarian_requests.aid_requests WHERE id = ANY($1::uuid[])",
+            list(ids),
+        )
+        return {str(r["id"]) for r in rows}
+    finally:
+        await conn.close()
 
 
 async def unpublished(database_url: str) -> int:

@@ -112,6 +112,12 @@ class Spec:
     first_index: int = 0  # workload index of the first request (distinct places per phase)
     label: str = "load"
     timeout: float = 30.0
+    # Several replicas behind no balancer: request i goes to ports[i % len(ports)] (round
+    # robin, as a load balancer would spread them); empty means `port` alone.
+    ports: list[int] = field(default_factory=list)
+
+    def port_of(self, index: int) -> int:
+        return self.ports[index % len(self.ports)] if self.ports else self.port
 
 
 @dataclass
@@ -124,13 +130,14 @@ class Tally:
 class Generator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self.idle: list[Connection] = []
+        self.idle: dict[int, list[Connection]] = {}  # per port
         self.tally = Tally()
         self.out = sys.stdout.buffer
 
     def _request(self, index: int) -> tuple[bytes, bytes]:
         spec = self.spec
-        headers = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {spec.host}:{spec.port}"]
+        port = spec.port_of(index)
+        headers = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {spec.host}:{port}"]
         body = b""
         if spec.body == "aid_request":
             key = f"{spec.key_prefix}-{index}"
@@ -144,27 +151,29 @@ class Generator:
         headers.append(f"Content-Length: {len(body)}")
         return ("\r\n".join(headers) + "\r\n\r\n").encode(), body
 
-    async def _connection(self) -> Connection:
-        while self.idle:
-            connection = self.idle.pop()
+    async def _connection(self, port: int) -> Connection:
+        idle = self.idle.setdefault(port, [])
+        while idle:
+            connection = idle.pop()
             if connection.reusable:
                 return connection
             connection.close()
-        return await Connection.open(self.spec.host, self.spec.port)
+        return await Connection.open(self.spec.host, port)
 
     async def one(self, index: int, intended: float) -> None:
         head, body = self._request(index)
         sent = time.monotonic()
-        record: dict[str, Any] = {"i": index, "t": intended, "sent": sent}
+        port = self.spec.port_of(index)
+        record: dict[str, Any] = {"i": index, "t": intended, "sent": sent, "port": port}
         connection: Connection | None = None
         try:
             async with asyncio.timeout(self.spec.timeout):
-                connection = await self._connection()
+                connection = await self._connection(port)
                 status, payload, keep = await connection.request(head, body)
             record["status"] = status
             if keep:
                 connection.idle_since = time.monotonic()
-                self.idle.append(connection)
+                self.idle.setdefault(port, []).append(connection)
             else:
                 connection.close()
             if status in (200, 201) and self.spec.body == "aid_request":
@@ -238,8 +247,9 @@ class Generator:
         finally:
             ticker.cancel()
             self._say()
-            for connection in self.idle:
-                connection.close()
+            for idle in self.idle.values():
+                for connection in idle:
+                    connection.close()
         elapsed = time.monotonic() - self.tally.started
         summary = {"summary": {"elapsed": elapsed, "statuses": dict(self.tally.statuses)}}
         self.out.write(orjson.dumps(summary) + b"\n")

@@ -33,7 +33,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from deploy.stack import LocalStack
+from deploy.stack import LocalStack, free_port_block
 from services.humanitarian_requests.config import Settings as RequestsSettings
 from services.humanitarian_requests.tests.helpers import (
     ngo_state,
@@ -54,10 +54,13 @@ from tests.bench.control import (
     MemoryWatch,
     drain_of,
     group_lags,
+    group_members,
     poll_until_zero,
     run_load,
     start_service,
     stop_service,
+    stored_requests,
+    submitted_counts,
     unpublished,
 )
 from tests.bench.figures import Figures, load_average, percentile
@@ -102,6 +105,10 @@ QUICK = Sizes(
     batch=500,
     backlog=250,
 )
+
+
+Profiler = Callable[[int, str], Coroutine[Any, Any, Callable[[], Awaitable[None]]]]
+"""Starts py-spy on a pid, into a file of that name; returns what stops it."""
 
 
 def say(line: str) -> None:
@@ -250,9 +257,7 @@ class SystemBench:
         self.figures = Figures()
         self.memory = MemoryWatch(stack)
         self.next_index = 0  # every submission of the run gets its own place
-        self.profile: Callable[[int], Coroutine[Any, Any, Callable[[], Awaitable[None]]]] | None = (
-            None
-        )
+        self.profile: Profiler | None = None
 
     def spec(self, label: str, **kwargs: Any) -> Spec:
         count = kwargs.get("count") or int(kwargs.get("rate", 0) * kwargs.get("duration", 0))
@@ -317,7 +322,7 @@ class SystemBench:
             profiling = None
             if self.profile is not None:
                 pid = self.stack.processes[REQUESTS.name].pid
-                profiling = asyncio.create_task(self.profile(pid))
+                profiling = asyncio.create_task(self.profile(pid, "intake"))
             # A profile needs samples: at least 1000 submissions under it.
             count = max(sizes.closed, 1000) if profiling else sizes.closed
             with CpuWatch(self.stack).measuring() as cores:
@@ -464,6 +469,7 @@ class SystemBench:
         f.add("batch_ratio", created_items / batch_seconds / bare.per_second, goal=">= 0.5")
 
         await self._backlogs(rate)
+        await self._replicas(rate)
         rss = self.memory.max_mb
         biggest = max(rss, key=lambda name: rss[name]) if rss else "none"
         f.add("rss_mb_max", rss.get(biggest, float("nan")), goal="<= 300", note=biggest)
@@ -504,11 +510,15 @@ class SystemBench:
             deadline = time.monotonic() + 600
             consumer_cpu: CpuWatch | None = None
             consumer_cores: dict[str, float] = {}
+            profiling: asyncio.Task[Callable[[], Awaitable[None]]] | None = None
             while True:
                 if started.done() and consumer_cpu is None:
                     # From monitoring's readiness on: what draining costs, not the start-up.
                     consumer_cpu = CpuWatch(stack)
                     consumer_cpu.start()
+                    if self.profile is not None:
+                        pid = stack.processes[MONITORING.name].pid
+                        profiling = asyncio.create_task(self.profile(pid, "drain"))
                 lags = await group_lags(self.bootstrap, "monitoring.")
                 now = time.monotonic()
                 for group, lag in lags.items():
@@ -516,6 +526,8 @@ class SystemBench:
                 if started.done() and lags and all(s[-1][1] == 0 for s in series.values()):
                     if consumer_cpu is not None:
                         consumer_cores = consumer_cpu.stop()
+                    if profiling is not None:
+                        await (await profiling)()
                     break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"monitoring still behind: {lags}")
@@ -546,6 +558,67 @@ class SystemBench:
         )
         f.add("consumer_cpu_cores[machine]", consumer_cores.get("machine", float("nan")))
         f.add("consumer_ratio", slowest_rate / intake_rate, goal=">= 1.5", note=slowest_name)
+
+    async def _replicas(self, intake_rate: float) -> None:
+        """Two replicas of the requests service on one database and one broker, as a load
+        balancer would see them: the closed loop spread over both, then proof that nothing
+        was lost or doubled (one row and one `submitted` event per 201, the outbox drained by
+        the one relay that leads) and that both replicas took requests and sit in the
+        service's consumer groups."""
+        f, stack = self.figures, self.stack
+        await self.settle()
+        second_port = free_port_block()
+        second = f"{REQUESTS.name}_2"
+        say(f"replicas: a second requests service on port {second_port}")
+        stack.start_service(REQUESTS, name=second, port=second_port)
+        try:
+            await _wait_ready(f"http://127.0.0.1:{second_port}")
+            members = await group_members(self.bootstrap, f"{REQUESTS.name}.")
+            spec = self.spec(
+                "replicas",
+                mode="closed",
+                concurrency=CONCURRENCY,
+                count=self.sizes.closed,
+                ports=[self.url.port or 80, second_port],
+            )
+            async with self.memory.watching():
+                run = await run_load(spec)
+            rate = len(run.ok()) / run.elapsed
+            f.add("replicas_intake_per_s", rate, note=f"2 replicas, {CONCURRENCY} in flight")
+            f.add("replicas_errors", run.errors, goal="<= 0", note=run.error_kinds)
+            f.add("replicas_intake_gain", rate / intake_rate, note="÷ intake_per_s (1 replica)")
+            served = {port: 0 for port in spec.ports}
+            for record in run.ok():
+                served[record["port"]] += 1
+            f.add("replicas_least_served_share", min(served.values()) / max(len(run.ok()), 1))
+            f.add(
+                "replicas_group_members_min",
+                min(members.values(), default=0),
+                goal=">= 2",
+                note=", ".join(f"{g}: {n}" for g, n in sorted(members.items())),
+            )
+            await self.settle()
+            created = {r["id"] for r in run.ok() if r.get("id")}
+            counts = await submitted_counts(self.bootstrap, AID_REQUEST_TOPIC.name, created)
+            stored = await stored_requests(self.database_url, created)
+            lost = sum(1 for rid in created if counts.get(rid, 0) == 0 or rid not in stored)
+            doubled = sum(1 for n in counts.values() if n > 1)
+            f.add("replicas_lost", lost, goal="<= 0", note=f"of {len(created)} 201s")
+            f.add("replicas_duplicated", doubled, goal="<= 0", note="submitted events per 201")
+        finally:
+            stop_service(stack, second)
+
+
+async def _wait_ready(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} not ready after {timeout} s")
+            await asyncio.sleep(0.3)
 
 
 async def _total_lag(bootstrap: str) -> int:
