@@ -71,7 +71,9 @@ def _ended_request(request_id: uuid.UUID, at: datetime) -> list[Any]:
     ]
 
 
-def _declined_offer(request_id: uuid.UUID, at: datetime) -> Any:
+def _declined_offer(
+    request_id: uuid.UUID, at: datetime, sensitivity: Sensitivity = Sensitivity.internal
+) -> Any:
     offer_id = uuid.uuid4()
     offer = hr.OfferDeclined(
         offer_id=offer_id,
@@ -92,9 +94,9 @@ def _declined_offer(request_id: uuid.UUID, at: datetime) -> Any:
             affected_total=100,
             priority_score=50.0,
             submitted_at=at,
-            details_withheld=False,
+            details_withheld=sensitivity is Sensitivity.restricted,
         ),
-        sensitivity=Sensitivity.internal,
+        sensitivity=sensitivity,
         offered_at=at,
         respond_by=at + timedelta(hours=4),
         responded_at=at,
@@ -140,9 +142,19 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
     ).model_copy(update={"title": f"Open for {PLANTED}"})
     open_event = envelope(still_open, subject=open_id, at=old)
     offer_event = _declined_offer(expired_id, old)
+    # An offer carries its request's class: a restricted one is chained as restricted, so
+    # the restricted purge takes its payload (before offers had a class, none did).
+    restricted_offer = _declined_offer(uuid.uuid4(), old, Sensitivity.restricted)
     old_incident, recent_incident = uuid.uuid4(), uuid.uuid4()
     incident_events = [_incident(old_incident, old), _incident(recent_incident, recent)]
-    events = [*expired_events, *recent_events, open_event, offer_event, *incident_events]
+    events = [
+        *expired_events,
+        *recent_events,
+        open_event,
+        offer_event,
+        restricted_offer,
+        *incident_events,
+    ]
 
     app = create_app(settings)
     async with serve_in_process(app):
@@ -215,7 +227,8 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
                     )
                 ).all()
             }
-        for event in (*expired_events, offer_event, incident_events[0]):
+        assert rows[restricted_offer.id].sensitivity == "restricted"
+        for event in (*expired_events, offer_event, restricted_offer, incident_events[0]):
             row = rows[event.id]
             assert row.canonical is None and row.purged_at is not None and row.payload_digest
         for event in (*recent_events, open_event, incident_events[1]):
