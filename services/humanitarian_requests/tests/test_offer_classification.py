@@ -4,12 +4,15 @@ for a restricted request is the need-to-know summary, never the request's detail
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 
+from deploy.services import SERVICES
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
@@ -20,13 +23,14 @@ from services.humanitarian_requests.tests.helpers import (
     wait_for_replica,
 )
 from shared.events.schemas.humanitarian_requests import OFFER_TOPIC
+from shared.migrations import alembic_config
 from shared.testing import bearer, read_events
 from shared.vocabulary import Sector
 
 pytestmark = pytest.mark.integration
 
 # No other test grants these counties: every offer below goes to the NGO made here.
-INTERNAL_COUNTY, RESTRICTED_COUNTY = "SS0901", "SS0902"
+INTERNAL_COUNTY, RESTRICTED_COUNTY, MIGRATED_COUNTY = "SS0901", "SS0902", "SS0903"
 PLANTED = "Planted-Offer-Detail Nyandeng"
 
 
@@ -163,3 +167,33 @@ async def test_an_offer_of_a_restricted_request_is_restricted_from_the_start(
         f"/offers/{offer_id}", headers=bearer(settings, "ngo", ngo_id=uuid.uuid4())
     )
     assert other.status_code == 404
+
+
+async def test_migration_0008_gives_each_stored_offer_its_requests_class(
+    client: httpx.AsyncClient, settings: Settings, kafka_bootstrap: str, database_url: str
+) -> None:
+    """Offers made before the column existed get their request's class from the backfill."""
+    _, request = await _offered(
+        client, settings, kafka_bootstrap, database_url, sector=Sector.gbv, county=MIGRATED_COUNTY
+    )
+    offer_id = request["current_offer_id"]
+    (spec,) = [s for s in SERVICES if s.name == "humanitarian_requests"]
+    config = alembic_config(settings, spec.migrations_dir)
+    await asyncio.to_thread(command.downgrade, config, "0007")
+    try:
+        columns = await fetch(
+            database_url,
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'humanitarian_requests' AND table_name = 'offers'",
+        )
+        assert "sensitivity" not in {c[0] for c in columns}
+    finally:
+        await asyncio.to_thread(command.upgrade, config, "head")
+    assert await _stored_class(database_url, offer_id) == "restricted"
+    mismatched = await fetch(
+        database_url,
+        "SELECT o.id FROM humanitarian_requests.offers AS o "
+        "JOIN humanitarian_requests.aid_requests AS r ON r.id = o.request_id "
+        "WHERE o.sensitivity IS DISTINCT FROM r.sensitivity",
+    )
+    assert mismatched == []
