@@ -14,14 +14,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from deploy.stack import LocalStack
 from services.monitoring.app import create_app
 from services.monitoring.audit.chain import verify_chain
 from services.monitoring.config import Settings
 from services.monitoring.db.models.audit import audit_log
-from services.monitoring.db.models.read_models import incidents, request_history, requests
+from services.monitoring.db.models.read_models import (
+    incidents,
+    offers,
+    request_history,
+    requests,
+)
 from services.monitoring.rebuild import rebuild
 from services.monitoring.retention.service import purge_expired
 from services.monitoring.tests.factories import (
@@ -170,13 +175,35 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
                     .limit(1)
                     .offset(len(events) - 1)
                 )
-                status = await session.scalar(
-                    select(requests.c.status).where(requests.c.request_id == expired_id)
+                # Both groups, every record: the read models say which audit rows are due.
+                statuses = dict(
+                    (
+                        await session.execute(
+                            select(requests.c.request_id, requests.c.status).where(
+                                requests.c.request_id.in_([expired_id, recent_id, open_id])
+                            )
+                        )
+                    ).all()
+                )
+                offered = await session.scalar(
+                    select(func.count()).where(
+                        offers.c.offer_id.in_(
+                            [uuid.UUID(offer_event.subject), uuid.UUID(restricted_offer.subject)]
+                        )
+                    )
                 )
                 modelled = await session.scalar(
-                    select(incidents.c.lat).where(incidents.c.incident_id == old_incident)
+                    select(func.count()).where(
+                        incidents.c.incident_id.in_([old_incident, recent_incident])
+                    )
                 )
-                return chained is not None and status == "cancelled" and modelled is not None
+                return (
+                    chained is not None
+                    and statuses
+                    == {expired_id: "cancelled", recent_id: "cancelled", open_id: "submitted"}
+                    and offered == 2
+                    and modelled == 2
+                )
 
         await projected(applied, kafka_bootstrap)
 
