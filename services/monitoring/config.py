@@ -91,6 +91,12 @@ class Settings(ServiceSettings):
     retention_restricted_days: int = Field(
         365, ge=1, le=36500, validation_alias="MONITORING_RETENTION_RESTRICTED_DAYS"
     )
+    # Internal requests that ended and internal incidents past this many days lose the same
+    # personal data (titles, exact points, typed reasons, their audit payloads), as the
+    # requests service's own internal purge does (HUMANITARIAN_REQUESTS_RETENTION_INTERNAL_DAYS).
+    retention_internal_days: int = Field(
+        730, ge=1, le=36500, validation_alias="MONITORING_RETENTION_INTERNAL_DAYS"
+    )
     retention_sweep_interval_seconds: float = Field(
         3600.0, gt=0, validation_alias="MONITORING_RETENTION_SWEEP_INTERVAL"
     )

@@ -127,6 +127,8 @@ async def rebuild(settings: Settings) -> dict[str, int]:
             purged = await purge_read_models(
                 session,
                 cutoff=datetime.now(UTC) - timedelta(days=settings.retention_restricted_days),
+                internal_cutoff=datetime.now(UTC)
+                - timedelta(days=settings.retention_internal_days),
             )
         outcomes["purged"] = purged.requests + purged.incidents + purged.alerts
         async with engine.connect() as conn:

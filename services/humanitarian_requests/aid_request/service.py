@@ -56,7 +56,11 @@ from services.humanitarian_requests.common.principals import actor_of, is_ngo, r
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import AidRequest
 from services.humanitarian_requests.matching.repository import lock_request
-from services.humanitarian_requests.matching.service import offer_next, withdraw_pending_offer
+from services.humanitarian_requests.matching.service import (
+    offer_next,
+    reclassify_offers,
+    withdraw_pending_offer,
+)
 from shared.auth import Principal
 from shared.classification import (
     Classification,
@@ -402,6 +406,7 @@ async def reclassify(
         raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     touch(row, now)
+    await reclassify_offers(session, row)
     await record_transition(
         session,
         row,

@@ -219,6 +219,7 @@ def offer_state(offer: Offer, request: AidRequest) -> OfferState:
             score=offer.score,
             explanation=offer.explanation,
             request=request_summary(request),
+            sensitivity=offer.sensitivity,
             offered_at=offer.offered_at,
             respond_by=offer.respond_by,
             responded_at=offer.responded_at,

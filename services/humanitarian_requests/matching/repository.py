@@ -44,6 +44,23 @@ async def lock_offer(session: AsyncSession, offer_id: uuid.UUID) -> Offer | None
     ).scalar_one_or_none()
 
 
+async def lock_offers_of(session: AsyncSession, request_id: uuid.UUID) -> Sequence[Offer]:
+    """Every offer of a request, locked (after the request: the answer path's lock order)."""
+    return (
+        (
+            await session.execute(
+                select(Offer)
+                .where(Offer.request_id == request_id)
+                .order_by(Offer.round)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+
+
 async def get_offer(session: AsyncSession, offer_id: uuid.UUID) -> Offer | None:
     return await session.get(Offer, offer_id)
 

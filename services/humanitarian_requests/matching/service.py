@@ -92,6 +92,7 @@ async def offer_next(
         id=uuid.uuid4(),
         request_id=request.id,
         ngo_id=chosen.ngo_id,
+        sensitivity=request.sensitivity,
         status=OfferStatus.pending,
         round=request.offer_round + 1,
         rank=position,
@@ -306,6 +307,16 @@ async def withdraw_offers_of_ineligible(
         await offer_next(session, request, now=now, response_window=response_window)
         withdrawn += 1
     return withdrawn
+
+
+async def reclassify_offers(session: AsyncSession, request: AidRequest) -> int:
+    """Keep every offer of `request` (locked, just reclassified) at the request's class, in
+    the reclassification's transaction. The next event of each offer carries it; what an NGO
+    reads of its offer follows the request's class (`offer_state`: the coarsened summary)."""
+    offers = await repository.lock_offers_of(session, request.id)
+    for offer in offers:
+        offer.sensitivity = request.sensitivity
+    return len(offers)
 
 
 def _back_to_triaged(request: AidRequest, now: datetime) -> None:

@@ -516,6 +516,9 @@ class OfferState(BaseModel):
     score: float
     explanation: list[RankingFactor]  # this NGO's own factors (never other NGOs')
     request: OpenRequestSummary
+    # The offer's class: its request's (never lower), kept equal when the request is
+    # reclassified. Absent on events before it existed.
+    sensitivity: Sensitivity | None = None
     offered_at: datetime
     respond_by: datetime
     responded_at: datetime | None

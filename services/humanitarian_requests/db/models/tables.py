@@ -165,6 +165,9 @@ class Offer(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     request_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # The request's class (an offer names the request, its items, the NGO and the place, so it
+    # is never lower); kept equal to it by a reclassification, in the same transaction.
+    sensitivity: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     round: Mapped[int] = mapped_column(Integer)
     rank: Mapped[int] = mapped_column(Integer)
