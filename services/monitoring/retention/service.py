@@ -131,16 +131,12 @@ def _expired_internal_incidents(cutoff: datetime) -> Select[Any]:
     )
 
 
-async def purge_internal_read_models(session: AsyncSession, *, cutoff: datetime) -> PurgeCounts:
-    """Anonymise the internal requests that ended with a last change before `cutoff` and the
-    internal incidents that occurred before it; how many changed (alerts keep their county:
-    an internal request's county is not what the restricted class protects)."""
-    ended = _ended_internal_requests(cutoff)
-    await _clear_history_reasons(session, ended)
-    purged_requests = await session.execute(
+async def _anonymise_requests(session: AsyncSession, *which: Any) -> int:
+    """Drop the title and exact point of the requests `which` selects; how many changed."""
+    result = await session.execute(
         update(requests)
         .where(
-            requests.c.request_id.in_(ended),
+            *which,
             or_(
                 requests.c.title.is_not(None),
                 requests.c.lat.is_not(None),
@@ -149,17 +145,30 @@ async def purge_internal_read_models(session: AsyncSession, *, cutoff: datetime)
         )
         .values(title=None, lat=None, lon=None)
     )
-    purged_incidents = await session.execute(
+    return _count(result)
+
+
+async def _anonymise_incidents(session: AsyncSession, *which: Any) -> int:
+    """Drop the exact point of the incidents `which` selects; how many changed."""
+    result = await session.execute(
         update(incidents)
-        .where(
-            incidents.c.incident_id.in_(_expired_internal_incidents(cutoff)),
-            or_(incidents.c.lat.is_not(None), incidents.c.lon.is_not(None)),
-        )
+        .where(*which, or_(incidents.c.lat.is_not(None), incidents.c.lon.is_not(None)))
         .values(lat=None, lon=None)
     )
-    return PurgeCounts(
-        requests=_count(purged_requests), incidents=_count(purged_incidents), alerts=0
+    return _count(result)
+
+
+async def purge_internal_read_models(session: AsyncSession, *, cutoff: datetime) -> PurgeCounts:
+    """Anonymise the internal requests that ended with a last change before `cutoff` and the
+    internal incidents that occurred before it; how many changed (alerts keep their county:
+    an internal request's county is not what the restricted class protects)."""
+    ended = _ended_internal_requests(cutoff)
+    await _clear_history_reasons(session, ended)
+    purged_requests = await _anonymise_requests(session, requests.c.request_id.in_(ended))
+    purged_incidents = await _anonymise_incidents(
+        session, incidents.c.incident_id.in_(_expired_internal_incidents(cutoff))
     )
+    return PurgeCounts(requests=purged_requests, incidents=purged_incidents, alerts=0)
 
 
 async def purge_internal_payloads(session: AsyncSession, *, cutoff: datetime) -> int:
@@ -195,27 +204,11 @@ async def purge_restricted_read_models(session: AsyncSession, *, cutoff: datetim
             requests.c.sensitivity == RESTRICTED, requests.c.created_at < cutoff
         ),
     )
-    purged_requests = await session.execute(
-        update(requests)
-        .where(
-            requests.c.sensitivity == RESTRICTED,
-            requests.c.created_at < cutoff,
-            or_(
-                requests.c.title.is_not(None),
-                requests.c.lat.is_not(None),
-                requests.c.lon.is_not(None),
-            ),
-        )
-        .values(title=None, lat=None, lon=None)
+    purged_requests = await _anonymise_requests(
+        session, requests.c.sensitivity == RESTRICTED, requests.c.created_at < cutoff
     )
-    purged_incidents = await session.execute(
-        update(incidents)
-        .where(
-            incidents.c.sensitivity == RESTRICTED,
-            incidents.c.occurred_on < cutoff.date(),
-            or_(incidents.c.lat.is_not(None), incidents.c.lon.is_not(None)),
-        )
-        .values(lat=None, lon=None)
+    purged_incidents = await _anonymise_incidents(
+        session, incidents.c.sensitivity == RESTRICTED, incidents.c.occurred_on < cutoff.date()
     )
     # An alert keeps the state its request is in (the request's own admin1), not the county.
     purged_alerts = await session.execute(
@@ -229,9 +222,7 @@ async def purge_restricted_read_models(session: AsyncSession, *, cutoff: datetim
         .values(pcode=requests.c.adm1)
     )
     return PurgeCounts(
-        requests=int(getattr(purged_requests, "rowcount", 0) or 0),
-        incidents=int(getattr(purged_incidents, "rowcount", 0) or 0),
-        alerts=int(getattr(purged_alerts, "rowcount", 0) or 0),
+        requests=purged_requests, incidents=purged_incidents, alerts=_count(purged_alerts)
     )
 
 
