@@ -119,6 +119,8 @@ class LocalStack:
     kafka_nodes: int = 1
     postgres_durable: bool = field(default_factory=postgres_durability_from_environment)
     processes: dict[str, subprocess.Popen[bytes]] = field(init=False, default_factory=dict)
+    # Where each started service process (a second replica too) answers /readyz.
+    service_urls: dict[str, str] = field(init=False, default_factory=dict)
 
     def start_infrastructure(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -325,14 +327,15 @@ class LocalStack:
             stderr=subprocess.STDOUT,
         )
         self.processes[name] = process
+        self.service_urls[name] = f"http://127.0.0.1:{port}"
         return process
 
     def wait_until_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = {spec.name: spec for spec in SERVICES if spec.name in self.processes}
+        pending = {n: url for n, url in self.service_urls.items() if n in self.processes}
         with httpx.Client(timeout=2.0) as client:
             while pending:
-                for name, spec in list(pending.items()):
+                for name, url in list(pending.items()):
                     process = self.processes[name]
                     if process.poll() is not None:
                         raise RuntimeError(
@@ -340,7 +343,7 @@ class LocalStack:
                             f"{self.run_dir / 'logs' / (name + '.log')}"
                         )
                     with contextlib.suppress(httpx.HTTPError):
-                        if client.get(self.service_url(spec) + "/readyz").status_code == 200:
+                        if client.get(url + "/readyz").status_code == 200:
                             del pending[name]
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"not ready after {timeout} s: {sorted(pending)}")

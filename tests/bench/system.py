@@ -572,7 +572,7 @@ class SystemBench:
         say(f"replicas: a second requests service on port {second_port}")
         stack.start_service(REQUESTS, name=second, port=second_port)
         try:
-            await _wait_ready(f"http://127.0.0.1:{second_port}")
+            await asyncio.to_thread(stack.wait_until_ready)
             members = await group_members(self.bootstrap, f"{REQUESTS.name}.")
             spec = self.spec(
                 "replicas",
@@ -607,18 +607,6 @@ class SystemBench:
             f.add("replicas_duplicated", doubled, goal="<= 0", note="submitted events per 201")
         finally:
             stop_service(stack, second)
-
-
-async def _wait_ready(url: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url + "/readyz")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} not ready after {timeout} s")
-            await asyncio.sleep(0.3)
 
 
 async def _total_lag(bootstrap: str) -> int:
