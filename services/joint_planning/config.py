@@ -25,11 +25,17 @@ class Settings(ServiceSettings):
     # How often the overdue sweep looks for overdue tasks and missed milestones.
     sweep_interval_seconds: float = Field(60.0, validation_alias="JOINT_PLANNING_SWEEP_INTERVAL")
 
-    # Retention (docs/data-responsibility.md): a restricted incident of the replica whose last
-    # change is older than this many days loses its exact point (`retention/service.py`); the
-    # sweep looks about every `retention_sweep_interval_seconds`.
+    # Retention (docs/data-responsibility.md): a restricted incident of the replica, or a
+    # restricted operation that ended, whose last change is older than this many days loses
+    # what could identify people (`retention/service.py`); the sweep looks about every
+    # `retention_sweep_interval_seconds`.
     retention_restricted_days: int = Field(
         365, ge=1, le=36500, validation_alias="JOINT_PLANNING_RETENTION_RESTRICTED_DAYS"
+    )
+    # The internal class (notifications, internal incidents of the replica): longer, the same
+    # default as the other services.
+    retention_internal_days: int = Field(
+        730, ge=1, le=36500, validation_alias="JOINT_PLANNING_RETENTION_INTERNAL_DAYS"
     )
     retention_sweep_interval_seconds: float = Field(
         3600.0, gt=0, validation_alias="JOINT_PLANNING_RETENTION_SWEEP_INTERVAL"

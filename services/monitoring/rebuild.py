@@ -130,7 +130,7 @@ async def rebuild(settings: Settings) -> dict[str, int]:
                 internal_cutoff=datetime.now(UTC)
                 - timedelta(days=settings.retention_internal_days),
             )
-        outcomes["purged"] = purged.requests + purged.incidents + purged.alerts
+        outcomes["purged"] = purged.total
         async with engine.connect() as conn:
             outcomes["applied"] = int(
                 await conn.scalar(select(func.count()).where(inbox.table.c.consumer_group == group))

@@ -189,9 +189,10 @@ async def record_offer(
     event_model: type[OfferState],
     *,
     actor: str,
+    **extra: Any,
 ) -> None:
     """Emit an offer event (NGO-readable: the coarsened summary only) and a history row."""
-    data = event_model(**offer_state(offer, request).model_dump())
+    data = event_model(**offer_state(offer, request).model_dump(), **extra)
     await outbox.add(session, data, subject=offer.id)
     session.add(
         HistoryEntry(

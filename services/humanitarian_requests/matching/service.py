@@ -42,12 +42,14 @@ from shared.events.schemas.humanitarian_requests import (
     OfferDeclined,
     OfferExpired,
     OfferMade,
+    OfferReclassified,
     OfferState,
     OfferStatus,
     OfferWithdrawn,
     RequestStatus,
 )
 from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
 
 log = get_logger(__name__)
 
@@ -309,14 +311,27 @@ async def withdraw_offers_of_ineligible(
     return withdrawn
 
 
-async def reclassify_offers(session: AsyncSession, request: AidRequest) -> int:
+async def reclassify_offers(
+    session: AsyncSession, request: AidRequest, *, actor: str, now: datetime
+) -> int:
     """Keep every offer of `request` (locked, just reclassified) at the request's class, in
-    the reclassification's transaction. The next event of each offer carries it; what an NGO
-    reads of its offer follows the request's class (`offer_state`: the coarsened summary)."""
-    offers = await repository.lock_offers_of(session, request.id)
-    for offer in offers:
+    the reclassification's transaction, each one whose class changes published as
+    `offer.reclassified.v1` (its NGO's webhook included): the new class is on Kafka at once,
+    and to restricted, what its NGO reads of it is the coarse summary from here on
+    (`offer_state`). How many offers changed."""
+    changed = 0
+    for offer in await repository.lock_offers_of(session, request.id):
+        if offer.sensitivity == request.sensitivity:
+            continue
+        previous = Sensitivity(offer.sensitivity)
         offer.sensitivity = request.sensitivity
-    return len(offers)
+        offer.version += 1
+        offer.updated_at = now
+        await record_offer(
+            session, offer, request, OfferReclassified, actor=actor, previous_sensitivity=previous
+        )
+        changed += 1
+    return changed
 
 
 def _back_to_triaged(request: AidRequest, now: datetime) -> None:

@@ -115,8 +115,14 @@ async def test_an_offer_has_its_requests_class_and_follows_a_reclassification(
         headers=bearer(settings, "protection_officer"),
     )
     assert reclassified.status_code == 200, reclassified.text
-    # In the reclassification's transaction: stored and served at once.
+    # In the reclassification's transaction: stored, served and published at once (the
+    # offer's own event, which its NGO's webhook also receives), as the coarse summary.
     assert await _stored_class(database_url, offer_id) == "restricted"
+    *_, moved = await _offer_events(kafka_bootstrap, offer_id, until_type="reclassified.v1")
+    assert moved["_type"] == "concord.humanitarian_requests.offer.reclassified.v1"
+    assert (moved["sensitivity"], moved["previous_sensitivity"]) == ("restricted", "internal")
+    assert moved["version"] == made["version"] + 1 and moved["status"] == "pending"
+    assert moved["request"]["details_withheld"] is True and PLANTED not in str(moved)
     listed = await client.get(
         "/offers", params={"request_id": request["request_id"]}, headers=as_ops
     )
@@ -136,7 +142,7 @@ async def test_an_offer_has_its_requests_class_and_follows_a_reclassification(
     declined = await client.post(f"/offers/{offer_id}/decline", json={}, headers=as_ngo)
     assert declined.status_code == 200, declined.text
     events = await _offer_events(kafka_bootstrap, offer_id, until_type="declined.v1")
-    assert [e["sensitivity"] for e in events] == ["internal", "restricted"]
+    assert [e["sensitivity"] for e in events] == ["internal", "restricted", "restricted"]
     assert events[-1]["request"]["details_withheld"] is True
     assert all(PLANTED not in str(e) for e in events)
 

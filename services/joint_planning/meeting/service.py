@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.joint_planning.common.classification import operation_class
-from services.joint_planning.common.history import record
+from services.joint_planning.common.parts import meeting_state as to_state
+from services.joint_planning.common.parts import publish_meeting as publish
 from services.joint_planning.common.principals import actor_of, is_ngo
-from services.joint_planning.db.models import outbox
 from services.joint_planning.db.models.operations import Participant
 from services.joint_planning.db.models.work import Meeting, Task
 from services.joint_planning.meeting.schemas import (
@@ -33,18 +32,13 @@ from services.joint_planning.task import service as tasks
 from services.joint_planning.task.schemas import TaskCreate
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     ActionItem,
-    Attendee,
     MeetingActionItemConverted,
-    MeetingEvent,
     MeetingRecorded,
-    MeetingState,
     MeetingUpdated,
 )
 from shared.http import check_if_match
-from shared.vocabulary import Sensitivity
 
 
 class ActionItemAlreadyConverted(Conflict):
@@ -52,46 +46,8 @@ class ActionItemAlreadyConverted(Conflict):
     title = "This action item is already a task"
 
 
-def to_state(meeting: Meeting) -> MeetingState:
-    return MeetingState(
-        meeting_id=meeting.id,
-        operation_id=meeting.operation_id,
-        title=meeting.title,
-        held_at=meeting.held_at,
-        attendees=[Attendee.model_validate(a) for a in meeting.attendees],
-        agenda=list(meeting.agenda),
-        decisions=list(meeting.decisions),
-        action_items=[ActionItem.model_validate(i) for i in meeting.action_items],
-        version=meeting.version,
-        updated_at=meeting.updated_at,
-        sensitivity=Sensitivity(meeting.sensitivity),
-    )
-
-
 def to_view(meeting: Meeting) -> MeetingOut:
     return MeetingOut(**to_state(meeting).model_dump(), created_at=meeting.created_at)
-
-
-async def _publish(
-    session: AsyncSession, meeting: Meeting, event: type[MeetingEvent], *, actor: str, **extra: Any
-) -> None:
-    meeting.sensitivity = (await operation_class(session, meeting.operation_id)).value
-    meeting.version += 1
-    meeting.updated_at = datetime.now(UTC)
-    await session.flush()
-    await outbox.add(
-        session, event(**to_state(meeting).model_dump(), actor=actor, **extra), subject=meeting.id
-    )
-    if meeting.operation_id is not None:
-        record(
-            session,
-            operation_id=meeting.operation_id,
-            entity_type="meeting",
-            entity_id=meeting.id,
-            event_type=CATALOG.for_model(event).name,
-            actor=actor,
-            detail={"version": meeting.version, "title": meeting.title},
-        )
 
 
 async def _action_items(
@@ -154,7 +110,7 @@ async def record_meeting(
         updated_at=now,
     )
     session.add(meeting)
-    await _publish(session, meeting, MeetingRecorded, actor=actor_of(principal))
+    await publish(session, meeting, MeetingRecorded, actor=actor_of(principal))
     return meeting
 
 
@@ -215,7 +171,7 @@ async def update_meeting(
         meeting.action_items = await _action_items(
             session, meeting.operation_id, body.action_items, converted
         )
-    await _publish(
+    await publish(
         session, meeting, MeetingUpdated, actor=actor_of(principal), changed=sorted(changes)
     )
     return meeting
@@ -263,7 +219,7 @@ async def convert_action_item(
     )
     item["task_id"] = str(task.id)
     meeting.action_items = items
-    await _publish(
+    await publish(
         session,
         meeting,
         MeetingActionItemConverted,

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.joint_planning.common.classification import operation_class
-from services.joint_planning.common.history import record
+from services.joint_planning.common.parts import milestone_state as to_state
+from services.joint_planning.common.parts import publish_milestone as publish
 from services.joint_planning.common.principals import actor_of
-from services.joint_planning.db.models import outbox
 from services.joint_planning.db.models.work import Milestone
 from services.joint_planning.milestone.schemas import MilestoneCreate, MilestoneOut
 from services.joint_planning.operation import service as operation_service
@@ -23,61 +21,16 @@ from services.joint_planning.operation.errors import OperationClosed
 from services.joint_planning.operation.state import CLOSED
 from shared.auth import Principal
 from shared.errors import InvalidTransition, NotFound, Unprocessable
-from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     MilestoneCreated,
-    MilestoneEvent,
     MilestoneReached,
-    MilestoneState,
     MilestoneStatus,
     OperationStatus,
 )
-from shared.vocabulary import Sensitivity
-
-
-def to_state(milestone: Milestone) -> MilestoneState:
-    return MilestoneState(
-        milestone_id=milestone.id,
-        operation_id=milestone.operation_id,
-        title=milestone.title,
-        due_at=milestone.due_at,
-        status=MilestoneStatus(milestone.status),
-        reached_at=milestone.reached_at,
-        version=milestone.version,
-        updated_at=milestone.updated_at,
-        sensitivity=Sensitivity(milestone.sensitivity),
-    )
 
 
 def to_view(milestone: Milestone) -> MilestoneOut:
     return MilestoneOut(**to_state(milestone).model_dump(), created_at=milestone.created_at)
-
-
-async def publish(
-    session: AsyncSession,
-    milestone: Milestone,
-    event: type[MilestoneEvent],
-    *,
-    actor: str,
-    **extra: Any,
-) -> None:
-    milestone.sensitivity = (await operation_class(session, milestone.operation_id)).value
-    milestone.version += 1
-    milestone.updated_at = datetime.now(UTC)
-    await session.flush()
-    state = to_state(milestone)
-    await outbox.add(
-        session, event(**state.model_dump(), actor=actor, **extra), subject=milestone.id
-    )
-    record(
-        session,
-        operation_id=milestone.operation_id,
-        entity_type="milestone",
-        entity_id=milestone.id,
-        event_type=CATALOG.for_model(event).name,
-        actor=actor,
-        detail={"version": milestone.version, "status": milestone.status},
-    )
 
 
 async def create_milestone(

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.joint_planning.common import parts
 from services.joint_planning.common.history import record
 from services.joint_planning.db.models import outbox
 from services.joint_planning.db.models.operations import (
@@ -25,12 +26,15 @@ from services.joint_planning.operation.classification import apply_floor, derive
 from services.joint_planning.operation.state import LIVE
 from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
+    MeetingReclassified,
+    MilestoneReclassified,
     MissionComponent,
     OperationEvent,
     OperationState,
     OperationStatus,
     ParticipantKind,
     ParticipantRole,
+    TaskReclassified,
 )
 from shared.events.schemas.joint_planning import Participant as ParticipantState
 from shared.logging import get_logger
@@ -93,14 +97,26 @@ async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
             await session.execute(insert(OperationCell), cells)
 
 
-async def _carry_class_to_parts(session: AsyncSession, operation: Operation) -> None:
-    """Tasks, milestones and meetings inherit the operation's class: their rows follow it in
-    this transaction (their next event carries it; `common/classification.py`)."""
-    for part in (Task, Milestone, Meeting):
-        await session.execute(
-            update(part)
-            .where(part.operation_id == operation.id, part.sensitivity != operation.sensitivity)
-            .values(sensitivity=operation.sensitivity)
+async def _carry_class_to_parts(session: AsyncSession, operation: Operation, *, actor: str) -> None:
+    """Tasks, milestones and meetings inherit the operation's class: each whose class differs
+    follows it in this transaction, published as reclassified (its new class reaches Kafka
+    at once, not at its next change; `common/classification.py`)."""
+    new = operation.sensitivity
+    await session.flush()  # each part reads its class from the operation's row
+    for task in await repository.parts_behind(session, Task, operation.id, new):
+        previous = Sensitivity(task.sensitivity)
+        await parts.publish_task(
+            session, task, TaskReclassified, actor=actor, previous_sensitivity=previous
+        )
+    for milestone in await repository.parts_behind(session, Milestone, operation.id, new):
+        previous = Sensitivity(milestone.sensitivity)
+        await parts.publish_milestone(
+            session, milestone, MilestoneReclassified, actor=actor, previous_sensitivity=previous
+        )
+    for meeting in await repository.parts_behind(session, Meeting, operation.id, new):
+        previous = Sensitivity(meeting.sensitivity)
+        await parts.publish_meeting(
+            session, meeting, MeetingReclassified, actor=actor, previous_sensitivity=previous
         )
 
 
@@ -118,7 +134,7 @@ async def publish(
     raised_from = apply_floor(operation, await derive_floor(session, operation))
     if raised_from is not None:
         detail = {**(detail or {}), "sensitivity_raised_from": raised_from.value}
-    await _carry_class_to_parts(session, operation)
+    await _carry_class_to_parts(session, operation, actor=actor)
     operation.version += 1
     operation.updated_at = datetime.now(UTC)
     await session.flush()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.db.models.operations import HistoryEntry, Operation, Participant
+from services.joint_planning.db.models.work import Meeting, Milestone, Task
+
+Part = TypeVar("Part", Task, Milestone, Meeting)
 
 
 async def get(
@@ -114,5 +118,19 @@ async def operations_of_ngo(
             Operation.status.in_(statuses),
         )
         .order_by(Participant.operation_id)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def parts_behind(
+    session: AsyncSession, part: type[Part], operation_id: uuid.UUID, sensitivity: str
+) -> Sequence[Part]:
+    """The operation's tasks, milestones or meetings (`part`) whose class is not
+    `sensitivity`, locked in id order."""
+    query = (
+        select(part)
+        .where(part.operation_id == operation_id, part.sensitivity != sensitivity)
+        .order_by(part.id)
+        .with_for_update()
     )
     return (await session.scalars(query)).all()

@@ -16,10 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.joint_planning.common import parts
 from services.joint_planning.common.principals import SYSTEM
 from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Milestone, Task
-from services.joint_planning.milestone import service as milestones
-from services.joint_planning.task import service as tasks
 from shared.db import unit_of_work
 from shared.events.schemas.joint_planning import MilestoneMissed, MilestoneStatus, TaskOverdue
 from shared.logging import get_logger
@@ -51,7 +50,7 @@ async def _overdue_tasks(session: AsyncSession, now: datetime) -> int:
     ).all()
     for task in due:
         task.overdue_notified_at = now
-        await tasks.publish(session, task, TaskOverdue, actor=SYSTEM)
+        await parts.publish_task(session, task, TaskOverdue, actor=SYSTEM)
     return len(due)
 
 
@@ -67,7 +66,7 @@ async def _missed_milestones(session: AsyncSession, now: datetime) -> int:
     ).all()
     for milestone in due:
         milestone.status = MilestoneStatus.missed.value
-        await milestones.publish(session, milestone, MilestoneMissed, actor=SYSTEM)
+        await parts.publish_milestone(session, milestone, MilestoneMissed, actor=SYSTEM)
     return len(due)
 
 

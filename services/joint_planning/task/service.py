@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.joint_planning.common.classification import operation_class
-from services.joint_planning.common.history import record
+from services.joint_planning.common.parts import publish_task as publish
+from services.joint_planning.common.parts import task_state as to_state
 from services.joint_planning.common.principals import actor_of, is_ngo
-from services.joint_planning.db.models import outbox
 from services.joint_planning.db.models.operations import Operation
 from services.joint_planning.db.models.work import Task
 from services.joint_planning.operation import repository as operations
@@ -42,21 +40,15 @@ from services.joint_planning.task.schemas import (
 )
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
-from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     OperationStatus,
-    ProgressNote,
     TaskCreated,
-    TaskEvent,
-    TaskPriority,
     TaskProgressNoted,
-    TaskState,
     TaskStatus,
     TaskStatusChanged,
     TaskUpdated,
 )
 from shared.http import check_if_match
-from shared.vocabulary import Sensitivity
 
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.open: frozenset(
@@ -73,50 +65,8 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 
-def to_state(task: Task) -> TaskState:
-    return TaskState(
-        task_id=task.id,
-        operation_id=task.operation_id,
-        title=task.title,
-        description=task.description,
-        owner_participant_id=task.owner_participant_id,
-        due_at=task.due_at,
-        priority=TaskPriority(task.priority),
-        status=TaskStatus(task.status),
-        depends_on=list(task.depends_on),
-        notes=[ProgressNote.model_validate(n) for n in task.notes],
-        overdue=task.overdue_notified_at is not None,
-        source_meeting_id=task.source_meeting_id,
-        source_action_item_id=task.source_action_item_id,
-        version=task.version,
-        updated_at=task.updated_at,
-        sensitivity=Sensitivity(task.sensitivity),
-    )
-
-
 def to_view(task: Task) -> TaskOut:
     return TaskOut(**to_state(task).model_dump(), created_at=task.created_at)
-
-
-async def publish(
-    session: AsyncSession, task: Task, event: type[TaskEvent], *, actor: str, **extra: Any
-) -> None:
-    task.sensitivity = (await operation_class(session, task.operation_id)).value
-    task.version += 1
-    task.updated_at = datetime.now(UTC)
-    await session.flush()
-    await outbox.add(
-        session, event(**to_state(task).model_dump(), actor=actor, **extra), subject=task.id
-    )
-    record(
-        session,
-        operation_id=task.operation_id,
-        entity_type="task",
-        entity_id=task.id,
-        event_type=CATALOG.for_model(event).name,
-        actor=actor,
-        detail={"version": task.version, "status": task.status, "title": task.title},
-    )
 
 
 async def _check_owner(session: AsyncSession, operation: Operation, owner: uuid.UUID) -> None:

@@ -292,9 +292,29 @@ async def test_tasks_milestones_and_meetings_inherit_the_operations_class(
     assert [e["data"]["sensitivity"] for e in await outbox_envelopes(app, task_id)] == ["internal"]
 
     assert (await reclassify(client, settings, operation_id, "restricted")).status_code == 200
-    assert (await client.get(f"/tasks/{task_id}", headers=staff(settings))).json()[
-        "sensitivity"
-    ] == "restricted"
+    # Each part's new class is on Kafka at once, in the reclassification's transaction: one
+    # `reclassified` event each, with the class it had.
+    parts = {
+        "task": task.json()["task_id"],
+        "milestone": milestone.json()["milestone_id"],
+        "meeting": meeting.json()["meeting_id"],
+    }
+    for kind, part_id in parts.items():
+        *_, last = await outbox_envelopes(app, part_id)
+        assert last["type"] == f"concord.joint_planning.{kind}.reclassified.v1"
+        assert last["data"]["sensitivity"] == "restricted"
+        assert last["data"]["previous_sensitivity"] == "internal"
+        assert last["data"]["version"] == 2
+    task_view = (await client.get(f"/tasks/{task_id}", headers=staff(settings))).json()
+    assert (task_view["sensitivity"], task_view["version"]) == ("restricted", 2)
+    # A change of the operation that leaves its class as it is publishes no part again.
+    renamed = await client.patch(
+        f"/operations/{operation_id}",
+        json={"title": "Route mapping, Juba"},
+        headers={**staff(settings), "If-Match": '"2"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert len(await outbox_envelopes(app, task_id)) == 2
     milestones = await client.get(f"/operations/{operation_id}/milestones", headers=staff(settings))
     assert [m["sensitivity"] for m in milestones.json()] == ["restricted"]
     meeting_view = await client.get(

@@ -93,7 +93,7 @@ async def test_expired_restricted_incidents_lose_their_point_once(
     assert before[expired.incident_id]["lat"] == expired.location.lat
 
     async with unit_of_work(runtime.sessionmaker) as session:
-        record = await purge_expired(session, settings)
+        [record] = await purge_expired(session, settings)
     assert isinstance(record, PlanningRetentionPurged)
     assert record.incidents >= 1
 
@@ -125,7 +125,7 @@ async def test_expired_restricted_incidents_lose_their_point_once(
     async with runtime.sessionmaker() as session:
         emitted = await session.scalar(count_events, {"type": PURGED_TYPE})
     async with unit_of_work(runtime.sessionmaker) as session:
-        assert await purge_expired(session, settings) is None
+        assert await purge_expired(session, settings) == []
     async with runtime.sessionmaker() as session:
         assert await session.scalar(count_events, {"type": PURGED_TYPE}) == emitted
     assert await _replica(runtime, expired.incident_id) == purged
@@ -134,12 +134,14 @@ async def test_expired_restricted_incidents_lose_their_point_once(
 def test_retention_settings_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     defaults = Settings()
     assert defaults.retention_restricted_days == 365
+    assert defaults.retention_internal_days == 730
     assert defaults.retention_sweep_interval_seconds == 3600
     with pytest.raises(ValidationError):
         Settings(retention_restricted_days=0)
     for variable, value in (
         ("JOINT_PLANNING_RETENTION_RESTRICTED_DAYS", "0"),
         ("JOINT_PLANNING_RETENTION_RESTRICTED_DAYS", "a year"),
+        ("JOINT_PLANNING_RETENTION_INTERNAL_DAYS", "0"),
         ("JOINT_PLANNING_RETENTION_SWEEP_INTERVAL", "-1"),
     ):
         with monkeypatch.context() as env:

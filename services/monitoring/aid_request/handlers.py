@@ -48,6 +48,7 @@ from shared.events.schemas.humanitarian_requests import (
     OfferDeclined,
     OfferExpired,
     OfferMade,
+    OfferReclassified,
     OfferState,
     OfferWithdrawn,
 )
@@ -70,7 +71,14 @@ REQUEST_EVENTS = (
     AidRequestDuplicateLinked,
     AidRequestReclassified,
 )
-OFFER_EVENTS = (OfferMade, OfferAccepted, OfferDeclined, OfferExpired, OfferWithdrawn)
+OFFER_EVENTS = (
+    OfferMade,
+    OfferAccepted,
+    OfferDeclined,
+    OfferExpired,
+    OfferWithdrawn,
+    OfferReclassified,
+)
 
 # (stage, the state's timestamp that marks it reached)
 STAGE_FIELDS = (

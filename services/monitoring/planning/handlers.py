@@ -20,6 +20,7 @@ from shared.events.schemas.joint_planning import (
     MilestoneCreated,
     MilestoneMissed,
     MilestoneReached,
+    MilestoneReclassified,
     MilestoneState,
     NotificationConflictCleared,
     NotificationConflictFlagged,
@@ -33,6 +34,7 @@ from shared.events.schemas.joint_planning import (
     TaskCreated,
     TaskOverdue,
     TaskProgressNoted,
+    TaskReclassified,
     TaskState,
     TaskStatusChanged,
     TaskUpdated,
@@ -46,8 +48,15 @@ OPERATION_EVENTS = (
     OperationParticipantRemoved,
     OperationLinksChanged,
 )
-TASK_EVENTS = (TaskCreated, TaskUpdated, TaskStatusChanged, TaskProgressNoted, TaskOverdue)
-MILESTONE_EVENTS = (MilestoneCreated, MilestoneReached, MilestoneMissed)
+TASK_EVENTS = (
+    TaskCreated,
+    TaskUpdated,
+    TaskStatusChanged,
+    TaskProgressNoted,
+    TaskOverdue,
+    TaskReclassified,
+)
+MILESTONE_EVENTS = (MilestoneCreated, MilestoneReached, MilestoneMissed, MilestoneReclassified)
 
 
 def build_planning_router(*, live: bool = True) -> EventRouter:

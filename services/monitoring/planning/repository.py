@@ -52,6 +52,7 @@ async def apply_operation(session: AsyncSession, data: OperationState) -> bool:
             "starts_at": data.starts_at,
             "ends_at": data.ends_at,
             "updated_at": data.updated_at,
+            "sensitivity": data.sensitivity.value,
         },
     )
 
@@ -72,6 +73,7 @@ async def apply_task(session: AsyncSession, data: TaskState) -> bool:
             "status": data.status.value,
             "overdue": data.overdue,
             "updated_at": data.updated_at,
+            "sensitivity": data.sensitivity.value,
         },
     )
 
@@ -90,6 +92,7 @@ async def apply_milestone(session: AsyncSession, data: MilestoneState) -> bool:
             "status": data.status.value,
             "reached_at": data.reached_at,
             "updated_at": data.updated_at,
+            "sensitivity": data.sensitivity.value,
         },
     )
 

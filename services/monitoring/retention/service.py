@@ -8,7 +8,9 @@ What is purged, for records of class `restricted` older than
   other event;
 - in the read models, what could identify people: a request's title and exact coordinates,
   an incident's exact coordinates, the county of an alert on a restricted request (its state
-  stays). Counts, sectors, P-codes and times stay: the figures of the period do not change;
+  stays), the titles of a restricted operation that ended and of its tasks and milestones
+  (as joint planning's own purge; participants keep their organisations' names). Counts,
+  sectors, P-codes and times stay: the figures of the period do not change;
 - why restricted records were read: the `purpose` of monitoring's access-log rows, and of
   the access events the audit trail chains (`audit.chain.redact_fields`: the rest of each
   event stays readable and the chain verifies; an access event chained before redaction
@@ -53,6 +55,11 @@ from services.monitoring.config import Settings
 from services.monitoring.db.models import outbox
 from services.monitoring.db.models.access_log import access_log
 from services.monitoring.db.models.audit import audit_log
+from services.monitoring.db.models.planning import (
+    planning_milestones,
+    planning_operations,
+    planning_tasks,
+)
 from services.monitoring.db.models.read_models import (
     alerts,
     incidents,
@@ -74,18 +81,29 @@ ENDED = ("fulfilled", "closed", "cancelled")
 OFFER_EVENTS = "concord.humanitarian_requests.offer.%"
 
 
+ENDED_OPERATIONS = ("completed", "cancelled")
+# The title a purged operation, task or milestone reads (the columns need one).
+PURGED_TITLE = "(details purged)"
+
+
 @dataclass(frozen=True)
 class PurgeCounts:
     requests: int
     incidents: int
     alerts: int
+    operations: int = 0
 
     def __add__(self, other: PurgeCounts) -> PurgeCounts:
         return PurgeCounts(
             requests=self.requests + other.requests,
             incidents=self.incidents + other.incidents,
             alerts=self.alerts + other.alerts,
+            operations=self.operations + other.operations,
         )
+
+    @property
+    def total(self) -> int:
+        return self.requests + self.incidents + self.alerts + self.operations
 
 
 def _count(result: object) -> int:
@@ -196,6 +214,33 @@ async def purge_internal_payloads(session: AsyncSession, *, cutoff: datetime) ->
     return _count(result)
 
 
+async def purge_restricted_operations(session: AsyncSession, *, cutoff: datetime) -> int:
+    """The titles of the restricted operations that ended with a last change before `cutoff`,
+    and of their tasks and milestones, as joint planning's own purge takes them; how many
+    operations changed. Participants keep their names (an organisation's or a mission
+    component's, never a person's); statuses, sectors, P-codes and times stay."""
+    ended = select(planning_operations.c.operation_id).where(
+        planning_operations.c.sensitivity == RESTRICTED,
+        planning_operations.c.status.in_(ENDED_OPERATIONS),
+        planning_operations.c.updated_at < cutoff,
+    )
+    for table in (planning_tasks, planning_milestones):
+        await session.execute(
+            update(table)
+            .where(table.c.operation_id.in_(ended), table.c.title != PURGED_TITLE)
+            .values(title=PURGED_TITLE)
+        )
+    result = await session.execute(
+        update(planning_operations)
+        .where(
+            planning_operations.c.operation_id.in_(ended),
+            planning_operations.c.title != PURGED_TITLE,
+        )
+        .values(title=PURGED_TITLE)
+    )
+    return _count(result)
+
+
 async def purge_restricted_read_models(session: AsyncSession, *, cutoff: datetime) -> PurgeCounts:
     """Anonymise the restricted read-model rows older than `cutoff`; how many changed."""
     await _clear_history_reasons(
@@ -222,7 +267,10 @@ async def purge_restricted_read_models(session: AsyncSession, *, cutoff: datetim
         .values(pcode=requests.c.adm1)
     )
     return PurgeCounts(
-        requests=purged_requests, incidents=purged_incidents, alerts=_count(purged_alerts)
+        requests=purged_requests,
+        incidents=purged_incidents,
+        alerts=_count(purged_alerts),
+        operations=await purge_restricted_operations(session, cutoff=cutoff),
     )
 
 
@@ -256,7 +304,7 @@ async def _purge_restricted(
     purposes = await redact_fields(session, occurred_before=cutoff)
     counts = await purge_restricted_read_models(session, cutoff=cutoff)
     access_entries = await purge_access_purposes(session, cutoff=cutoff)
-    if not any((audit, purposes, counts.requests, counts.incidents, counts.alerts, access_entries)):
+    if not any((audit, purposes, counts.total, access_entries)):
         return None
     purge_id = uuid.uuid4()
     record = RetentionPurgedV2(
@@ -270,6 +318,7 @@ async def _purge_restricted(
         incidents=counts.incidents,
         alerts=counts.alerts,
         access_entries=access_entries,
+        operations=counts.operations,
         purged_at=now,
     )
     await outbox.add(session, record, subject=purge_id)
@@ -329,5 +378,6 @@ def _logged(record: RetentionPurgedV2) -> None:
         incidents=record.incidents,
         alerts=record.alerts,
         access_entries=record.access_entries,
+        operations=record.operations,
         retention_days=record.retention_days,
     )

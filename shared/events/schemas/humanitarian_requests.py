@@ -568,6 +568,16 @@ class OfferWithdrawn(OfferState):
     pass
 
 
+@CATALOG.event(
+    "concord.humanitarian_requests.offer.reclassified.v1",
+    OFFER_TOPIC,
+    "The offer follows its request's new class (in the reclassification's transaction); "
+    "to restricted, its NGO reads only the coarse summary from here on",
+)
+class OfferReclassified(OfferState):
+    previous_sensitivity: Sensitivity
+
+
 class RestrictedRead(BaseModel):
     """A restricted record was served in full to a principal entitled to it."""
 

@@ -311,6 +311,15 @@ class TaskOverdue(TaskEvent):
     pass
 
 
+@CATALOG.event(
+    "concord.joint_planning.task.reclassified.v1",
+    TASK_TOPIC,
+    "A task follows its operation's new class (in the operation's transaction)",
+)
+class TaskReclassified(TaskEvent):
+    previous_sensitivity: Sensitivity
+
+
 class MilestoneStatus(StrEnum):
     pending = "pending"
     reached = "reached"
@@ -352,6 +361,15 @@ class MilestoneReached(MilestoneEvent):
 )
 class MilestoneMissed(MilestoneEvent):
     pass
+
+
+@CATALOG.event(
+    "concord.joint_planning.milestone.reclassified.v1",
+    TASK_TOPIC,
+    "A milestone follows its operation's new class (in the operation's transaction)",
+)
+class MilestoneReclassified(MilestoneEvent):
+    previous_sensitivity: Sensitivity
 
 
 class Attendee(BaseModel):
@@ -415,6 +433,15 @@ class MeetingUpdated(MeetingEvent):
 class MeetingActionItemConverted(MeetingEvent):
     action_item_id: uuid.UUID
     task_id: uuid.UUID
+
+
+@CATALOG.event(
+    "concord.joint_planning.meeting.reclassified.v1",
+    MEETING_TOPIC,
+    "A meeting follows its operation's new class (in the operation's transaction)",
+)
+class MeetingReclassified(MeetingEvent):
+    previous_sensitivity: Sensitivity
 
 
 class NotificationKind(StrEnum):
@@ -597,6 +624,15 @@ class PlanningRetentionPurged(BaseModel):
     purge_id: uuid.UUID
     purged_sensitivity: Sensitivity
     retention_days: int
-    cutoff: datetime  # incidents whose last change is older than this were purged
+    cutoff: datetime  # records whose last change is older than this (and that ended) were purged
     incidents: int  # incident replica rows whose exact point was replaced by their county's
     purged_at: datetime
+    # Added with the retention of operations and notifications (older events have 0).
+    operations: int = 0  # restricted operations that ended: title, objectives, polygons
+    participants: int = 0  # participants whose responsibilities or removal reason went
+    history_entries: int = 0  # history rows whose typed reason or title was removed
+    tasks: int = 0  # tasks whose title, description and notes went
+    milestones: int = 0  # milestones whose title went
+    meetings: int = 0  # meetings whose title, agenda, decisions and names went
+    notifications: int = 0  # notifications (internal) whose contact and escort reason went
+    outbox_rows: int = 0  # published or parked outbox rows about the purged records, deleted

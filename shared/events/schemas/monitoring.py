@@ -155,6 +155,9 @@ class RetentionPurgedV2(BaseModel):
     alerts: int  # alerts on restricted requests placed in their state (admin1) only
     access_entries: int  # access-log rows whose purpose was removed
     purged_at: datetime
+    # Added with the retention of operations (older events have 0): restricted operations
+    # that ended whose titles (and their tasks' and milestones') were removed.
+    operations: int = 0
 
 
 ACCESS_TOPIC = Topic(

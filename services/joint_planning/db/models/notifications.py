@@ -46,8 +46,14 @@ class Notification(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Always internal (`shared.classification.notification_floor`; migration 0006).
     sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    # When retention took its contact and escort reason (migration 0007).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_notifications_ngo_id", "ngo_id", "starts_at"),)
+    __table_args__ = (
+        Index("ix_notifications_ngo_id", "ngo_id", "starts_at"),
+        # The retention sweep's query: the notifications that ended before its cutoff.
+        Index("ix_notifications_ends_at", "ends_at"),
+    )
 
 
 class NotificationArea(Base):

@@ -42,9 +42,19 @@ class Operation(Base):
     sensitivity_reasons: Mapped[list[str]] = mapped_column(
         JSONB, server_default=text("'[]'::jsonb")
     )
+    # When retention took its texts (migration 0007; `retention/service.py`).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         Index("ix_operations_status", "status", "starts_at"),
+        # What the retention sweep may take: restricted operations that ended.
+        Index(
+            "ix_operations_restricted_ended_updated_at",
+            "updated_at",
+            postgresql_where=text(
+                "sensitivity = 'restricted' AND status IN ('completed', 'cancelled')"
+            ),
+        ),
         # Which operations link an incident (a linked incident found restricted raises them).
         Index("ix_operations_linked_incident_ids", "linked_incident_ids", postgresql_using="gin"),
     )

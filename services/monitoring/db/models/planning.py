@@ -30,6 +30,8 @@ planning_operations = Table(
     Column("starts_at", DateTime(timezone=True), nullable=False),
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The operation's class (migration 0013): retention takes a restricted one's titles.
+    Column("sensitivity", Text, nullable=False, server_default="internal"),
     Index("ix_planning_operations_status", "status"),
 )
 
@@ -46,6 +48,8 @@ planning_tasks = Table(
     Column("status", Text, nullable=False),
     Column("overdue", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The operation's class (migration 0013): retention takes a restricted one's titles.
+    Column("sensitivity", Text, nullable=False, server_default="internal"),
     Index(
         "ix_planning_tasks_overdue",
         "due_at",
@@ -64,6 +68,8 @@ planning_milestones = Table(
     Column("status", Text, nullable=False),
     Column("reached_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The operation's class (migration 0013): retention takes a restricted one's titles.
+    Column("sensitivity", Text, nullable=False, server_default="internal"),
     Index("ix_planning_milestones_missed", "due_at", postgresql_where=text("status = 'missed'")),
 )
 
