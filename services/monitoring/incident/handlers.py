@@ -43,6 +43,7 @@ async def apply_incident(session: AsyncSession, data: IncidentState) -> bool:
         "lon": data.location.lon,
         "occurred_on": data.occurred_at.date(),
         "duplicate": data.duplicate_of is not None,
+        "updated_at": data.updated_at,
     }
     replaced = await replace_if_newer(session, incidents, "incident_id", values)
     if replaced is None:

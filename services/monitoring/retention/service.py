@@ -22,7 +22,7 @@ catalog's deprecation period).
 
 The internal class (`MONITORING_RETENTION_INTERNAL_DAYS`, 730), as the requests service
 purges its own internal records: an internal request that ended (fulfilled, closed, cancelled)
-whose last change is older than the period, and an internal incident that occurred before it,
+whose last change is older than the period, and an internal incident whose last change is,
 lose the same personal data — a request's title, exact point and the typed escalation or
 cancellation reason in its history, an incident's exact point, and the audit payloads of
 their events (and of the request's offers: their decline reasons); recorded as a
@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import Text, and_, cast, func, literal, or_, select, union, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from services.monitoring.audit.chain import (
     purge_payloads,
@@ -143,9 +143,18 @@ def _ended_internal_requests(cutoff: datetime) -> Select[Any]:
     )
 
 
+def _incident_unchanged_since(cutoff: datetime) -> ColumnElement[bool]:
+    """Last changed before `cutoff` (the requests service's clock); a row from before the
+    read model kept the last change is timed by its occurrence day until its next event."""
+    return or_(
+        incidents.c.updated_at < cutoff,
+        and_(incidents.c.updated_at.is_(None), incidents.c.occurred_on < cutoff.date()),
+    )
+
+
 def _expired_internal_incidents(cutoff: datetime) -> Select[Any]:
     return select(incidents.c.incident_id).where(
-        incidents.c.sensitivity == INTERNAL, incidents.c.occurred_on < cutoff.date()
+        incidents.c.sensitivity == INTERNAL, _incident_unchanged_since(cutoff)
     )
 
 
@@ -178,7 +187,7 @@ async def _anonymise_incidents(session: AsyncSession, *which: Any) -> int:
 
 async def purge_internal_read_models(session: AsyncSession, *, cutoff: datetime) -> PurgeCounts:
     """Anonymise the internal requests that ended with a last change before `cutoff` and the
-    internal incidents that occurred before it; how many changed (alerts keep their county:
+    internal incidents last changed before it; how many changed (alerts keep their county:
     an internal request's county is not what the restricted class protects)."""
     ended = _ended_internal_requests(cutoff)
     await _clear_history_reasons(session, ended)
@@ -253,7 +262,7 @@ async def purge_restricted_read_models(session: AsyncSession, *, cutoff: datetim
         session, requests.c.sensitivity == RESTRICTED, requests.c.created_at < cutoff
     )
     purged_incidents = await _anonymise_incidents(
-        session, incidents.c.sensitivity == RESTRICTED, incidents.c.occurred_on < cutoff.date()
+        session, incidents.c.sensitivity == RESTRICTED, _incident_unchanged_since(cutoff)
     )
     # An alert keeps the state its request is in (the request's own admin1), not the county.
     purged_alerts = await session.execute(

@@ -151,7 +151,24 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
     # the restricted purge takes its payload (before offers had a class, none did).
     restricted_offer = _declined_offer(uuid.uuid4(), old, Sensitivity.restricted)
     old_incident, recent_incident = uuid.uuid4(), uuid.uuid4()
-    incident_events = [_incident(old_incident, old), _incident(recent_incident, recent)]
+    # Occurred as long ago as the old one, but changed lately (linked, reclassified): still
+    # worked on, so kept, as the requests service keeps it (its last change is the clock).
+    worked_on = uuid.uuid4()
+    first = incident(incident_id=worked_on, version=1, pcode="SS0401", occurred_at=old)
+    worked_on_data = hr.IncidentUpdated(
+        **first.model_dump(exclude={"updated_at", "version", "description"}),
+        updated_at=recent,
+        version=2,
+        description=f"{PLANTED} was seen",
+        change="reclassified",
+        actor="protection_officer:po-1",
+    )
+    worked_on_event = envelope(worked_on_data, subject=worked_on, at=recent)
+    incident_events = [
+        _incident(old_incident, old),
+        _incident(recent_incident, recent),
+        worked_on_event,
+    ]
     events = [
         *expired_events,
         *recent_events,
@@ -194,7 +211,7 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
                 )
                 modelled = await session.scalar(
                     select(func.count()).where(
-                        incidents.c.incident_id.in_([old_incident, recent_incident])
+                        incidents.c.incident_id.in_([old_incident, recent_incident, worked_on])
                     )
                 )
                 return (
@@ -202,7 +219,7 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
                     and statuses
                     == {expired_id: "cancelled", recent_id: "cancelled", open_id: "submitted"}
                     and offered == 2
-                    and modelled == 2
+                    and modelled == 3
                 )
 
         await projected(applied, kafka_bootstrap)
@@ -249,7 +266,7 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
                 for row in (
                     await session.execute(
                         select(incidents).where(
-                            incidents.c.incident_id.in_([old_incident, recent_incident])
+                            incidents.c.incident_id.in_([old_incident, recent_incident, worked_on])
                         )
                     )
                 ).all()
@@ -258,11 +275,13 @@ async def test_internal_records_past_their_period_lose_their_personal_data(
         for event in (*expired_events, offer_event, restricted_offer, incident_events[0]):
             row = rows[event.id]
             assert row.canonical is None and row.purged_at is not None and row.payload_digest
-        for event in (*recent_events, open_event, incident_events[1]):
+        for event in (*recent_events, open_event, *incident_events[1:]):
             assert PLANTED in rows[event.id].canonical and rows[event.id].purged_at is None
         assert (by_incident[old_incident].lat, by_incident[old_incident].lon) == (None, None)
         assert by_incident[old_incident].pcode == "SS0401"  # the figures stay
         assert by_incident[recent_incident].lat is not None
+        assert by_incident[worked_on].lat == worked_on_data.location.lat
+        assert by_incident[worked_on].updated_at == recent
 
         async with runtime.engine.connect() as conn:
             verification = await verify_chain(conn)

@@ -219,6 +219,9 @@ incidents = Table(
     Column("lon", Float, nullable=True),
     Column("occurred_on", Date, nullable=False),
     Column("duplicate", Boolean, nullable=False, server_default="false"),
+    # The requests service's last change, as the event carried it (migration 0014): what
+    # retention is timed by; none on a row from before it until its next event.
+    Column("updated_at", DateTime(timezone=True), nullable=True),
 )
 
 incident_counts = Table(
