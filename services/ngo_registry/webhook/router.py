@@ -12,7 +12,6 @@ from services.ngo_registry.common.deps import AppSettings
 from services.ngo_registry.webhook import service
 from services.ngo_registry.webhook.schemas import (
     DeliveryPage,
-    DeliveryStatus,
     ReplayRequest,
     Requeued,
     WebhookCreate,
@@ -22,6 +21,7 @@ from services.ngo_registry.webhook.schemas import (
 )
 from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, DbSession
+from shared.events.schemas.ngo_registry import DeliveryStatus
 
 router = APIRouter(tags=["webhooks"])
 
