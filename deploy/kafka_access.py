@@ -46,6 +46,7 @@ from shared.events.kafka import KafkaSecurity, create_admin, ensure_topics
 from shared.events.schemas import CATALOG
 from shared.logging import get_logger
 from shared.runtime import Consumes, ServiceRuntime
+from shared.state import service_state
 
 log = get_logger(__name__)
 
@@ -60,8 +61,7 @@ def service_runtime(spec: ServiceSpec) -> ServiceRuntime:
     factory = getattr(importlib.import_module(module_name), factory_name)
     # Unvalidated settings: only the shape of the app matters here, not the secrets.
     app = factory(spec.settings_class.model_construct())
-    runtime: ServiceRuntime = app.state.runtime
-    return runtime
+    return service_state(app).runtime
 
 
 def consumer_groups(spec: ServiceSpec) -> list[Consumes]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from enum import StrEnum
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import MetaData, Table, select
+from sqlalchemy import MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.engine import RowMapping, make_url
+from sqlalchemy.engine import Dialect, RowMapping, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -31,6 +33,32 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A `StrEnum` column kept as its value in TEXT: `mapped_column(EnumText(VettingStatus))`
+    behind `Mapped[VettingStatus]`. The attribute reads back the member, so code compares
+    and assigns members and never unwraps (`.value`) or re-wraps (`VettingStatus(row.x)`);
+    the column stays TEXT with the same strings in it, so the migrations and the drift test
+    (`tests/platform/test_migration_drift.py`) see no change. Not `Enum(native_enum=False)`:
+    that one is a VARCHAR of the longest value's length, a new column type for every table.
+    A value outside the enum is refused at the flush (`ValueError`), not written."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 def schema_metadata(schema: str) -> MetaData:

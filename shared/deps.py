@@ -1,17 +1,21 @@
-"""FastAPI dependency aliases every router uses: `DbSession`, `CurrentPrincipal`."""
+"""FastAPI dependency aliases every router uses: `DbSession`, `CurrentPrincipal`, and the
+factory of each service's `AppSettings` (`settings_dependency`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import CurrentPrincipal
-from shared.runtime import ServiceRuntime
+from shared.config import ServiceSettings
+from shared.state import service_state, settings_of
 
-__all__ = ["MAX_OFFSET", "CurrentPrincipal", "DbSession"]
+__all__ = ["MAX_OFFSET", "CurrentPrincipal", "DbSession", "settings_dependency"]
+
+S = TypeVar("S", bound=ServiceSettings)
 
 MAX_OFFSET = 2**31 - 1
 """The largest page offset a list route takes (`Query(ge=0, le=MAX_OFFSET)`): past it a
@@ -21,9 +25,19 @@ Postgres OFFSET would overflow, a 500 before; now a 422."""
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the route returns, before the response
     is sent (`scope="function"`): a client never sees 201 for a write that did not commit."""
-    runtime: ServiceRuntime = request.app.state.runtime
-    async with runtime.sessionmaker() as session, session.begin():
+    async with service_state(request).runtime.sessionmaker() as session, session.begin():
         yield session
 
 
 DbSession = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def settings_dependency(kind: type[S]) -> Callable[[Request], S]:
+    """The dependency that gives a route its service's settings, typed: each service
+    declares `AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]` in
+    its `common/deps.py`, and that alias is the one way settings reach a route."""
+
+    def app_settings(request: Request) -> S:
+        return settings_of(request, kind)
+
+    return app_settings

@@ -22,6 +22,7 @@ from fastapi import Depends, Request
 from shared.auth import CurrentPrincipal
 from shared.config import ServiceSettings
 from shared.errors import TooManyRequests
+from shared.state import StateKey, service_state
 
 MAX_TRACKED = 100_000
 """Buckets kept per limit; past it, full (idle) buckets are dropped first."""
@@ -62,7 +63,15 @@ class TokenBucket:
             del self._buckets[key]
 
 
-def _limits(settings: ServiceSettings) -> dict[str, TokenBucket]:
+RateLimits = dict[str, TokenBucket]
+
+RATE_LIMITS: StateKey[RateLimits] = StateKey("rate_limits")
+"""The app's buckets, one per limit, created on the first charge. A key of the app's state
+rather than one of `ServiceState`'s attributes: the state sits below `shared.auth`, which
+this module builds on."""
+
+
+def _limits(settings: ServiceSettings) -> RateLimits:
     return {
         "intake": TokenBucket(
             per_minute=settings.rate_limit_intake_per_minute,
@@ -79,10 +88,9 @@ def rate_limit(name: str) -> Any:
     """A dependency charging one token of the caller's `name` bucket (429 when empty)."""
 
     async def charge(request: Request, principal: CurrentPrincipal) -> None:
-        state = request.app.state
-        if not hasattr(state, "rate_limits"):
-            state.rate_limits = _limits(state.settings)
-        wait = state.rate_limits[name].take(principal.subject)
+        state = service_state(request)
+        limits = state.get_or_create(RATE_LIMITS, lambda: _limits(state.settings))
+        wait = limits[name].take(principal.subject)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             raise TooManyRequests(

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import tracing
-from shared.auth import NgoSuspended, TokenVerifier, public_route
+from shared.auth import public_route
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
     PROBLEM_SCHEMA,
@@ -47,6 +47,8 @@ from shared.events.schemas import CATALOG
 from shared.logging import configure_logging, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.runtime import ServiceRuntime
+from shared.state import NgoSuspended, ServiceState, service_state
+from shared.tokens import TokenVerifier
 from shared.transient import is_transient
 
 log = get_logger(__name__)
@@ -85,7 +87,10 @@ def create_service_app(
 ) -> FastAPI:
     """`ngo_status`: the (NGO id, vetting status) columns of the service's own NGO table or
     replica; an NGO principal whose NGO is suspended there is refused on every route
-    (`shared.auth.refuse_suspended_ngo`)."""
+    (`shared.auth.refuse_suspended_ngo`).
+
+    The app's state is a `shared.state.ServiceState` (settings, runtime, token verifier, NGO
+    suspension); a service adds its own under a `StateKey` after this returns."""
     settings = runtime.settings
     configure_logging(
         service=settings.service_name, level=settings.log_level, json=settings.log_json
@@ -111,12 +116,12 @@ def create_service_app(
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.state.settings = settings
-    app.state.runtime = runtime
-    if ngo_status is not None:
-        app.state.ngo_suspended = ngo_suspension(runtime, *ngo_status)
-    # Built here, not on the first request: a key that cannot verify stops the start-up.
-    app.state.token_verifier = TokenVerifier(settings)
+    app.state = ServiceState(
+        runtime=runtime,
+        # Built here, not on the first request: a key that cannot verify stops the start-up.
+        token_verifier=TokenVerifier(settings),
+        ngo_suspended=ngo_suspension(runtime, *ngo_status) if ngo_status is not None else None,
+    )
     app.add_middleware(
         RequestContextMiddleware,
         service=settings.service_name,
@@ -261,8 +266,7 @@ def _operations_router(*, metrics: bool) -> APIRouter:
         responses={503: {"description": "Not ready: `checks` names what is unreachable"}},
     )
     async def readyz(request: Request) -> JSONResponse:
-        runtime: ServiceRuntime = request.app.state.runtime
-        checks = await runtime.ready()
+        checks = await service_state(request).runtime.ready()
         ready = all(checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -14,13 +14,14 @@ from services.monitoring.dashboard.router import static_files
 from services.monitoring.db.models import inbox, outbox
 from services.monitoring.db.models.read_models import ngos as ngo_read_model
 from services.monitoring.insights.router import router as insights_router
-from services.monitoring.live import Broadcaster
+from services.monitoring.live import BROADCASTER, Broadcaster
 from services.monitoring.planning.router import router as planning_router
 from services.monitoring.reports.router import router as reports_router
 from services.monitoring.retention.tasks import retention_sweep
 from services.monitoring.sla.engine import SlaSweep
 from shared.events.schemas import CATALOG
 from shared.runtime import ServiceRuntime
+from shared.state import service_state
 from shared.web import create_service_app
 
 DESCRIPTION = """
@@ -63,6 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dashboard_router,
         ],
     )
-    app.state.broadcaster = broadcaster
+    service_state(app).set(BROADCASTER, broadcaster)
     app.mount("/static", static_files(), name="static")
     return app

@@ -32,6 +32,7 @@ from shared.errors import TooManyRequests, Unavailable
 from shared.events.envelope import CloudEvent
 from shared.logging import get_logger
 from shared.runtime import ServiceRuntime
+from shared.state import StateKey
 
 log = get_logger(__name__)
 
@@ -145,3 +146,7 @@ class Broadcaster:
             self.listening.clear()
             with contextlib.suppress(Exception):
                 await conn.close()
+
+
+BROADCASTER: StateKey[Broadcaster] = StateKey("broadcaster")
+"""The process's broadcaster in the app's state: `create_app` sets it, the live route reads it."""

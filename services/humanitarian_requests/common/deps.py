@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query
 
 from services.humanitarian_requests.config import Settings
+from shared.deps import settings_dependency
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-AppSettings = Annotated[Settings, Depends(_settings)]
+AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+"""The service's settings, typed: the one way they reach a route."""
 
 
 IdempotencyKey = Annotated[

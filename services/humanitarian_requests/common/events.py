@@ -42,7 +42,7 @@ def request_state(row: AidRequest) -> AidRequestState:
         dict(
             request_id=row.id,
             client_id=row.client_id,
-            status=RequestStatus(row.status),
+            status=row.status,
             sector=row.sector,
             urgency=row.urgency,
             sensitivity=row.sensitivity,
@@ -166,7 +166,7 @@ async def _sync_open_listing(session: AsyncSession, row: AidRequest) -> None:
         return
     listing = OpenAidRequest(
         **request_summary(row).model_dump(),
-        status=RequestStatus(row.status),
+        status=row.status,
         sensitivity=ListedSensitivity(row.sensitivity),
         version=row.version,
         updated_at=row.updated_at,

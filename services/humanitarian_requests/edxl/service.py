@@ -12,7 +12,6 @@ from services.humanitarian_requests.common.events import offer_state, request_su
 from services.humanitarian_requests.db.models.tables import AidRequest, Offer
 from services.humanitarian_requests.edxl.builder import Delivery, exchange_document
 from services.humanitarian_requests.edxl.errors import ExchangeNotFound
-from shared.events.schemas.humanitarian_requests import Fulfilment, RequestStatus
 
 
 async def edxl_rm_exchange(
@@ -29,8 +28,8 @@ async def edxl_rm_exchange(
     if request is None or not offers:
         raise ExchangeNotFound(f"No aid request {request_id} offered to you")
     delivery = Delivery(
-        status=RequestStatus(request.status),
-        fulfilment=Fulfilment(request.fulfilment),
+        status=request.status,
+        fulfilment=request.fulfilment,
         in_progress_at=request.in_progress_at,
         fulfilled_at=request.fulfilled_at,
     )

@@ -41,7 +41,7 @@ async def upsert_ngo(session: AsyncSession, data: NgoState) -> bool:
         "capacities": [c.model_dump(mode="json") for c in data.capacities],
         "operating_areas": data.operating_areas,
         "operating_points": [p.model_dump(mode="json") for p in data.operating_points],
-        "vetting_status": data.vetting_status.value,
+        "vetting_status": data.vetting_status,
         "eligibility": [g.model_dump(mode="json") for g in data.eligibility],
         "eligible": data.eligible,
         "version": data.version,

@@ -26,6 +26,7 @@ from services.humanitarian_requests.db.models.tables import (
     Incident,
     Offer,
 )
+from shared.events.schemas.humanitarian_requests import RequestStatus
 from shared.vocabulary import Sensitivity
 
 NO_SYNC: dict[str, Any] = {"synchronize_session": False}
@@ -61,7 +62,7 @@ async def lock_due_requests(
     sensitivity: Sensitivity,
     *,
     cutoff: datetime,
-    statuses: Collection[str],
+    statuses: Collection[RequestStatus],
 ) -> Sequence[AidRequest]:
     """Lock the due requests of the class in `statuses`; one that someone is changing now is
     skipped (it is due again at the next sweep)."""

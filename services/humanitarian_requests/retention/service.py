@@ -145,7 +145,7 @@ async def _purge_class(
 ) -> RequestsRetentionPurged | None:
     cutoff = cutoff_of(now, settings, sensitivity)
     requests = await repository.lock_due_requests(
-        session, sensitivity, cutoff=cutoff, statuses=[s.value for s in ENDED_STATUSES]
+        session, sensitivity, cutoff=cutoff, statuses=ENDED_STATUSES
     )
     incidents = await repository.lock_due_incidents(session, sensitivity, cutoff=cutoff)
     if not requests and not incidents:

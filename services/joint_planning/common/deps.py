@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 
 from services.joint_planning.config import Settings
 from shared.auth import RECLASSIFY_ROLES, Principal, Role, Tenant, policy
+from shared.deps import settings_dependency
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-AppSettings = Annotated[Settings, Depends(_settings)]
+AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+"""The service's settings, typed: the one way they reach a route."""
 
 Staff = Annotated[Principal, policy(Role.ops_centre, Role.admin)]
 """Mission staff who manage operations, meetings and the mission's side of notifications."""

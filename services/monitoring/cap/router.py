@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from services.monitoring.access import Purpose, Staff
 from services.monitoring.cap import service
 from services.monitoring.cap.render import CAP_CONTENT_TYPE, CapKind
-from services.monitoring.config import Settings
+from services.monitoring.common.deps import AppSettings
 from shared.deps import DbSession
 from shared.errors import problem_responses
 
@@ -60,9 +60,9 @@ async def list_cap_messages(
     },
 )
 async def get_cap_message(
-    request: Request,
     session: DbSession,
     principal: Staff,
+    settings: AppSettings,
     message_id: uuid.UUID,
     purpose: Purpose = None,
 ) -> CapResponse:
@@ -70,7 +70,6 @@ async def get_cap_message(
     same alert or incident in `references`. Restricted incidents keep their details only
     for roles cleared to see them, and such a read is recorded in the access log (with the
     `purpose`, if given)."""
-    settings: Settings = request.app.state.settings
     body, sensitivity = await service.cap_message(
         session,
         principal,

@@ -12,7 +12,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
 from services.monitoring.access import STAFF_POLICY, Purpose, Staff, require_staff
-from services.monitoring.config import Settings
+from services.monitoring.common.deps import AppSettings
 from services.monitoring.insights import drilldown, partners, queries
 from services.monitoring.insights.schemas import (
     AgreementCompliance,
@@ -26,11 +26,12 @@ from services.monitoring.insights.schemas import (
     MapLayers,
     RequestDetail,
 )
-from services.monitoring.live import Broadcaster
+from services.monitoring.live import BROADCASTER
 from services.monitoring.live_tickets import issue_ticket, redeem_ticket
 from shared.auth import Principal
 from shared.deps import DbSession
 from shared.errors import PROBLEM_CONTENT_TYPE
+from shared.state import service_state
 from shared.web import UNAUTHORIZED_RESPONSE
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
@@ -86,12 +87,11 @@ async def get_contributions(session: DbSession, principal: Staff) -> list[Contri
 
 @router.get("/compliance", summary="Agreement reporting compliance")
 async def get_compliance(
-    request: Request, session: DbSession, principal: Staff
+    session: DbSession, principal: Staff, settings: AppSettings
 ) -> list[AgreementCompliance]:
     """Per active agreement and reporting obligation: the periods due so far, which were
     reported and which are overdue (due date plus `MONITORING_REPORT_GRACE_DAYS` passed
     without a report), and the next due date. Agreements with overdue reports first."""
-    settings: Settings = request.app.state.settings
     found = await partners.compliance(session, grace_days=settings.report_grace_days)
     return [AgreementCompliance.model_validate(a) for a in found]
 
@@ -153,11 +153,12 @@ async def get_map(session: DbSession, principal: Staff, purpose: Purpose = None)
     summary="A single-use ticket for the live stream",
     response_model=LiveTicket,
 )
-async def create_live_ticket(request: Request, session: DbSession, principal: Staff) -> LiveTicket:
+async def create_live_ticket(
+    session: DbSession, principal: Staff, settings: AppSettings
+) -> LiveTicket:
     """Trade the bearer token for a ticket that opens the live stream once, within
     `MONITORING_LIVE_TICKET_TTL_SECONDS` (an `EventSource` cannot send the token in a header,
     and a token in a URL would be logged)."""
-    settings: Settings = request.app.state.settings
     ticket = await issue_ticket(session, principal, ttl_seconds=settings.live_ticket_ttl_seconds)
     return LiveTicket(ticket=ticket, expires_in=settings.live_ticket_ttl_seconds)
 
@@ -213,7 +214,7 @@ async def live(
     """A stream of `update` events: every read-model change and alert as it commits. Opened
     with a single-use `ticket` from `POST /api/live/tickets`, never with a bearer token in
     the URL; a reconnecting client asks for a new ticket."""
-    broadcaster: Broadcaster = request.app.state.broadcaster
+    broadcaster = service_state(request).get(BROADCASTER)
     # Taken here, in the request: a full stream is a 429 or 503 now, not a broken stream
     # later (and the ticket's redemption rolls back with it, so the same ticket may retry).
     queue = broadcaster.add_subscriber(principal.subject)

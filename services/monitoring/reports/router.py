@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.monitoring.access import Purpose, Staff, View, bulk_view
-from services.monitoring.config import Settings
+from services.monitoring.common.deps import AppSettings
 from services.monitoring.reports import html, service
 from shared.deps import DbSession
 from shared.errors import Unprocessable
 from shared.ratelimit import rate_limit
-from shared.runtime import ServiceRuntime
+from shared.state import service_state
 from shared.vocabulary import Sensitivity
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], dependencies=[rate_limit("export")])
@@ -64,10 +64,10 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     },
 )
 async def sitrep(
-    request: Request,
     response: Response,
     session: DbSession,
     principal: Staff,
+    settings: AppSettings,
     start: datetime | None = None,
     end: datetime | None = None,
     format: Literal["json", "html"] = "json",
@@ -77,7 +77,6 @@ async def sitrep(
     (`sensitivity`, and the `X-Concord-Sensitivity` header) is `internal`: aggregates, with
     the small cells of sensitive sectors suppressed."""
     start, end = _period(start, end)
-    settings: Settings = request.app.state.settings
     report = await service.situation_report(
         session, start, end, small_cell_threshold=settings.small_cell_threshold
     )
@@ -88,7 +87,7 @@ async def sitrep(
     return report
 
 
-def _csv(request: Request, body: Any, name: str, *, sensitivity: Sensitivity) -> StreamingResponse:
+def _csv(body: Any, name: str, *, sensitivity: Sensitivity) -> StreamingResponse:
     return StreamingResponse(
         body,
         media_type="text/csv; charset=utf-8",
@@ -103,17 +102,23 @@ def _csv(request: Request, body: Any, name: str, *, sensitivity: Sensitivity) ->
     "/3w.csv", summary="3W / coverage export (CSV with HXL hashtags)", responses=CSV_RESPONSE
 )
 async def three_w(
-    request: Request, principal: Staff, start: datetime | None = None, end: datetime | None = None
+    request: Request,
+    principal: Staff,
+    settings: AppSettings,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> StreamingResponse:
     """Who does what where for the period: requests per organisation, sector, admin areas
     and status with people affected and reached; the second row holds HXL hashtags."""
     start, end = _period(start, end)
-    runtime: ServiceRuntime = request.app.state.runtime
-    settings: Settings = request.app.state.settings
+    # Streamed past the route's return: it reads on its own session, not the request's.
     body = service.stream_three_w(
-        runtime.sessionmaker, start, end, small_cell_threshold=settings.small_cell_threshold
+        service_state(request).runtime.sessionmaker,
+        start,
+        end,
+        small_cell_threshold=settings.small_cell_threshold,
     )
-    return _csv(request, body, "3w.csv", sensitivity=Sensitivity.internal)
+    return _csv(body, "3w.csv", sensitivity=Sensitivity.internal)
 
 
 @router.get(
@@ -133,10 +138,9 @@ async def requests_csv(
     who give a `purpose`; the export is then recorded in the access log with how many
     restricted requests it holds, and its `X-Concord-Sensitivity` is `restricted`."""
     start, end = _period(start, end)
-    runtime: ServiceRuntime = request.app.state.runtime
     view = bulk_view(principal, purpose)
     body = service.stream_requests(
-        runtime.sessionmaker,
+        service_state(request).runtime.sessionmaker,
         principal,
         start,
         end,
@@ -145,4 +149,4 @@ async def requests_csv(
         route="/api/reports/requests.csv",
     )
     sensitivity = Sensitivity.restricted if view is View.full else Sensitivity.internal
-    return _csv(request, body, "requests.csv", sensitivity=sensitivity)
+    return _csv(body, "requests.csv", sensitivity=sensitivity)

@@ -28,7 +28,7 @@ async def active_for_ngo(
     """Agreements in force today that the NGO is party to (GIN index on `ngo_ids`)."""
     query = select(Agreement).where(
         Agreement.ngo_ids.contains([ngo_id]),
-        Agreement.status == AgreementStatus.active.value,
+        Agreement.status == AgreementStatus.active,
         Agreement.starts_on <= today,
         Agreement.ends_on >= today,
     )
@@ -36,7 +36,12 @@ async def active_for_ngo(
 
 
 async def list_for(
-    session: AsyncSession, *, ngo_id: uuid.UUID | None, status: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    ngo_id: uuid.UUID | None,
+    status: AgreementStatus | None,
+    limit: int,
+    offset: int,
 ) -> Sequence[Agreement]:
     query = select(Agreement).order_by(Agreement.created_at.desc(), Agreement.id)
     if ngo_id is not None:

@@ -51,7 +51,7 @@ async def list_agreements(
 ) -> list[AgreementOut]:
     """Agreements, newest first: all of them for staff, those it is party to for an NGO."""
     return await service.list_agreements(
-        session, principal, status=status.value if status else None, limit=limit, offset=offset
+        session, principal, status=status, limit=limit, offset=offset
     )
 
 

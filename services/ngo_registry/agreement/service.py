@@ -64,7 +64,7 @@ def to_state(agreement: Agreement) -> AgreementState:
         ],
         starts_on=agreement.starts_on,
         ends_on=agreement.ends_on,
-        status=AgreementStatus(agreement.status),
+        status=agreement.status,
         signatories=list(agreement.signatories),
         version=agreement.version,
         updated_at=agreement.updated_at,
@@ -158,7 +158,7 @@ async def create_agreement(
         reporting_obligations=[r.model_dump(mode="json") for r in body.reporting_obligations],
         starts_on=body.starts_on,
         ends_on=body.ends_on,
-        status=AgreementStatus.draft.value,
+        status=AgreementStatus.draft,
         signatories=list(body.signatories),
         version=0,
         created_at=now,
@@ -180,7 +180,7 @@ async def update_agreement(
 ) -> Agreement:
     agreement = await load_for(session, principal, agreement_id, lock=True)
     check_if_match(if_match, agreement.version)
-    if agreement.status != AgreementStatus.draft.value:
+    if agreement.status != AgreementStatus.draft:
         raise InvalidTransition(
             f"Only a draft can be amended; this agreement is {agreement.status}",
             current_status=agreement.status,
@@ -232,7 +232,7 @@ async def activate(
     agreement = await load_for(session, principal, agreement_id, lock=True)
     if if_match is not None:
         check_if_match(if_match, agreement.version)
-    if agreement.status != AgreementStatus.draft.value:
+    if agreement.status != AgreementStatus.draft:
         raise InvalidTransition(
             f"Only a draft can be activated; this agreement is {agreement.status}",
             current_status=agreement.status,
@@ -246,7 +246,7 @@ async def activate(
         )
     if not agreement.signatories:
         raise Conflict("An agreement needs its signatories before it comes into force")
-    agreement.status = AgreementStatus.active.value
+    agreement.status = AgreementStatus.active
     await _emit(session, agreement, AgreementActivated)
     await refresh_eligibility(session, list(agreement.ngo_ids), today=today)
     log.info("agreement.activated", agreement_id=str(agreement.id), by=principal.subject)
@@ -263,12 +263,12 @@ async def terminate(
     agreement = await load_for(session, principal, agreement_id, lock=True)
     if if_match is not None:
         check_if_match(if_match, agreement.version)
-    if agreement.status != AgreementStatus.active.value:
+    if agreement.status != AgreementStatus.active:
         raise InvalidTransition(
             f"Only an active agreement can be terminated; this one is {agreement.status}",
             current_status=agreement.status,
         )
-    agreement.status = AgreementStatus.terminated.value
+    agreement.status = AgreementStatus.terminated
     agreement.terminated_by = principal.subject
     agreement.termination_reason = body.reason
     await _emit(
@@ -281,7 +281,7 @@ async def terminate(
 
 async def expire(session: AsyncSession, agreement: Agreement, today: date) -> None:
     """The sweep found this active agreement past its end (row locked by the caller)."""
-    agreement.status = AgreementStatus.expired.value
+    agreement.status = AgreementStatus.expired
     await _emit(session, agreement, AgreementExpired)
     await refresh_eligibility(session, list(agreement.ngo_ids), today=today)
     log.info("agreement.expired", agreement_id=str(agreement.id), ends_on=str(agreement.ends_on))
@@ -299,7 +299,7 @@ async def list_agreements(
     session: AsyncSession,
     principal: Principal,
     *,
-    status: str | None,
+    status: AgreementStatus | None,
     limit: int,
     offset: int,
 ) -> list[AgreementOut]:

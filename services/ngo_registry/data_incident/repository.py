@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ngo_registry.db.models.data_incidents import DataIncident, DataIncidentStep
+from shared.events.schemas.ngo_registry import DataIncidentStatus
 
 
 async def get(
@@ -21,7 +22,7 @@ async def get(
 
 
 async def page(
-    session: AsyncSession, *, status: str | None, limit: int, offset: int
+    session: AsyncSession, *, status: DataIncidentStatus | None, limit: int, offset: int
 ) -> list[DataIncident]:
     query = select(DataIncident).order_by(DataIncident.created_at.desc(), DataIncident.id)
     if status is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from services.ngo_registry.config import Settings
+from services.ngo_registry.common.deps import AppSettings
 from services.ngo_registry.data_incident import service
 from services.ngo_registry.data_incident.schemas import (
     Classification,
@@ -72,13 +72,12 @@ async def classify_data_incident(
 async def contain_data_incident(
     incident_id: uuid.UUID,
     body: Containment,
-    request: Request,
     session: DbSession,
     principal: Handler,
+    settings: AppSettings,
 ) -> DataIncidentOut:
     """Contain it: suspend every named NGO's access in this one step (vetting `suspended`:
     no offers, webhooks paused, Kafka credential removed by the provisioning component)."""
-    settings: Settings = request.app.state.settings
     return await service.contain(
         session, principal, incident_id, body, sanctions_file=settings.sanctions_file
     )

@@ -124,7 +124,7 @@ async def _open(
     now = datetime.now(UTC)
     incident = DataIncident(
         id=uuid.uuid4(),
-        status=S.reported.value,
+        status=S.reported,
         summary=body.summary,
         occurred_at=body.occurred_at,
         discovered_at=body.discovered_at or now,
@@ -178,7 +178,7 @@ async def _step(
     incident = await repository.get(session, incident_id, lock=True)
     if incident is None:
         raise DataIncidentNotFound(f"No data incident {incident_id}")
-    if S(incident.status) not in allowed:
+    if incident.status not in allowed:
         raise DataIncidentStepRefused(
             f"Cannot {step} a data incident that is {incident.status}",
             current_status=incident.status,
@@ -199,9 +199,7 @@ async def get(session: AsyncSession, incident_id: uuid.UUID) -> DataIncidentOut:
 async def page(
     session: AsyncSession, *, status: DataIncidentStatus | None, limit: int, offset: int
 ) -> list[DataIncidentOut]:
-    rows = await repository.page(
-        session, status=status.value if status else None, limit=limit, offset=offset
-    )
+    rows = await repository.page(session, status=status, limit=limit, offset=offset)
     return [out(row) for row in rows]
 
 
@@ -210,7 +208,7 @@ async def classify(
 ) -> DataIncidentOut:
     incident = await _step(session, incident_id, CLASSIFY_FROM, "classify")
     incident.severity = body.severity.value
-    incident.status = S.classified.value
+    incident.status = S.classified
     return await _record(
         session,
         incident,
@@ -238,7 +236,7 @@ async def contain(
     for ngo_id in targets:
         ngo = await ngo_repository.get(session, ngo_id)
         assert ngo is not None
-        if ngo.vetting_status == VettingStatus.vetted.value:
+        if ngo.vetting_status == VettingStatus.vetted:
             await apply_action(
                 session,
                 principal,
@@ -254,7 +252,7 @@ async def contain(
         else:  # not vetted now (already suspended, rejected, expired): no access to revoke
             already.append(str(ngo_id))
     incident.revoked_ngo_ids = list(dict.fromkeys([*incident.revoked_ngo_ids, *suspended]))
-    incident.status = S.contained.value
+    incident.status = S.contained
     return await _record(
         session,
         incident,
@@ -277,7 +275,7 @@ async def notify(
             for n in body.notified
         ),
     ]
-    incident.status = S.notified.value
+    incident.status = S.notified
     return await _record(
         session,
         incident,
@@ -293,7 +291,7 @@ async def close(
 ) -> DataIncidentOut:
     incident = await _step(session, incident_id, CLOSE_FROM, "close")
     incident.lessons = body.lessons
-    incident.status = S.closed.value
+    incident.status = S.closed
     incident.closed_at = incident.updated_at
     return await _record(
         session,

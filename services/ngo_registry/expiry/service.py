@@ -45,7 +45,7 @@ async def _expire_vetting(session: AsyncSession, today: date) -> int:
         await session.scalars(
             select(Ngo)
             .where(
-                Ngo.vetting_status.in_([VettingStatus.vetted.value, VettingStatus.suspended.value]),
+                Ngo.vetting_status.in_([VettingStatus.vetted, VettingStatus.suspended]),
                 Ngo.vetted_until < today,
             )
             .order_by(Ngo.id)
@@ -62,7 +62,7 @@ async def _expire_agreements(session: AsyncSession, today: date) -> int:
     due = (
         await session.scalars(
             select(Agreement)
-            .where(Agreement.status == AgreementStatus.active.value, Agreement.ends_on < today)
+            .where(Agreement.status == AgreementStatus.active, Agreement.ends_on < today)
             .order_by(Agreement.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)
@@ -78,7 +78,7 @@ async def _warn_expiring(session: AsyncSession, today: date, lead_days: int) -> 
         await session.scalars(
             select(Agreement)
             .where(
-                Agreement.status == AgreementStatus.active.value,
+                Agreement.status == AgreementStatus.active,
                 Agreement.expiring_notified_at.is_(None),
                 Agreement.ends_on >= today,
                 Agreement.ends_on <= today + timedelta(days=lead_days),

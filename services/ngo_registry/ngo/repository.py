@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.ngo_registry.db.models.registry import Ngo, Registration
 from services.ngo_registry.ngo.errors import DuplicateRegistration
 from services.ngo_registry.ngo.schemas import RegistrationIn
+from shared.events.schemas.ngo_registry import VettingStatus
 from shared.gazetteer import gazetteer
 
 
@@ -77,7 +78,7 @@ async def list_directory(
     *,
     sector: str | None,
     pcode: str | None,
-    status: str | None,
+    status: VettingStatus | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Ngo], int]:

@@ -86,7 +86,7 @@ async def list_directory(
         session,
         sector=sector.value if sector else None,
         pcode=pcode,
-        status=status.value if status else None,
+        status=status,
         limit=limit,
         offset=offset,
     )

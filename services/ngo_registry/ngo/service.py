@@ -132,7 +132,7 @@ async def create_ngo(session: AsyncSession, principal: Principal, body: NgoCreat
         operating_points=_dump_list(body.operating_points),
         languages=list(body.languages),
         operational_approach=body.operational_approach,
-        vetting_status=VettingStatus.submitted.value,
+        vetting_status=VettingStatus.submitted,
         vetted_until=None,
         eligibility=[],
         eligible=False,
@@ -149,7 +149,7 @@ async def create_ngo(session: AsyncSession, principal: Principal, body: NgoCreat
             ngo_id=ngo.id,
             action="submit",
             from_status=None,
-            to_status=VettingStatus.submitted.value,
+            to_status=VettingStatus.submitted,
             decided_by=principal.subject,
             decided_at=now,
             reason="registered",
@@ -206,9 +206,7 @@ async def update_ngo(
         sorted(before[field]) != sorted(getattr(ngo, field)) for field in REVIEWED_FIELDS
     )
     back_to_review = (
-        scope_changed
-        and not principal.is_staff
-        and ngo.vetting_status == VettingStatus.vetted.value
+        scope_changed and not principal.is_staff and ngo.vetting_status == VettingStatus.vetted
     )
     if back_to_review:
         reason = "the NGO changed its sectors or operating areas; vetting must look again"
@@ -216,15 +214,15 @@ async def update_ngo(
             VettingDecision(
                 ngo_id=ngo.id,
                 action="scope_changed",
-                from_status=VettingStatus.vetted.value,
-                to_status=VettingStatus.under_review.value,
+                from_status=VettingStatus.vetted,
+                to_status=VettingStatus.under_review,
                 decided_by=principal.subject,
                 decided_at=datetime.now(UTC),
                 reason=reason,
                 checks={},
             )
         )
-        ngo.vetting_status = VettingStatus.under_review.value
+        ngo.vetting_status = VettingStatus.under_review
         await publish(
             session,
             ngo,
@@ -251,7 +249,7 @@ async def list_directory(
     *,
     sector: str | None,
     pcode: str | None,
-    status: str | None,
+    status: VettingStatus | None,
     limit: int,
     offset: int,
 ) -> NgoPage:

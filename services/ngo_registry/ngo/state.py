@@ -11,6 +11,7 @@ from datetime import date
 from services.ngo_registry.db.models.registry import Agreement, Ngo
 from services.ngo_registry.ngo.coarsening import GRID_DEGREES, coarse_points
 from shared.events.schemas.ngo_registry import (
+    AgreementStatus,
     Capacity,
     EligibilityGrant,
     NgoState,
@@ -24,7 +25,7 @@ from shared.vocabulary import Sector
 
 def is_vetted_on(ngo: Ngo, today: date) -> bool:
     """Vetted, not suspended, and the vetting has not run out."""
-    return ngo.vetting_status == VettingStatus.vetted.value and (
+    return ngo.vetting_status == VettingStatus.vetted and (
         ngo.vetted_until is None or ngo.vetted_until >= today
     )
 
@@ -39,7 +40,10 @@ def compute_grants(
         return []
     grants: list[EligibilityGrant] = []
     for agreement in sorted(agreements, key=lambda a: (a.starts_on, str(a.id))):
-        if agreement.status != "active" or not agreement.starts_on <= today <= agreement.ends_on:
+        if (
+            agreement.status != AgreementStatus.active
+            or not agreement.starts_on <= today <= agreement.ends_on
+        ):
             continue
         if ngo.id not in agreement.ngo_ids:
             continue
@@ -76,7 +80,7 @@ def to_state(ngo: Ngo, *, exact_points: bool = False) -> NgoState:
         operating_areas=list(ngo.operating_areas),
         operating_points=points if exact_points else coarse_points(points),
         languages=list(ngo.languages),
-        vetting_status=VettingStatus(ngo.vetting_status),
+        vetting_status=ngo.vetting_status,
         vetted_until=ngo.vetted_until,
         eligibility=[EligibilityGrant.model_validate(g) for g in ngo.eligibility],
         eligible=ngo.eligible,

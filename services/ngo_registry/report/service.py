@@ -108,7 +108,7 @@ async def submit(
             by=principal.subject,
         )
         return existing, False
-    if agreement.status != AgreementStatus.active.value:
+    if agreement.status != AgreementStatus.active:
         raise Conflict(
             f"Reports are recorded against active agreements; this one is {agreement.status}",
             current_status=agreement.status,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
-from services.ngo_registry.config import Settings
+from services.ngo_registry.common.deps import AppSettings
 from services.ngo_registry.ngo import service as ngos
 from services.ngo_registry.ngo.schemas import NgoPrivate
 from services.ngo_registry.vetting import service
@@ -28,9 +28,9 @@ StaffOrNgo = Annotated[
 async def decide_vetting(
     ngo_id: uuid.UUID,
     body: VettingAction,
-    request: Request,
     session: DbSession,
     principal: StaffOrNgo,
+    settings: AppSettings,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> NgoPrivate:
@@ -41,7 +41,6 @@ async def decide_vetting(
     sanctions screening and needs every check passed (409 otherwise). `If-Match` is optional;
     when sent, a stale one is a 412.
     """
-    settings: Settings = request.app.state.settings
     ngo = await service.apply_action(
         session,
         principal,

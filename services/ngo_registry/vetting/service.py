@@ -90,7 +90,7 @@ async def apply_action(
         raise NotFound(f"No NGO {ngo_id}")
     if if_match is not None:  # optional here: a transition names its source state anyway
         check_if_match(if_match, ngo.version)
-    current = S(ngo.vetting_status)
+    current = ngo.vetting_status
     if current not in transition.sources:
         allowed = sorted(a.value for a, t in TRANSITIONS.items() if current in t.sources)
         raise InvalidTransition(
@@ -118,14 +118,14 @@ async def apply_action(
     elif body.action is VettingActionName.resubmit:
         vetted_until = None
 
-    ngo.vetting_status = transition.target.value
+    ngo.vetting_status = transition.target
     ngo.vetted_until = vetted_until
     session.add(
         VettingDecision(
             ngo_id=ngo.id,
             action=body.action.value,
-            from_status=current.value,
-            to_status=transition.target.value,
+            from_status=current,
+            to_status=transition.target,
             decided_by=principal.subject,
             decided_at=datetime.now(UTC),
             reason=body.reason,
@@ -149,8 +149,8 @@ async def apply_action(
         "vetting.decided",
         ngo_id=str(ngo.id),
         action=body.action.value,
-        from_status=current.value,
-        to_status=transition.target.value,
+        from_status=current,
+        to_status=transition.target,
         by=principal.subject,
     )
     return ngo
@@ -203,15 +203,15 @@ async def _review(
 
 async def expire(session: AsyncSession, ngo: Ngo, today: date) -> None:
     """The sweep found this NGO's vetting past its date (row locked by the caller)."""
-    previous = S(ngo.vetting_status)
-    ngo.vetting_status = S.expired.value
+    previous = ngo.vetting_status
+    ngo.vetting_status = S.expired
     reason = f"vetting ran out on {ngo.vetted_until}"
     session.add(
         VettingDecision(
             ngo_id=ngo.id,
             action="expire",
-            from_status=previous.value,
-            to_status=S.expired.value,
+            from_status=previous,
+            to_status=S.expired,
             decided_by=SYSTEM,
             decided_at=datetime.now(UTC),
             reason=reason,
@@ -245,8 +245,8 @@ async def history(session: AsyncSession, ngo_id: uuid.UUID) -> list[VettingDecis
         VettingDecisionOut(
             decision_id=row.id,
             action=row.action,
-            from_status=S(row.from_status) if row.from_status else None,
-            to_status=S(row.to_status),
+            from_status=row.from_status,
+            to_status=row.to_status,
             decided_by=row.decided_by,
             decided_at=row.decided_at,
             reason=row.reason,

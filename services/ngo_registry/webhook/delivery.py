@@ -30,7 +30,7 @@ from services.ngo_registry.db.models.webhooks import (
 from services.ngo_registry.webhook import repository
 from services.ngo_registry.webhook.signature import headers
 from shared.egress import RefusedConnection, UnsafeUrl, check_outbound_url
-from shared.events.schemas.ngo_registry import WebhookDeliveryDead
+from shared.events.schemas.ngo_registry import DeliveryStatus, WebhookDeliveryDead
 from shared.faults import crash_point
 from shared.logging import get_logger
 from shared.retry import Backoff
@@ -153,7 +153,7 @@ async def record(
     delivery.attempts += 1
     delivery.last_error = outcome.error
     if outcome.delivered:
-        delivery.status = "delivered"
+        delivery.status = DeliveryStatus.delivered
         delivery.delivered_at = now
         return
     spent = delivery.attempts >= policy.max_attempts
@@ -161,7 +161,7 @@ async def record(
     if not (spent or too_old):
         delivery.next_attempt_at = now + timedelta(seconds=policy.backoff.delay(delivery.attempts))
         return
-    delivery.status = "dead"
+    delivery.status = DeliveryStatus.dead
     await outbox.add(
         session,
         WebhookDeliveryDead(

@@ -19,11 +19,7 @@ from services.ngo_registry.db.models.webhooks import (
     WebhookEvent,
     WebhookSubscription,
 )
-from shared.events.schemas.ngo_registry import VettingStatus
-
-ACTIVE = "active"
-PENDING = "pending"
-DEAD = "dead"
+from shared.events.schemas.ngo_registry import DeliveryStatus, VettingStatus, WebhookStatus
 
 
 async def get(
@@ -46,7 +42,7 @@ async def list_for_ngo(session: AsyncSession, ngo_id: uuid.UUID) -> Sequence[Web
 
 async def count_active(session: AsyncSession, ngo_id: uuid.UUID) -> int:
     query = select(func.count()).where(
-        WebhookSubscription.ngo_id == ngo_id, WebhookSubscription.status == ACTIVE
+        WebhookSubscription.ngo_id == ngo_id, WebhookSubscription.status == WebhookStatus.active
     )
     return int(await session.scalar(query) or 0)
 
@@ -55,7 +51,7 @@ async def active_subscriptions(
     session: AsyncSession, *, ngo_id: uuid.UUID | None
 ) -> Sequence[WebhookSubscription]:
     """Every active subscription, or only one NGO's (an event addressed to that NGO)."""
-    query = select(WebhookSubscription).where(WebhookSubscription.status == ACTIVE)
+    query = select(WebhookSubscription).where(WebhookSubscription.status == WebhookStatus.active)
     if ngo_id is not None:
         query = query.where(WebhookSubscription.ngo_id == ngo_id)
     return (await session.scalars(query)).all()
@@ -94,7 +90,7 @@ async def list_deliveries(
     session: AsyncSession,
     webhook_id: uuid.UUID,
     *,
-    status: str | None,
+    status: DeliveryStatus | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[tuple[WebhookDelivery, WebhookEvent]], int]:
@@ -151,8 +147,11 @@ async def requeue_dead(
     """Dead deliveries back to pending with a fresh budget; the ids re-driven."""
     statement = (
         update(WebhookDelivery)
-        .where(WebhookDelivery.subscription_id == webhook_id, WebhookDelivery.status == DEAD)
-        .values(status=PENDING, attempts=0, next_attempt_at=now, queued_at=now)
+        .where(
+            WebhookDelivery.subscription_id == webhook_id,
+            WebhookDelivery.status == DeliveryStatus.dead,
+        )
+        .values(status=DeliveryStatus.pending, attempts=0, next_attempt_at=now, queued_at=now)
         .returning(WebhookDelivery.id)
     )
     if delivery_id is not None:
@@ -178,7 +177,7 @@ async def claim_due(
         .where(
             earlier.subscription_id == WebhookDelivery.subscription_id,
             earlier.entity_key == WebhookDelivery.entity_key,
-            earlier.status == PENDING,
+            earlier.status == DeliveryStatus.pending,
             and_(
                 func.row(earlier.event_position, earlier.created_at, earlier.id)
                 < func.row(
@@ -194,10 +193,10 @@ async def claim_due(
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
         .join(Ngo, Ngo.id == WebhookSubscription.ngo_id)
         .where(
-            WebhookDelivery.status == PENDING,
+            WebhookDelivery.status == DeliveryStatus.pending,
             WebhookDelivery.next_attempt_at <= now,
-            WebhookSubscription.status == ACTIVE,
-            Ngo.vetting_status == VettingStatus.vetted.value,
+            WebhookSubscription.status == WebhookStatus.active,
+            Ngo.vetting_status == VettingStatus.vetted,
             ~blocked,
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_position)
@@ -220,7 +219,7 @@ async def prune_events(session: AsyncSession, older_than: datetime, *, limit: in
         select(WebhookDelivery.id)
         .where(
             WebhookDelivery.event_id == WebhookEvent.id,
-            WebhookDelivery.status.in_([PENDING, DEAD]),
+            WebhookDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.dead]),
         )
         .exists()
     )

@@ -6,13 +6,12 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from services.ngo_registry.config import Settings
+from services.ngo_registry.common.deps import AppSettings
 from services.ngo_registry.webhook import service
 from services.ngo_registry.webhook.schemas import (
     DeliveryPage,
-    DeliveryStatus,
     ReplayRequest,
     Requeued,
     WebhookCreate,
@@ -22,6 +21,7 @@ from services.ngo_registry.webhook.schemas import (
 )
 from shared.auth import Principal, Role, Tenant, policy
 from shared.deps import MAX_OFFSET, DbSession
+from shared.events.schemas.ngo_registry import DeliveryStatus
 
 router = APIRouter(tags=["webhooks"])
 
@@ -33,18 +33,13 @@ OwnerOrOps = Annotated[
 ]
 
 
-def _allow_loopback(request: Request) -> bool:
-    settings: Settings = request.app.state.settings
-    return settings.webhook_allow_loopback
-
-
 @router.post("/ngos/{ngo_id}/webhooks", status_code=201, response_model=WebhookWithSecret)
 async def register_webhook(
     ngo_id: uuid.UUID,
     body: WebhookCreate,
-    request: Request,
     session: DbSession,
     principal: Owner,
+    settings: AppSettings,
     response: Response,
 ) -> WebhookWithSecret:
     """Register an HTTPS endpoint and what it receives (event types, sectors, P-codes).
@@ -55,7 +50,7 @@ async def register_webhook(
     webhooks (409 past that).
     """
     view = await service.register(
-        session, principal, ngo_id, body, allow_loopback=_allow_loopback(request)
+        session, principal, ngo_id, body, allow_loopback=settings.webhook_allow_loopback
     )
     response.headers["Location"] = f"/webhooks/{view.webhook_id}"
     return view
@@ -87,13 +82,12 @@ async def disable_webhook(
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=WebhookWithSecret)
 async def rotate_webhook_secret(
-    webhook_id: uuid.UUID, request: Request, session: DbSession, principal: Owner
+    webhook_id: uuid.UUID, session: DbSession, principal: Owner, settings: AppSettings
 ) -> WebhookWithSecret:
     """Replace the signing secret; the new one is in the answer, shown this once, and signs
     every delivery from now on. For a day (`NGO_REGISTRY_WEBHOOK_SECRET_OVERLAP`) the old
     one signs too, as a second signature in `webhook-signature`. A disabled webhook is a 409.
     """
-    settings: Settings = request.app.state.settings
     overlap = timedelta(seconds=settings.webhook_secret_overlap_seconds)
     return await service.rotate_secret(session, principal, webhook_id, overlap=overlap)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events.schemas.ngo_registry import WebhookState
+from shared.events.schemas.ngo_registry import DeliveryStatus, WebhookState
 from shared.inputs import Code, Name, StrictInput
 from shared.vocabulary import Sector
 
@@ -48,12 +47,6 @@ class WebhookWithSecret(WebhookOut):
 
 class WebhookList(BaseModel):
     items: list[WebhookOut]
-
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"
-    delivered = "delivered"
-    dead = "dead"
 
 
 class AttemptOut(BaseModel):

@@ -28,7 +28,6 @@ from services.ngo_registry.webhook.schemas import (
     AttemptOut,
     DeliveryOut,
     DeliveryPage,
-    DeliveryStatus,
     Requeued,
     WebhookCreate,
     WebhookList,
@@ -40,6 +39,7 @@ from shared.auth import Principal
 from shared.egress import check_outbound_url
 from shared.errors import NotFound
 from shared.events.schemas.ngo_registry import (
+    DeliveryStatus,
     WebhookDeliveriesRequeued,
     WebhookDeliveryOperation,
     WebhookFilter,
@@ -67,7 +67,7 @@ def state_of(sub: WebhookSubscription) -> WebhookState:
         filter=WebhookFilter.model_validate(
             {"event_types": sub.event_types, "sectors": sub.sectors, "pcodes": sub.pcodes}
         ),
-        status=WebhookStatus(sub.status),
+        status=sub.status,
         version=sub.version,
         updated_at=sub.updated_at,
     )
@@ -129,7 +129,7 @@ async def register(
         sectors=list(dict.fromkeys(s.value for s in body.filter.sectors)),
         pcodes=list(dict.fromkeys(body.filter.pcodes)),
         secret=secret,
-        status=WebhookStatus.active.value,
+        status=WebhookStatus.active,
         version=1,
         created_at=now,
         updated_at=now,
@@ -160,7 +160,7 @@ async def rotate_secret(
     """A new secret at once: every try from now on is signed with it and, for `overlap`,
     also with the one it replaces, so the receiver can switch at its own pace."""
     sub = await load_for(session, principal, webhook_id, lock=True)
-    if sub.status != WebhookStatus.active.value:
+    if sub.status != WebhookStatus.active:
         raise WebhookDisabled(f"Webhook {webhook_id} is disabled")
     now = datetime.now(UTC)
     sub.previous_secret = sub.secret if overlap > timedelta(0) else None
@@ -181,9 +181,9 @@ async def rotate_secret(
 async def disable(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> WebhookOut:
     """Stop delivering; what is pending stays listed (a repeated disable changes nothing)."""
     sub = await load_for(session, principal, webhook_id, lock=True)
-    if sub.status == WebhookStatus.disabled.value:
+    if sub.status == WebhookStatus.disabled:
         return view_of(sub)
-    sub.status = WebhookStatus.disabled.value
+    sub.status = WebhookStatus.disabled
     sub.version += 1
     sub.updated_at = datetime.now(UTC)
     await session.flush()
@@ -209,7 +209,7 @@ async def list_deliveries(
     rows, total = await repository.list_deliveries(
         session,
         webhook_id,
-        status=status.value if status else None,
+        status=status,
         limit=limit,
         offset=offset,
     )
@@ -221,7 +221,7 @@ async def list_deliveries(
             event_type=e.type,
             entity_key=e.entity_key,
             event_time=e.time,
-            status=DeliveryStatus(d.status),
+            status=d.status,
             attempts=[
                 AttemptOut(
                     attempted_at=a.attempted_at,
@@ -276,7 +276,7 @@ async def redrive_one(
     delivery = await repository.get_delivery(session, webhook_id, delivery_id, lock=True)
     if delivery is None:
         raise DeliveryNotFound(f"No delivery {delivery_id} of webhook {webhook_id}")
-    if delivery.status != DeliveryStatus.dead.value:
+    if delivery.status != DeliveryStatus.dead:
         raise DeliveryNotDead(
             f"Delivery {delivery_id} is {delivery.status}", current_status=delivery.status
         )
@@ -331,7 +331,7 @@ def _delivery(
         "event_id": event_id,
         "event_position": position,
         "entity_key": entity_key,
-        "status": DeliveryStatus.pending.value,
+        "status": DeliveryStatus.pending,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -347,7 +347,7 @@ async def replay(
     order, as new deliveries (new `webhook-id`s: the receiver must not drop them as retries).
     """
     sub = await load_for(session, principal, webhook_id, lock=True)
-    if sub.status != WebhookStatus.active.value:
+    if sub.status != WebhookStatus.active:
         raise WebhookDisabled(f"Webhook {webhook_id} is disabled")
     now = datetime.now(UTC)
     replay_id = uuid.uuid4()

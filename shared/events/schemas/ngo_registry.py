@@ -271,6 +271,16 @@ class WebhookStatus(StrEnum):
     disabled = "disabled"
 
 
+class DeliveryStatus(StrEnum):
+    """Where one delivery of an event to a webhook stands. In no event: the registry's
+    delivery table and its API (`GET /webhooks/{id}/deliveries`) carry it; it lives here,
+    beside `WebhookStatus`, so the table and the API share one enum."""
+
+    pending = "pending"
+    delivered = "delivered"
+    dead = "dead"
+
+
 class WebhookFilter(BaseModel):
     """What a subscription receives; an empty list means any."""
 

@@ -17,6 +17,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.humanitarian_requests.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.humanitarian_requests import Fulfilment, OfferStatus, RequestStatus
+from shared.events.schemas.ngo_registry import VettingStatus
 
 
 class AidRequest(Base):
@@ -25,7 +28,7 @@ class AidRequest(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     client_id: Mapped[str | None] = mapped_column(Text)
     reporting_unit: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[RequestStatus] = mapped_column(EnumText(RequestStatus))
     sector: Mapped[str] = mapped_column(Text)
     urgency: Mapped[str] = mapped_column(Text)
     sensitivity: Mapped[str] = mapped_column(Text)
@@ -56,7 +59,7 @@ class AidRequest(Base):
     offer_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     offer_round: Mapped[int] = mapped_column(Integer, default=0)
     assigned_ngo_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    fulfilment: Mapped[str] = mapped_column(Text, default="none")
+    fulfilment: Mapped[Fulfilment] = mapped_column(EnumText(Fulfilment), default=Fulfilment.none)
     escalation_reason: Mapped[str | None] = mapped_column(Text)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     # Whether the NGO-readable open_request topic currently lists this request.
@@ -168,7 +171,7 @@ class Offer(Base):
     # The request's class (an offer names the request, its items, the NGO and the place, so it
     # is never lower); kept equal to it by a reclassification, in the same transaction.
     sensitivity: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[OfferStatus] = mapped_column(EnumText(OfferStatus))
     round: Mapped[int] = mapped_column(Integer)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
@@ -242,7 +245,7 @@ class NgoReplica(Base):
     capacities: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     operating_areas: Mapped[list[str]] = mapped_column(JSONB)
     operating_points: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
-    vetting_status: Mapped[str] = mapped_column(Text)
+    vetting_status: Mapped[VettingStatus] = mapped_column(EnumText(VettingStatus))
     eligibility: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     eligible: Mapped[bool] = mapped_column()
     version: Mapped[int] = mapped_column(Integer)

@@ -12,15 +12,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.ngo_registry.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.ngo_registry import DataIncidentStatus
 
 
 class DataIncident(Base):
     __tablename__ = "data_incidents"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    status: Mapped[str] = mapped_column(
-        Text
-    )  # reported → classified → contained → notified → closed
+    # reported → classified → contained → notified → closed
+    status: Mapped[DataIncidentStatus] = mapped_column(EnumText(DataIncidentStatus))
     summary: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     discovered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

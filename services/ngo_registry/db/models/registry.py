@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.ngo_registry.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.ngo_registry import AgreementStatus, VettingStatus
 
 # The same server defaults as the migrations (0002_registry): a row written by plain SQL gets
 # them too, and the drift test (tests/platform/test_migration_drift.py) compares them.
@@ -54,7 +56,7 @@ class Ngo(Base):
     )
     languages: Mapped[list[str]] = mapped_column(ARRAY(Text))
     operational_approach: Mapped[str | None] = mapped_column(Text)
-    vetting_status: Mapped[str] = mapped_column(Text)
+    vetting_status: Mapped[VettingStatus] = mapped_column(EnumText(VettingStatus))
     vetted_until: Mapped[date | None] = mapped_column(Date)
     eligibility: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default=EMPTY_JSON_LIST
@@ -101,8 +103,8 @@ class VettingDecision(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("ngos.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(Text)
-    from_status: Mapped[str | None] = mapped_column(Text)
-    to_status: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[VettingStatus | None] = mapped_column(EnumText(VettingStatus))
+    to_status: Mapped[VettingStatus] = mapped_column(EnumText(VettingStatus))
     decided_by: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -132,7 +134,7 @@ class Agreement(Base):
     )
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[AgreementStatus] = mapped_column(EnumText(AgreementStatus))
     signatories: Mapped[list[str]] = mapped_column(
         JSONB, default=list, server_default=EMPTY_JSON_LIST
     )

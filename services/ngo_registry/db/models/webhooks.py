@@ -28,6 +28,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.ngo_registry.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.ngo_registry import DeliveryStatus, WebhookStatus
 
 EMPTY_TEXT_ARRAY = text("'{}'::text[]")
 
@@ -56,7 +58,7 @@ class WebhookSubscription(Base):
     # can switch without dropping deliveries signed in between.
     previous_secret: Mapped[str | None] = mapped_column(Text)
     previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(Text)  # active | disabled
+    status: Mapped[WebhookStatus] = mapped_column(EnumText(WebhookStatus))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -107,7 +109,7 @@ class WebhookDelivery(Base):
     )
     event_position: Mapped[int] = mapped_column(BigInteger)
     entity_key: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)  # pending | delivered | dead
+    status: Mapped[DeliveryStatus] = mapped_column(EnumText(DeliveryStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,216 @@
+"""Intake: a new request is classified, stored, triaged (priority, duplicate cluster) and
+offered to the best NGO, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.humanitarian_requests.aid_request import repository
+from services.humanitarian_requests.aid_request.schemas import AidRequestIn
+from services.humanitarian_requests.aid_request.service.visibility import full_view
+from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
+from services.humanitarian_requests.common.events import record_transition, touch
+from services.humanitarian_requests.common.location import resolve_location
+from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
+from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.db.models.tables import AidRequest
+from services.humanitarian_requests.matching.service import offer_next
+from shared.auth import Principal
+from shared.classification import Classification, aid_request_floor, classify
+from shared.events.schemas.humanitarian_requests import (
+    AidRequestDuplicateLinked,
+    AidRequestSubmitted,
+    AidRequestTriaged,
+    Fulfilment,
+    RequestStatus,
+)
+from shared.logging import get_logger
+from shared.vocabulary import Sensitivity
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Intake:
+    request: AidRequest
+    created: bool  # False: the unit's client_id already existed (a duplicate submission)
+    raised_from: Sensitivity | None = None  # the lower class the reporter asked for
+
+
+def classification_of(data: AidRequestIn) -> Classification:
+    """The request's class under the raise-only rule (shared.classification)."""
+    floor = aid_request_floor(
+        data.sector,
+        names_survivor=data.names_survivor,
+        involves_child=data.involves_child,
+        vulnerability=[v.value for v in data.vulnerability],
+        texts=[data.title, data.description, *(i.item for i in data.items)],
+    )
+    return classify(data.sensitivity, floor)
+
+
+def response_window(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.offer_response_seconds)
+
+
+async def submit_request(
+    session: AsyncSession,
+    data: AidRequestIn,
+    *,
+    reporting_unit: str,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> Intake:
+    """Create, triage and match a request; an existing client_id returns the first one."""
+    location = resolve_location(data.location)
+    if data.client_id is not None:
+        existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
+        if existing is not None:
+            return Intake(existing, created=False)
+    classification = classification_of(data)
+    row = AidRequest(
+        id=uuid.uuid4(),
+        client_id=data.client_id,
+        reporting_unit=reporting_unit,
+        status=RequestStatus.submitted,
+        sector=data.sector,
+        urgency=data.urgency,
+        sensitivity=classification.sensitivity,
+        sensitivity_floor=classification.floor,
+        sensitivity_reasons=list(classification.reasons),
+        title=data.title,
+        description=data.description,
+        items=[{**i.model_dump(), "delivered_quantity": 0.0} for i in data.items],
+        affected_population=data.affected_population.model_dump(),
+        affected_total=data.affected_population.total,
+        vulnerability=[v.value for v in data.vulnerability],
+        lat=location.lat,
+        lon=location.lon,
+        pcode=location.pcode,
+        admin1=location.admin1,
+        access_constraints=data.access_constraints,
+        security_constraints=data.security_constraints,
+        contact=data.contact,
+        priority_score=0.0,
+        priority_overridden=False,
+        offer_round=0,
+        fulfilment=Fulfilment.none,
+        ngo_visible=False,
+        observed_at=data.observed_at or now,
+        submitted_at=now,
+        updated_at=now,
+        version=1,
+    )
+    row.cluster_id = row.id
+    if data.client_id is None:
+        session.add(row)
+        await session.flush()
+    else:
+        try:
+            # A concurrent submission of the same client_id waits on the unique index and
+            # then fails here; the savepoint keeps the caller's transaction usable.
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
+            if existing is None:
+                raise
+            return Intake(existing, created=False)
+    await record_transition(session, row, AidRequestSubmitted, actor=actor)
+    await triage(session, row, settings=settings, now=now)
+    log.info(
+        "aid_request.submitted",
+        request_id=str(row.id),
+        unit=reporting_unit,
+        sensitivity=row.sensitivity,
+    )
+    return Intake(row, created=True, raised_from=classification.raised_from)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    created: bool  # False: a duplicate submission of the unit's client_id
+    view: dict[str, Any]  # the request as its submitter reads it
+
+
+async def submit(
+    session: AsyncSession,
+    principal: Principal,
+    data: AidRequestIn,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> Submitted:
+    """`submit_request` on behalf of the principal: its unit (or desk) reports, and it reads
+    back the full view, saying when the class it asked for was raised."""
+    intake = await submit_request(
+        session,
+        data,
+        reporting_unit=reporting_unit_of(principal),
+        actor=actor_of(principal),
+        settings=settings,
+        now=now,
+    )
+    view = full_view(intake.request, principal)
+    if intake.raised_from is not None:
+        view["sensitivity_raised_from"] = intake.raised_from.value
+    return Submitted(created=intake.created, view=view)
+
+
+async def triage(
+    session: AsyncSession, row: AidRequest, *, settings: Settings, now: datetime
+) -> None:
+    row.priority_score = priority_score(
+        urgency=row.urgency,  # type: ignore[arg-type]
+        affected_total=row.affected_total,
+        sector=row.sector,  # type: ignore[arg-type]
+        vulnerability_count=len(row.vulnerability),
+    )
+    row.status = RequestStatus.triaged
+    row.triaged_at = now
+    touch(row, now)
+    await record_transition(session, row, AidRequestTriaged, actor="system")
+    duplicate = await find_request_duplicate(
+        session,
+        row,
+        radius_km=settings.duplicate_radius_km,
+        window=timedelta(hours=settings.duplicate_window_hours),
+    )
+    if duplicate is not None and not await _cluster_still_live(session, duplicate.cluster_id):
+        duplicate = None
+    if duplicate is not None:
+        # One cluster, one offer: the duplicate waits with its cluster instead of being
+        # offered again; ops can unlink it.
+        row.duplicate_of = duplicate.cluster_id
+        row.cluster_id = duplicate.cluster_id
+        touch(row, now)
+        await record_transition(
+            session,
+            row,
+            AidRequestDuplicateLinked,
+            actor="system",
+            linked_by="triage",
+            reason=f"same sector within {settings.duplicate_radius_km} km",
+        )
+        return
+    await offer_next(session, row, now=now, response_window=response_window(settings))
+
+
+DEAD_CLUSTER = (RequestStatus.cancelled, RequestStatus.closed, RequestStatus.fulfilled)
+
+
+async def _cluster_still_live(session: AsyncSession, root_id: uuid.UUID) -> bool:
+    """Share-lock the cluster's root and re-read it. A cancel of the root in flight holds its
+    row lock: we wait for it, then see it cancelled and do not join a cluster whose cancel
+    could not hand us on (it only sees committed members)."""
+    root = await repository.share_lock(session, root_id)
+    return root is not None and root.status not in DEAD_CLUSTER
