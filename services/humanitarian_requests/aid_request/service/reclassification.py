@@ -57,7 +57,7 @@ async def reclassify(
         raise ReclassificationRefused(refusal)
     row.sensitivity = sensitivity
     touch(row, now)
-    await reclassify_offers(session, row)
+    await reclassify_offers(session, row, actor=actor, now=now)
     await record_transition(
         session,
         row,
