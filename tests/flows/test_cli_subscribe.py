@@ -253,9 +253,10 @@ async def test_killed_and_restarted_it_misses_and_repeats_no_committed_event(
 async def test_from_a_time_starts_there(stack: LocalStack, kafka_bootstrap: str) -> None:
     ngo_id = uuid.uuid4()
     before = (await publish(kafka_bootstrap, [ngo_event(ngo_id, 1)]))[0]
-    # Same key, so the same partition, after `before`; a time a second later is its own.
+    # Same key, so the same partition, after `before`, with a time of its own: 2 ms later, not
+    # a second (an event dated ahead of the clock would fall inside the next test's `--from`).
     after = (
-        await publish(kafka_bootstrap, [ngo_event(ngo_id, 2)], timestamp_ms=before.timestamp + 1000)
+        await publish(kafka_bootstrap, [ngo_event(ngo_id, 2)], timestamp_ms=before.timestamp + 2)
     )[0]
     process = concord(
         "subscribe",
