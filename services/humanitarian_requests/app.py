@@ -9,6 +9,10 @@ from fastapi import FastAPI
 
 from services.humanitarian_requests.aid_request.router import router as aid_request_router
 from services.humanitarian_requests.config import Settings
+from services.humanitarian_requests.data_incident.handlers import (
+    DATA_INCIDENT_GROUP,
+    data_incident_router,
+)
 from services.humanitarian_requests.db.models import inbox, outbox
 from services.humanitarian_requests.db.models.tables import NgoReplica
 from services.humanitarian_requests.edxl.router import router as edxl_router
@@ -37,7 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog=CATALOG,
         outbox=outbox,
         inbox=inbox,
-        consumes=[Consumes(REPLICA_GROUP, replica_router_for(settings))],
+        consumes=[
+            Consumes(REPLICA_GROUP, replica_router_for(settings)),
+            Consumes(DATA_INCIDENT_GROUP, data_incident_router()),
+        ],
         background=[offer_deadline_sweeper, retention_sweep],
     )
     return create_service_app(

@@ -250,6 +250,21 @@ async def _reclassify(
     log.info("incident.reclassified", incident_id=str(row.id), sensitivity=sensitivity.value)
 
 
+async def restrict_exposed(
+    session: AsyncSession, incident_id: uuid.UUID, *, reason: str, actor: str, now: datetime
+) -> bool:
+    """An incident named by a contained data incident becomes restricted (the system's
+    reclassification, `data_incident/service.py`). False when there is no such incident or it
+    already is restricted."""
+    row = await repository.get(session, incident_id, for_update=True)
+    if row is None or row.sensitivity == Sensitivity.restricted.value:
+        return False
+    await _reclassify(
+        session, row, sensitivity=Sensitivity.restricted, reason=reason, actor=actor, now=now
+    )
+    return True
+
+
 def view(row: Incident, principal: Principal, *, purpose_given: bool = True) -> dict[str, Any]:
     """The incident, coarsened for staff not entitled to a restricted one's details."""
     state = incident_state(row).model_dump(mode="json")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -88,16 +89,24 @@ def eligibility_changed(state: NgoState, *, eligible: bool, version: int) -> Ngo
 async def publish_registry_events(bootstrap: str, events: Sequence[NgoState]) -> list[uuid.UUID]:
     """Produce NGO events as the registry's relay would: CloudEvents keyed by NGO id.
     Returns the CloudEvents ids."""
+    return await publish_as_registry(bootstrap, [(str(e.ngo_id), e) for e in events])
+
+
+async def publish_as_registry(
+    bootstrap: str, events: Sequence[tuple[str, BaseModel]]
+) -> list[uuid.UUID]:
+    """Produce `(subject, data)` events as the registry's relay would (its source, keyed by
+    the subject). Returns the CloudEvents ids."""
     ids: list[uuid.UUID] = []
     producer = create_producer(bootstrap, client_id="concord-test", acks="all")
     await producer.start()
     try:
-        for data in events:
+        for subject, data in events:
             entry = CATALOG.for_model(type(data))
             event = CloudEvent(
                 source=service_source("ngo_registry"),
                 type=entry.name,
-                subject=str(data.ngo_id),
+                subject=subject,
                 data=data.model_dump(mode="json"),
             )
             await producer.send_and_wait(

@@ -19,6 +19,7 @@ from services.humanitarian_requests.common.errors import ReclassificationRefused
 from services.humanitarian_requests.common.events import record_transition, touch
 from services.humanitarian_requests.common.principals import actor_of
 from services.humanitarian_requests.db.models.tables import AidRequest
+from services.humanitarian_requests.matching.repository import lock_request
 from services.humanitarian_requests.matching.service import reclassify_offers
 from shared.auth import Principal
 from shared.classification import aid_request_floor, reclassification_error
@@ -50,7 +51,39 @@ async def reclassify(
     request is retracted from the NGO-readable topic (`record_transition`) and leaves the NGO
     listings, which only show non-restricted requests."""
     row = await lock_for_transition(session, principal, request_id, by=TransitionBy.staff, now=now)
-    actor = actor_of(principal)
+    await apply_reclassification(
+        session, row, sensitivity=sensitivity, reason=reason, actor=actor_of(principal), now=now
+    )
+    return view_for(row, principal)
+
+
+async def restrict_exposed(
+    session: AsyncSession, request_id: uuid.UUID, *, reason: str, actor: str, now: datetime
+) -> bool:
+    """A request named by a contained data incident becomes restricted (the system's
+    reclassification, `data_incident/service.py`): it leaves every NGO listing with a
+    retraction, and its offers follow. False when there is no such request or it already
+    is restricted (a repeated containment changes nothing)."""
+    row = await lock_request(session, request_id)
+    if row is None or row.sensitivity == Sensitivity.restricted.value:
+        return False
+    await apply_reclassification(
+        session, row, sensitivity=Sensitivity.restricted, reason=reason, actor=actor, now=now
+    )
+    return True
+
+
+async def apply_reclassification(
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    sensitivity: Sensitivity,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Reclassify the locked request (never below its floor, never to the class it has), its
+    offers in step, and record it: the `reclassified` event is the audit."""
     previous = Sensitivity(row.sensitivity)
     refusal = reclassification_error(sensitivity, current=previous, floor=floor_of(row))
     if refusal is not None:
@@ -73,4 +106,3 @@ async def reclassify(
         sensitivity=sensitivity.value,
         previous=previous.value,
     )
-    return view_for(row, principal)
