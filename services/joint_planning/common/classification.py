@@ -23,4 +23,4 @@ async def operation_class(session: AsyncSession, operation_id: uuid.UUID | None)
     if operation_id is None:
         return DEFAULT_SENSITIVITY
     found = await session.scalar(select(Operation.sensitivity).where(Operation.id == operation_id))
-    return Sensitivity(found) if found else DEFAULT_SENSITIVITY
+    return found if found is not None else DEFAULT_SENSITIVITY

@@ -28,14 +28,10 @@ from shared.events.schemas.joint_planning import (
     MeetingState,
     MilestoneEvent,
     MilestoneState,
-    MilestoneStatus,
     ProgressNote,
     TaskEvent,
-    TaskPriority,
     TaskState,
-    TaskStatus,
 )
-from shared.vocabulary import Sensitivity
 
 
 def task_state(task: Task) -> TaskState:
@@ -46,8 +42,8 @@ def task_state(task: Task) -> TaskState:
         description=task.description,
         owner_participant_id=task.owner_participant_id,
         due_at=task.due_at,
-        priority=TaskPriority(task.priority),
-        status=TaskStatus(task.status),
+        priority=task.priority,
+        status=task.status,
         depends_on=list(task.depends_on),
         notes=[ProgressNote.model_validate(n) for n in task.notes],
         overdue=task.overdue_notified_at is not None,
@@ -55,14 +51,14 @@ def task_state(task: Task) -> TaskState:
         source_action_item_id=task.source_action_item_id,
         version=task.version,
         updated_at=task.updated_at,
-        sensitivity=Sensitivity(task.sensitivity),
+        sensitivity=task.sensitivity,
     )
 
 
 async def publish_task(
     session: AsyncSession, task: Task, event: type[TaskEvent], *, actor: str, **extra: Any
 ) -> None:
-    task.sensitivity = (await operation_class(session, task.operation_id)).value
+    task.sensitivity = await operation_class(session, task.operation_id)
     task.version += 1
     task.updated_at = datetime.now(UTC)
     await session.flush()
@@ -86,11 +82,11 @@ def milestone_state(milestone: Milestone) -> MilestoneState:
         operation_id=milestone.operation_id,
         title=milestone.title,
         due_at=milestone.due_at,
-        status=MilestoneStatus(milestone.status),
+        status=milestone.status,
         reached_at=milestone.reached_at,
         version=milestone.version,
         updated_at=milestone.updated_at,
-        sensitivity=Sensitivity(milestone.sensitivity),
+        sensitivity=milestone.sensitivity,
     )
 
 
@@ -102,7 +98,7 @@ async def publish_milestone(
     actor: str,
     **extra: Any,
 ) -> None:
-    milestone.sensitivity = (await operation_class(session, milestone.operation_id)).value
+    milestone.sensitivity = await operation_class(session, milestone.operation_id)
     milestone.version += 1
     milestone.updated_at = datetime.now(UTC)
     await session.flush()
@@ -133,14 +129,14 @@ def meeting_state(meeting: Meeting) -> MeetingState:
         action_items=[ActionItem.model_validate(i) for i in meeting.action_items],
         version=meeting.version,
         updated_at=meeting.updated_at,
-        sensitivity=Sensitivity(meeting.sensitivity),
+        sensitivity=meeting.sensitivity,
     )
 
 
 async def publish_meeting(
     session: AsyncSession, meeting: Meeting, event: type[MeetingEvent], *, actor: str, **extra: Any
 ) -> None:
-    meeting.sensitivity = (await operation_class(session, meeting.operation_id)).value
+    meeting.sensitivity = await operation_class(session, meeting.operation_id)
     meeting.version += 1
     meeting.updated_at = datetime.now(UTC)
     await session.flush()

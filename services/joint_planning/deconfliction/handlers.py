@@ -45,7 +45,7 @@ async def upsert_incident(session: AsyncSession, data: IncidentState) -> Inciden
         "incident_id": data.incident_id,
         "incident_type": data.incident_type.value,
         "severity": data.severity.value,
-        "sensitivity": data.sensitivity.value,
+        "sensitivity": data.sensitivity,
         "occurred_at": data.occurred_at,
         "lat": data.location.lat,
         "lon": data.location.lon,
@@ -79,7 +79,7 @@ def incident_router_for(
             log.info("replica.incident_stale_ignored", incident_id=str(data.incident_id))
             return
         await recheck_for_incident(session, incident, rules)
-        if on_restricted is not None and incident.sensitivity == Sensitivity.restricted.value:
+        if on_restricted is not None and incident.sensitivity == Sensitivity.restricted:
             await on_restricted(session, incident.incident_id)
 
     @router.on(IncidentReported)

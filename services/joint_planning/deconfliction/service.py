@@ -71,10 +71,10 @@ class Finding:
 
 
 def route_from(
-    kind: str, location: dict[str, float] | None, waypoints: list[dict[str, float]]
+    kind: NotificationKind, location: dict[str, float] | None, waypoints: list[dict[str, float]]
 ) -> list[Point]:
     """A static site is a route of one point; a movement the polyline of its waypoints."""
-    if kind == NotificationKind.static_site.value and location:
+    if kind == NotificationKind.static_site and location:
         return [Point(location["lat"], location["lon"])]
     return [Point(w["lat"], w["lon"]) for w in waypoints]
 
@@ -84,7 +84,7 @@ def route_of(notification: Notification) -> list[Point]:
 
 
 def _what(notification: Notification) -> str:
-    return "site" if notification.kind == NotificationKind.static_site.value else "movement"
+    return "site" if notification.kind == NotificationKind.static_site else "movement"
 
 
 async def _operation_findings(session: AsyncSession, notification: Notification) -> list[Finding]:
@@ -176,7 +176,7 @@ def conflict_state(conflict: Conflict) -> ConflictState:
         conflict_id=conflict.id,
         notification_id=conflict.notification_id,
         ngo_id=conflict.ngo_id,
-        source=ConflictSource(conflict.source),
+        source=conflict.source,
         source_id=conflict.source_id,
         notice=conflict.notice,
         near_pcode=conflict.near_pcode,
@@ -208,12 +208,12 @@ async def check(
     """Reconcile the notification's recorded conflicts with what holds now (caller holds the
     notification's row lock, and the place locks if it changed the notification)."""
     now = now or datetime.now(UTC)
-    found: dict[tuple[str, uuid.UUID], Finding] = {}
-    if notification.status != NotificationStatus.cancelled.value:
+    found: dict[tuple[ConflictSource, uuid.UUID], Finding] = {}
+    if notification.status != NotificationStatus.cancelled:
         for finding in await _operation_findings(session, notification) + await _incident_findings(
             session, notification, rules, now
         ):
-            found[(finding.source.value, finding.source_id)] = finding
+            found[(finding.source, finding.source_id)] = finding
     result = CheckResult(open=len(found))
     recorded = {
         (c.source, c.source_id): c
@@ -237,7 +237,7 @@ async def check(
             id=uuid.uuid4(),
             notification_id=notification.id,
             ngo_id=notification.ngo_id,
-            source=finding.source.value,
+            source=finding.source,
             source_id=finding.source_id,
             notice=finding.notice,
             near_pcode=finding.near_pcode,

@@ -25,7 +25,6 @@ from shared.events.schemas.joint_planning import (
     MilestoneCreated,
     MilestoneReached,
     MilestoneStatus,
-    OperationStatus,
 )
 
 
@@ -37,7 +36,7 @@ async def create_milestone(
     session: AsyncSession, principal: Principal, operation_id: uuid.UUID, body: MilestoneCreate
 ) -> Milestone:
     operation = await operation_service.load_for(session, principal, operation_id, lock=True)
-    if OperationStatus(operation.status) in CLOSED:
+    if operation.status in CLOSED:
         raise OperationClosed(f"Operation {operation.id} is {operation.status}")
     if body.due_at > operation.ends_at:
         raise Unprocessable(
@@ -49,7 +48,7 @@ async def create_milestone(
         operation_id=operation.id,
         title=body.title,
         due_at=body.due_at,
-        status=MilestoneStatus.pending.value,
+        status=MilestoneStatus.pending,
         reached_at=None,
         version=0,
         created_at=now,
@@ -65,9 +64,9 @@ async def reach(session: AsyncSession, principal: Principal, milestone_id: uuid.
     milestone = (await session.scalars(query)).one_or_none()
     if milestone is None:
         raise NotFound(f"No milestone {milestone_id}")
-    if milestone.status == MilestoneStatus.reached.value:
+    if milestone.status == MilestoneStatus.reached:
         raise InvalidTransition(f"Milestone {milestone.id} was already reached")
-    milestone.status = MilestoneStatus.reached.value
+    milestone.status = MilestoneStatus.reached
     milestone.reached_at = datetime.now(UTC)
     await publish(session, milestone, MilestoneReached, actor=actor_of(principal))
     return milestone

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.db.models.notifications import Notification
+from shared.events.schemas.joint_planning import NotificationStatus
 
 
 async def get(
@@ -24,7 +25,7 @@ async def list_notifications(
     session: AsyncSession,
     *,
     ngo_id: uuid.UUID | None,
-    status: str | None,
+    status: NotificationStatus | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Notification], int]:

@@ -55,7 +55,7 @@ async def list_notifications(
 ) -> NotificationPage:
     """Notifications, latest first: all for staff, its own for an NGO."""
     return await service.list_notifications(
-        session, principal, status=status.value if status else None, limit=limit, offset=offset
+        session, principal, status=status, limit=limit, offset=offset
     )
 
 

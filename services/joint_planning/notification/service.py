@@ -97,8 +97,8 @@ def to_state(notification: Notification) -> NotificationState:
     return NotificationState(
         notification_id=notification.id,
         ngo_id=notification.ngo_id,
-        kind=NotificationKind(notification.kind),
-        status=NotificationStatus(notification.status),
+        kind=notification.kind,
+        status=notification.status,
         function=notification.function,
         location=PointState.model_validate(location) if location else None,
         waypoints=[PointState.model_validate(w) for w in notification.waypoints],
@@ -107,7 +107,7 @@ def to_state(notification: Notification) -> NotificationState:
         vehicles=[Vehicle.model_validate(v) for v in notification.vehicles],
         occupancy=notification.occupancy,
         pcodes=list(notification.pcodes),
-        escort_status=EscortStatus(notification.escort_status),
+        escort_status=notification.escort_status,
         escort_reason=notification.escort_reason,
         acknowledged_by=notification.acknowledged_by,
         acknowledged_at=notification.acknowledged_at,
@@ -193,8 +193,8 @@ async def submit(
     notification = Notification(
         id=notification_id,
         ngo_id=ngo_id,
-        kind=body.kind.value,
-        status=NotificationStatus.submitted.value,
+        kind=body.kind,
+        status=NotificationStatus.submitted,
         function=body.function,
         location={"lat": body.location.lat, "lon": body.location.lon} if body.location else None,
         waypoints=_points(body.waypoints),
@@ -206,7 +206,7 @@ async def submit(
         pcodes=[],
         escort_status=(
             EscortStatus.requested if body.escort_requested else EscortStatus.not_requested
-        ).value,
+        ),
         escort_reason=body.escort_reason,
         escort_decided_by=None,
         acknowledged_by=None,
@@ -214,7 +214,7 @@ async def submit(
         version=0,
         created_at=now,
         updated_at=now,
-        sensitivity=notification_floor().sensitivity.value,
+        sensitivity=notification_floor().sensitivity,
     )
     where = footprint(route_of(notification), rules)
     notification.pcodes = where.counties
@@ -242,9 +242,9 @@ async def update(
     notification = await load_for(session, principal, notification_id)
     before = footprint(route_of(notification), rules)
     changes = body.model_dump(exclude_unset=True)
-    if notification.kind == NotificationKind.static_site.value and "waypoints" in changes:
+    if notification.kind == NotificationKind.static_site and "waypoints" in changes:
         raise InvalidNotification("waypoints: a static_site has no waypoints", field="waypoints")
-    if notification.kind == NotificationKind.movement.value and "location" in changes:
+    if notification.kind == NotificationKind.movement and "location" in changes:
         raise InvalidNotification("location: a movement has waypoints", field="location")
     for required in ("starts_at", "ends_at", "contact", "location", "waypoints", "function"):
         if required in changes and changes[required] is None:
@@ -264,7 +264,7 @@ async def update(
     )
     notification = await load_for(session, principal, notification_id, lock=True)
     check_if_match(if_match, notification.version)
-    if notification.status == NotificationStatus.cancelled.value:
+    if notification.status == NotificationStatus.cancelled:
         raise NotificationCancelledError(f"Notification {notification.id} was cancelled")
     starts_at = body.starts_at or notification.starts_at
     ends_at = body.ends_at or notification.ends_at
@@ -297,13 +297,13 @@ async def acknowledge(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> Notification:
     notification = await load_for(session, principal, notification_id, lock=True)
-    if notification.status == NotificationStatus.cancelled.value:
+    if notification.status == NotificationStatus.cancelled:
         raise NotificationCancelledError(f"Notification {notification.id} was cancelled")
-    if notification.status == NotificationStatus.acknowledged.value:
+    if notification.status == NotificationStatus.acknowledged:
         raise AlreadyAcknowledged(
             f"Acknowledged by {notification.acknowledged_by} at {notification.acknowledged_at}"
         )
-    notification.status = NotificationStatus.acknowledged.value
+    notification.status = NotificationStatus.acknowledged
     notification.acknowledged_by = actor_of(principal)
     notification.acknowledged_at = datetime.now(UTC)
     await _publish(session, notification, NotificationAcknowledged, actor=actor_of(principal))
@@ -314,9 +314,9 @@ async def cancel(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID, rules: Rules
 ) -> Notification:
     notification = await load_for(session, principal, notification_id, lock=True)
-    if notification.status == NotificationStatus.cancelled.value:
+    if notification.status == NotificationStatus.cancelled:
         raise NotificationCancelledError(f"Notification {notification.id} was already cancelled")
-    notification.status = NotificationStatus.cancelled.value
+    notification.status = NotificationStatus.cancelled
     await conflicts.reindex_notification(session, notification, [], live=False)
     await _publish(session, notification, NotificationCancelled, actor=actor_of(principal))
     await check(session, notification, rules, why="notification cancelled")
@@ -327,15 +327,13 @@ async def decide_escort(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID, body: EscortDecision
 ) -> Notification:
     notification = await load_for(session, principal, notification_id, lock=True)
-    if notification.status == NotificationStatus.cancelled.value:
+    if notification.status == NotificationStatus.cancelled:
         raise NotificationCancelledError(f"Notification {notification.id} was cancelled")
-    if notification.escort_status != EscortStatus.requested.value:
+    if notification.escort_status != EscortStatus.requested:
         raise NoEscortRequested(
             f"The escort is {notification.escort_status}", escort_status=notification.escort_status
         )
-    notification.escort_status = (
-        EscortStatus.approved if body.approved else EscortStatus.declined
-    ).value
+    notification.escort_status = EscortStatus.approved if body.approved else EscortStatus.declined
     notification.escort_reason = body.reason
     notification.escort_decided_by = actor_of(principal)
     await _publish(session, notification, NotificationEscortDecided, actor=actor_of(principal))
@@ -346,7 +344,7 @@ async def list_notifications(
     session: AsyncSession,
     principal: Principal,
     *,
-    status: str | None,
+    status: NotificationStatus | None,
     limit: int,
     offset: int,
 ) -> NotificationPage:

@@ -19,8 +19,6 @@ from services.joint_planning.db.models.replicas import IncidentReplica
 from shared.classification import Floor, is_below, operation_floor
 from shared.vocabulary import Sensitivity
 
-RESTRICTED = Sensitivity.restricted.value
-
 
 async def derive_floor(session: AsyncSession, operation: Operation) -> Floor:
     """The operation's minimum as it is now."""
@@ -28,7 +26,7 @@ async def derive_floor(session: AsyncSession, operation: Operation) -> Floor:
     if operation.linked_incident_ids:
         query = select(IncidentReplica.incident_id).where(
             IncidentReplica.incident_id.in_(operation.linked_incident_ids),
-            IncidentReplica.sensitivity == RESTRICTED,
+            IncidentReplica.sensitivity == Sensitivity.restricted,
         )
         found = {str(i) for i in (await session.scalars(query)).all()}
         restricted_ids = [str(i) for i in operation.linked_incident_ids if str(i) in found]
@@ -42,10 +40,10 @@ async def derive_floor(session: AsyncSession, operation: Operation) -> Floor:
 def apply_floor(operation: Operation, floor: Floor) -> Sensitivity | None:
     """Store the minimum and its reasons; raise the class to it if below. The class it had
     when it was raised, else None."""
-    operation.sensitivity_floor = floor.sensitivity.value
+    operation.sensitivity_floor = floor.sensitivity
     operation.sensitivity_reasons = list(floor.reasons)
-    current = Sensitivity(operation.sensitivity)
+    current = operation.sensitivity
     if is_below(current, floor.sensitivity):
-        operation.sensitivity = floor.sensitivity.value
+        operation.sensitivity = floor.sensitivity
         return current
     return None

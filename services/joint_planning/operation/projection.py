@@ -28,17 +28,13 @@ from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     MeetingReclassified,
     MilestoneReclassified,
-    MissionComponent,
     OperationEvent,
     OperationState,
-    OperationStatus,
-    ParticipantKind,
-    ParticipantRole,
     TaskReclassified,
 )
 from shared.events.schemas.joint_planning import Participant as ParticipantState
 from shared.logging import get_logger
-from shared.vocabulary import Sector, Sensitivity
+from shared.vocabulary import Sector
 
 log = get_logger(__name__)
 
@@ -46,11 +42,11 @@ log = get_logger(__name__)
 def participant_state(participant: Participant) -> ParticipantState:
     return ParticipantState(
         participant_id=participant.id,
-        kind=ParticipantKind(participant.kind),
+        kind=participant.kind,
         ngo_id=participant.ngo_id,
-        component=MissionComponent(participant.component) if participant.component else None,
+        component=participant.component,
         name=participant.name,
-        role=ParticipantRole(participant.role),
+        role=participant.role,
         responsibilities=list(participant.responsibilities),
         added_at=participant.added_at,
     )
@@ -66,15 +62,15 @@ def to_state(operation: Operation, participants: Sequence[Participant]) -> Opera
         polygons=list(operation.polygons),
         starts_at=operation.starts_at,
         ends_at=operation.ends_at,
-        status=OperationStatus(operation.status),
+        status=operation.status,
         participants=[participant_state(p) for p in participants],
         linked_request_ids=list(operation.linked_request_ids),
         linked_incident_ids=list(operation.linked_incident_ids),
         created_by=operation.created_by,
         version=operation.version,
         updated_at=operation.updated_at,
-        sensitivity=Sensitivity(operation.sensitivity),
-        sensitivity_floor=Sensitivity(operation.sensitivity_floor),
+        sensitivity=operation.sensitivity,
+        sensitivity_floor=operation.sensitivity_floor,
         sensitivity_reasons=list(operation.sensitivity_reasons),
     )
 
@@ -84,7 +80,7 @@ async def reindex_areas(session: AsyncSession, operation: Operation) -> None:
     per grid cell its polygons intersect) while it is live, else none."""
     await session.execute(delete(OperationArea).where(OperationArea.operation_id == operation.id))
     await session.execute(delete(OperationCell).where(OperationCell.operation_id == operation.id))
-    if OperationStatus(operation.status) in LIVE:
+    if operation.status in LIVE:
         window = {"starts_at": operation.starts_at, "ends_at": operation.ends_at}
         rows = [{"operation_id": operation.id, "pcode": p, **window} for p in operation.areas]
         if rows:
@@ -104,17 +100,17 @@ async def _carry_class_to_parts(session: AsyncSession, operation: Operation, *, 
     new = operation.sensitivity
     await session.flush()  # each part reads its class from the operation's row
     for task in await repository.parts_behind(session, Task, operation.id, new):
-        previous = Sensitivity(task.sensitivity)
+        previous = task.sensitivity
         await parts.publish_task(
             session, task, TaskReclassified, actor=actor, previous_sensitivity=previous
         )
     for milestone in await repository.parts_behind(session, Milestone, operation.id, new):
-        previous = Sensitivity(milestone.sensitivity)
+        previous = milestone.sensitivity
         await parts.publish_milestone(
             session, milestone, MilestoneReclassified, actor=actor, previous_sensitivity=previous
         )
     for meeting in await repository.parts_behind(session, Meeting, operation.id, new):
-        previous = Sensitivity(meeting.sensitivity)
+        previous = meeting.sensitivity
         await parts.publish_meeting(
             session, meeting, MeetingReclassified, actor=actor, previous_sensitivity=previous
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.db.models.operations import HistoryEntry, Operation, Participant
 from services.joint_planning.db.models.work import Meeting, Milestone, Task
+from shared.events.schemas.joint_planning import OperationStatus, ParticipantRole
+from shared.vocabulary import Sensitivity
 
 Part = TypeVar("Part", Task, Milestone, Meeting)
 
@@ -72,7 +74,7 @@ async def list_operations(
     session: AsyncSession,
     *,
     ngo_id: uuid.UUID | None,
-    status: str | None,
+    status: OperationStatus | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Operation], int]:
@@ -105,7 +107,11 @@ async def history(session: AsyncSession, operation_id: uuid.UUID) -> Sequence[Hi
 
 
 async def operations_of_ngo(
-    session: AsyncSession, ngo_id: uuid.UUID, *, role: str, statuses: Sequence[str]
+    session: AsyncSession,
+    ngo_id: uuid.UUID,
+    *,
+    role: ParticipantRole,
+    statuses: Collection[OperationStatus],
 ) -> Sequence[Participant]:
     """The NGO's current participations with `role` in operations in `statuses`."""
     query = (
@@ -123,7 +129,7 @@ async def operations_of_ngo(
 
 
 async def parts_behind(
-    session: AsyncSession, part: type[Part], operation_id: uuid.UUID, sensitivity: str
+    session: AsyncSession, part: type[Part], operation_id: uuid.UUID, sensitivity: Sensitivity
 ) -> Sequence[Part]:
     """The operation's tasks, milestones or meetings (`part`) whose class is not
     `sensitivity`, locked in id order."""

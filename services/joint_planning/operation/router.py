@@ -61,7 +61,7 @@ async def list_operations(
 ) -> OperationPage:
     """Operations, latest start first: all for staff, those it takes part in for an NGO."""
     return await service.list_operations(
-        session, principal, status=status.value if status else None, limit=limit, offset=offset
+        session, principal, status=status, limit=limit, offset=offset
     )
 
 

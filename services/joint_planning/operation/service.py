@@ -103,7 +103,7 @@ def _polygons(polygons: list[list[list[tuple[float, float]]]]) -> list[Polygon]:
 
 
 def _ensure_open(operation: Operation) -> None:
-    if OperationStatus(operation.status) in CLOSED:
+    if operation.status in CLOSED:
         raise OperationClosed(
             f"Operation {operation.id} is {operation.status}", current_status=operation.status
         )
@@ -119,7 +119,7 @@ async def after_change(
     previous_polygons: list[Polygon] | None = None,
 ) -> None:
     """Deconfliction and overlap detection for an operation that changed."""
-    live = OperationStatus(operation.status) in LIVE
+    live = operation.status in LIVE
     if live or was_live:
         await recheck_for_operation(
             session,
@@ -147,7 +147,7 @@ async def create_operation(
         polygons=_polygons(body.polygons),
         starts_at=body.starts_at,
         ends_at=body.ends_at,
-        status=OperationStatus.draft.value,
+        status=OperationStatus.draft,
         linked_request_ids=list(dict.fromkeys(body.linked_request_ids)),
         linked_incident_ids=list(dict.fromkeys(body.linked_incident_ids)),
         created_by=actor_of(principal),
@@ -156,7 +156,7 @@ async def create_operation(
         updated_at=now,
     )
     classification = classify(body.sensitivity, await derive_floor(session, operation))
-    operation.sensitivity = classification.sensitivity.value
+    operation.sensitivity = classification.sensitivity
     if await repository.get(session, operation.id) is not None:
         raise Unprocessable(f"operation_id {operation.id} is already taken", field="operation_id")
     session.add(operation)
@@ -234,7 +234,7 @@ async def update_operation(
         changed=sorted(changes),
         detail={"changed": sorted(changes)},
     )
-    live = OperationStatus(operation.status) in LIVE
+    live = operation.status in LIVE
     await after_change(
         session,
         operation,
@@ -256,7 +256,7 @@ async def change_status(
 ) -> Operation:
     operation = await load_for(session, principal, operation_id, lock=True)
     check_if_match(if_match, operation.version)
-    current = OperationStatus(operation.status)
+    current = operation.status
     if not allowed(current, body.status):
         raise IllegalOperationTransition(
             f"An operation cannot go from {current} to {body.status}",
@@ -265,9 +265,9 @@ async def change_status(
         )
     if body.status is OperationStatus.planned:
         roles = {p.role for p in await repository.participants_of(session, operation.id)}
-        if ParticipantRole.lead.value not in roles:
+        if ParticipantRole.lead not in roles:
             raise LeadRequired("Add a lead participant before planning the operation")
-    operation.status = body.status.value
+    operation.status = body.status
     await publish(
         session,
         operation,
@@ -323,7 +323,7 @@ async def reclassify(
     operation = await load_for(session, principal, operation_id, lock=True)
     if if_match is not None:
         check_if_match(if_match, operation.version)
-    current = Sensitivity(operation.sensitivity)
+    current = operation.sensitivity
     floor = await derive_floor(session, operation)
     refused = reclassification_error(body.sensitivity, current=current, floor=floor.sensitivity)
     if refused is not None:
@@ -333,7 +333,7 @@ async def reclassify(
             sensitivity_floor=floor.sensitivity.value,
             sensitivity_reasons=list(floor.reasons),
         )
-    operation.sensitivity = body.sensitivity.value
+    operation.sensitivity = body.sensitivity
     await publish(
         session,
         operation,
@@ -362,9 +362,9 @@ async def raise_for_restricted_incident(session: AsyncSession, incident_id: uuid
     ["sensitivity"]`, actor `system`), in the consumer's transaction. How many were raised."""
     raised = 0
     for operation in await repository.linking_incident(session, incident_id, lock=True):
-        if operation.sensitivity == Sensitivity.restricted.value:
+        if operation.sensitivity == Sensitivity.restricted:
             continue
-        previous = Sensitivity(operation.sensitivity)
+        previous = operation.sensitivity
         await publish(
             session,
             operation,
@@ -384,7 +384,7 @@ async def list_operations(
     session: AsyncSession,
     principal: Principal,
     *,
-    status: str | None,
+    status: OperationStatus | None,
     limit: int,
     offset: int,
 ) -> OperationPage:

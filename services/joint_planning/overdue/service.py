@@ -58,14 +58,14 @@ async def _missed_milestones(session: AsyncSession, now: datetime) -> int:
     due = (
         await session.scalars(
             select(Milestone)
-            .where(Milestone.status == MilestoneStatus.pending.value, Milestone.due_at < now)
+            .where(Milestone.status == MilestoneStatus.pending, Milestone.due_at < now)
             .order_by(Milestone.due_at, Milestone.id)
             .limit(BATCH)
             .with_for_update(skip_locked=True)
         )
     ).all()
     for milestone in due:
-        milestone.status = MilestoneStatus.missed.value
+        milestone.status = MilestoneStatus.missed
         await parts.publish_milestone(session, milestone, MilestoneMissed, actor=SYSTEM)
     return len(due)
 

@@ -32,7 +32,6 @@ from services.joint_planning.operation.state import LIVE
 from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     OperationDuplicationWarned,
-    OperationStatus,
     ParticipantRole,
 )
 from shared.logging import get_logger
@@ -40,7 +39,7 @@ from shared.vocabulary import Sector
 
 log = get_logger(__name__)
 
-ACTING_ROLES = (ParticipantRole.lead.value, ParticipantRole.implementing.value)
+ACTING_ROLES = (ParticipantRole.lead, ParticipantRole.implementing)
 
 
 def actors_of(participants: Sequence[Participant]) -> list[str]:
@@ -141,7 +140,7 @@ async def _warn(
 
 async def detect_overlaps(session: AsyncSession, operation: Operation) -> int:
     """Warn about every live operation this one duplicates; returns the warnings given."""
-    if OperationStatus(operation.status) not in LIVE:
+    if operation.status not in LIVE:
         return 0
     actors = actors_of(await repository.participants_of(session, operation.id))
     now = datetime.now(UTC)

@@ -84,17 +84,17 @@ async def enrol(session: AsyncSession, operation: Operation, body: ParticipantIn
         name = body.name or replica.name
     else:
         assert body.component is not None and body.name is not None
-        if any(p.component == body.component.value and p.name == body.name for p in current):
+        if any(p.component == body.component and p.name == body.name for p in current):
             raise Conflict(f"{body.name} already takes part in this operation")
         name = body.name
     participant = Participant(
         id=uuid.uuid4(),
         operation_id=operation.id,
-        kind=body.kind.value,
+        kind=body.kind,
         ngo_id=body.ngo_id,
-        component=body.component.value if body.component else None,
+        component=body.component,
         name=name,
-        role=body.role.value,
+        role=body.role,
         responsibilities=list(body.responsibilities),
         added_at=datetime.now(UTC),
         removed_at=None,
@@ -113,7 +113,7 @@ async def add_participant(
     rules: Rules,
 ) -> Participant:
     """Add a participant to a locked, open operation and publish it."""
-    if OperationStatus(operation.status) in CLOSED:
+    if operation.status in CLOSED:
         raise OperationClosed(f"Operation {operation.id} is {operation.status}")
     participant = await enrol(session, operation, body)
     await publish(
@@ -124,7 +124,7 @@ async def add_participant(
         participant_id=participant.id,
         detail={"participant_id": str(participant.id), "role": participant.role},
     )
-    if participant.ngo_id is not None and OperationStatus(operation.status) in LIVE:
+    if participant.ngo_id is not None and operation.status in LIVE:
         # The NGO now knows of this operation: its own movements stop conflicting with it.
         await recheck_for_operation(session, operation, rules, previous_areas=[])
     return participant
@@ -151,7 +151,7 @@ async def _remove(
         reason=reason,
         detail={"participant_id": str(participant.id), "reason": reason},
     )
-    if participant.ngo_id is not None and OperationStatus(operation.status) in LIVE:
+    if participant.ngo_id is not None and operation.status in LIVE:
         await recheck_for_operation(session, operation, rules, previous_areas=[])
 
 
@@ -163,7 +163,7 @@ async def remove_participant(
     reason: str,
     rules: Rules,
 ) -> None:
-    if OperationStatus(operation.status) in CLOSED:
+    if operation.status in CLOSED:
         raise OperationClosed(f"Operation {operation.id} is {operation.status}")
     participant = await repository.participant(session, operation.id, participant_id)
     if participant is None:
@@ -187,7 +187,7 @@ async def remove_participant(
 async def check_implementers_still_eligible(session: AsyncSession, operation: Operation) -> None:
     """422 if new sectors or areas would leave an implementing NGO without eligibility."""
     for participant in await repository.participants_of(session, operation.id):
-        if participant.role != ParticipantRole.implementing.value or participant.ngo_id is None:
+        if participant.role != ParticipantRole.implementing or participant.ngo_id is None:
             continue
         replica = await eligibility.get(session, participant.ngo_id)
         if not covering_sectors(replica, operation.sectors, areas_of(operation), utc_today()):
@@ -206,12 +206,12 @@ async def remove_ineligible(
     today = today or utc_today()
     replica = await eligibility.get(session, ngo_id)
     removed = 0
-    open_statuses = [s.value for s in OperationStatus if s not in CLOSED]
+    open_statuses = [s for s in OperationStatus if s not in CLOSED]
     for held in await repository.operations_of_ngo(
-        session, ngo_id, role=ParticipantRole.implementing.value, statuses=open_statuses
+        session, ngo_id, role=ParticipantRole.implementing, statuses=open_statuses
     ):
         operation = await repository.get(session, held.operation_id, lock=True)
-        if operation is None or OperationStatus(operation.status) in CLOSED:
+        if operation is None or operation.status in CLOSED:
             continue
         if covering_sectors(replica, operation.sectors, areas_of(operation), today):
             continue

@@ -23,6 +23,7 @@ from services.joint_planning.db.models.notifications import Notification
 from services.joint_planning.db.models.operations import HistoryEntry, Operation, Participant
 from services.joint_planning.db.models.replicas import IncidentReplica
 from services.joint_planning.db.models.work import Meeting, Milestone, Task
+from shared.events.schemas.joint_planning import OperationStatus
 from shared.vocabulary import Sensitivity
 
 NO_SYNC: dict[str, Any] = {"synchronize_session": False}
@@ -64,7 +65,7 @@ async def lock_due_incidents(
     query = (
         select(IncidentReplica)
         .where(
-            IncidentReplica.sensitivity == sensitivity.value,
+            IncidentReplica.sensitivity == sensitivity,
             IncidentReplica.updated_at < cutoff,
             _not_purged_since_changed(IncidentReplica),
         )
@@ -75,14 +76,14 @@ async def lock_due_incidents(
 
 
 async def lock_due_operations(
-    session: AsyncSession, *, cutoff: datetime, statuses: Collection[str]
+    session: AsyncSession, *, cutoff: datetime, statuses: Collection[OperationStatus]
 ) -> Sequence[Operation]:
     """Lock the restricted operations in `statuses` (ended) unchanged since before `cutoff`
     and not purged since; one being changed now is skipped (due again at the next sweep)."""
     query = (
         select(Operation)
         .where(
-            Operation.sensitivity == Sensitivity.restricted.value,
+            Operation.sensitivity == Sensitivity.restricted,
             Operation.status.in_(list(statuses)),
             Operation.updated_at < cutoff,
             _not_purged_since_changed(Operation),

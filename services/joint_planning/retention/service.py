@@ -152,7 +152,7 @@ async def _purge_restricted(
     cutoff = cutoff_of(now, settings, sensitivity)
     incidents = await repository.lock_due_incidents(session, sensitivity, cutoff=cutoff)
     operations = await repository.lock_due_operations(
-        session, cutoff=cutoff, statuses=[s.value for s in ENDED_STATUSES]
+        session, cutoff=cutoff, statuses=ENDED_STATUSES
     )
     if not incidents and not operations:
         return None

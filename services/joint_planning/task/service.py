@@ -41,7 +41,6 @@ from services.joint_planning.task.schemas import (
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 from shared.events.schemas.joint_planning import (
-    OperationStatus,
     TaskCreated,
     TaskProgressNoted,
     TaskStatus,
@@ -113,7 +112,7 @@ async def _open_operation(
     """The operation, locked: tasks of one operation change one at a time, so two edits of
     the dependency graph cannot each pass the cycle check and together close a cycle."""
     operation = await operation_service.load_for(session, principal, operation_id, lock=True)
-    if OperationStatus(operation.status) in CLOSED:
+    if operation.status in CLOSED:
         raise OperationClosed(f"Operation {operation.id} is {operation.status}")
     return operation
 
@@ -142,8 +141,8 @@ async def create_task(
         description=body.description,
         owner_participant_id=body.owner_participant_id,
         due_at=body.due_at,
-        priority=body.priority.value,
-        status=TaskStatus.open.value,
+        priority=body.priority,
+        status=TaskStatus.open,
         depends_on=depends_on,
         notes=[],
         overdue_notified_at=None,
@@ -193,7 +192,7 @@ async def update_task(
     operation = await _open_operation(session, principal, peek.operation_id)
     task = await load_for(session, principal, task_id, lock=True)
     check_if_match(if_match, task.version)
-    if TaskStatus(task.status) in (TaskStatus.done, TaskStatus.cancelled):
+    if task.status in (TaskStatus.done, TaskStatus.cancelled):
         raise IllegalTaskTransition(f"Task {task.id} is {task.status} and cannot change")
     changes = body.model_dump(exclude_unset=True)
     for required in ("title", "owner_participant_id", "due_at", "priority", "depends_on"):
@@ -216,7 +215,7 @@ async def update_task(
     if "description" in changes:
         task.description = body.description
     if body.priority is not None:
-        task.priority = body.priority.value
+        task.priority = body.priority
     await publish(session, task, TaskUpdated, actor=actor_of(principal), changed=sorted(changes))
     return task
 
@@ -232,7 +231,7 @@ async def change_status(
     await _ensure_may_work_on(session, principal, task)
     if if_match is not None:
         check_if_match(if_match, task.version)
-    current = TaskStatus(task.status)
+    current = task.status
     if body.status not in TRANSITIONS[current]:
         raise IllegalTaskTransition(
             f"A task cannot go from {current} to {body.status}",
@@ -241,12 +240,10 @@ async def change_status(
         )
     if body.status is TaskStatus.done and task.depends_on:
         graph_tasks = {t.id: t for t in await repository.of_operation(session, task.operation_id)}
-        pending = [
-            str(d) for d in task.depends_on if graph_tasks[d].status != TaskStatus.done.value
-        ]
+        pending = [str(d) for d in task.depends_on if graph_tasks[d].status != TaskStatus.done]
         if pending:
             raise DependenciesNotDone(f"Finish {', '.join(pending)} first", pending=pending)
-    task.status = body.status.value
+    task.status = body.status
     if body.note is not None:
         task.notes = [*task.notes, _note(principal, body.note)]
     await publish(

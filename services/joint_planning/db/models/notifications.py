@@ -18,6 +18,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.joint_planning.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.joint_planning import (
+    ConflictSource,
+    EscortStatus,
+    NotificationKind,
+    NotificationStatus,
+)
+from shared.vocabulary import Sensitivity
 
 
 class Notification(Base):
@@ -25,8 +33,8 @@ class Notification(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    kind: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
+    kind: Mapped[NotificationKind] = mapped_column(EnumText(NotificationKind))
+    status: Mapped[NotificationStatus] = mapped_column(EnumText(NotificationStatus))
     function: Mapped[str | None] = mapped_column(Text)
     location: Mapped[dict[str, float] | None] = mapped_column(JSONB)
     waypoints: Mapped[list[dict[str, float]]] = mapped_column(JSONB)
@@ -36,7 +44,7 @@ class Notification(Base):
     occupancy: Mapped[int | None] = mapped_column(Integer)
     contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
     pcodes: Mapped[list[str]] = mapped_column(ARRAY(Text))
-    escort_status: Mapped[str] = mapped_column(Text)
+    escort_status: Mapped[EscortStatus] = mapped_column(EnumText(EscortStatus))
     escort_reason: Mapped[str | None] = mapped_column(Text)
     escort_decided_by: Mapped[str | None] = mapped_column(Text)
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
@@ -45,7 +53,9 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Always internal (`shared.classification.notification_floor`; migration 0006).
-    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
     # When retention took its contact and escort reason (migration 0007).
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -94,7 +104,7 @@ class Conflict(Base):
         Uuid, ForeignKey("notifications.id", ondelete="CASCADE")
     )
     ngo_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    source: Mapped[str] = mapped_column(Text)
+    source: Mapped[ConflictSource] = mapped_column(EnumText(ConflictSource))
     source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     notice: Mapped[str] = mapped_column(Text)
     near_pcode: Mapped[str] = mapped_column(Text)

@@ -12,6 +12,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.joint_planning.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.joint_planning import (
+    MissionComponent,
+    OperationStatus,
+    ParticipantKind,
+    ParticipantRole,
+)
+from shared.vocabulary import Sensitivity
 
 
 class Operation(Base):
@@ -28,7 +36,7 @@ class Operation(Base):
     )
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[OperationStatus] = mapped_column(EnumText(OperationStatus))
     linked_request_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     linked_incident_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     created_by: Mapped[str] = mapped_column(Text)
@@ -37,8 +45,12 @@ class Operation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The class (migration 0006), never below the floor that `operation/classification.py`
     # derives on every change from the sectors, texts and linked incidents, and its reasons.
-    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
-    sensitivity_floor: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
+    sensitivity_floor: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
     sensitivity_reasons: Mapped[list[str]] = mapped_column(
         JSONB, server_default=text("'[]'::jsonb")
     )
@@ -69,11 +81,11 @@ class Participant(Base):
     operation_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("operations.id", ondelete="CASCADE")
     )
-    kind: Mapped[str] = mapped_column(Text)
+    kind: Mapped[ParticipantKind] = mapped_column(EnumText(ParticipantKind))
     ngo_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
-    component: Mapped[str | None] = mapped_column(Text)
+    component: Mapped[MissionComponent | None] = mapped_column(EnumText(MissionComponent))
     name: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(Text)
+    role: Mapped[ParticipantRole] = mapped_column(EnumText(ParticipantRole))
     responsibilities: Mapped[list[str]] = mapped_column(JSONB)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

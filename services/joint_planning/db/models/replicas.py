@@ -17,6 +17,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.joint_planning.db.models import Base
+from shared.db import EnumText
+from shared.vocabulary import Sensitivity
 
 
 class NgoEligibility(Base):
@@ -37,7 +39,7 @@ class IncidentReplica(Base):
     incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     incident_type: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(Text)
-    sensitivity: Mapped[str] = mapped_column(Text)
+    sensitivity: Mapped[Sensitivity] = mapped_column(EnumText(Sensitivity))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)

@@ -11,8 +11,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.joint_planning.db.models import Base
+from shared.db import EnumText
+from shared.events.schemas.joint_planning import MilestoneStatus, TaskPriority, TaskStatus
+from shared.vocabulary import Sensitivity
 
-OPEN_TASK_STATUSES = ("open", "in_progress", "blocked")
+OPEN_TASK_STATUSES = (TaskStatus.open, TaskStatus.in_progress, TaskStatus.blocked)
 OPEN_TASK = "status IN ('open', 'in_progress', 'blocked')"  # the same, for partial indexes
 
 
@@ -27,8 +30,8 @@ class Task(Base):
     description: Mapped[str | None] = mapped_column(Text)
     owner_participant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    priority: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
+    priority: Mapped[TaskPriority] = mapped_column(EnumText(TaskPriority))
+    status: Mapped[TaskStatus] = mapped_column(EnumText(TaskStatus))
     depends_on: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     notes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     overdue_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -39,7 +42,9 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The operation's class, copied (migration 0006; `common/classification.py`).
-    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
 
     __table_args__ = (
         Index("ix_tasks_operation_id", "operation_id"),
@@ -61,13 +66,15 @@ class Milestone(Base):
     )
     title: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(Text)
+    status: Mapped[MilestoneStatus] = mapped_column(EnumText(MilestoneStatus))
     reached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The operation's class, copied (migration 0006; `common/classification.py`).
-    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
 
     __table_args__ = (
         Index("ix_milestones_operation_id", "operation_id"),
@@ -93,6 +100,8 @@ class Meeting(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The operation's class, copied (migration 0006; `common/classification.py`).
-    sensitivity: Mapped[str] = mapped_column(Text, server_default=text("'internal'"))
+    sensitivity: Mapped[Sensitivity] = mapped_column(
+        EnumText(Sensitivity), server_default=text("'internal'")
+    )
 
     __table_args__ = (Index("ix_meetings_operation_id", "operation_id", "held_at"),)
