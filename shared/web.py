@@ -50,6 +50,7 @@ from shared.runtime import ServiceRuntime
 from shared.state import NgoSuspended, ServiceState, service_state
 from shared.tokens import TokenVerifier
 from shared.transient import is_transient
+from shared.validation import validation_errors, validation_summary
 
 log = get_logger(__name__)
 
@@ -346,16 +347,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> ProblemResponse:
-        errors = [
-            {
-                "location": [str(part) for part in err.get("loc", ())],
-                "message": err.get("msg", ""),
-                "type": err.get("type", ""),
-                **({"allowed": err["ctx"]["expected"]} if "expected" in err.get("ctx", {}) else {}),
-            }
-            for err in exc.errors()
-        ]
-        summary = "; ".join(f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5])
+        errors = validation_errors(exc.errors())
+        summary = validation_summary(exc.errors())
         return ProblemResponse(
             problem(
                 status=422,

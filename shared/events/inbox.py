@@ -36,6 +36,7 @@ from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED, CONSUMER_TRANSIENT_RETRIES
 from shared.retry import Backoff
 from shared.transient import is_transient
+from shared.validation import validation_summary
 
 log = get_logger(__name__)
 
@@ -377,7 +378,7 @@ class InboxConsumer:
         try:
             event = CloudEvent.from_json(message.value or b"")
         except ValidationError as exc:
-            return f"not a CloudEvent: {_short(exc)}"
+            return f"not a CloudEvent: {validation_summary(exc.errors())}"
         route = self.router.route(event.type)
         if route is None:
             return None
@@ -391,7 +392,7 @@ class InboxConsumer:
         try:
             return event, route, route.data_model.model_validate(event.data)
         except ValidationError as exc:
-            return f"data does not match {event.type}: {_short(exc)}"
+            return f"data does not match {event.type}: {validation_summary(exc.errors())}"
 
     async def process(
         self, message: ConsumerRecord[bytes, bytes], *, attempts_used: int = 0
@@ -510,10 +511,3 @@ class InboxConsumer:
             CONSUMER_LAG.labels(self.group_id, partition.topic, str(partition.partition)).set(
                 max(highwater - position, 0)
             )
-
-
-def _short(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-        for err in exc.errors()[:5]
-    )

@@ -31,21 +31,11 @@ from services.humanitarian_requests.intake.schemas import (
 from shared.auth import Principal
 from shared.errors import ConcordError
 from shared.logging import get_logger
+from shared.validation import validation_errors
 
 log = get_logger(__name__)
 
 _header = TypeAdapter(ItemHeader)
-
-
-def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "location": [str(p) for p in e.get("loc", ())],
-            "message": e.get("msg", ""),
-            "type": e.get("type", ""),
-        }
-        for e in exc.errors()
-    ]
 
 
 async def _store_item(
@@ -98,7 +88,7 @@ async def _store_item(
             client_id=client_id,
             kind=kind,
             result=ItemResult.rejected,
-            errors=_errors(exc),
+            errors=validation_errors(exc.errors()),
         )
     except ConcordError as exc:
         return ItemOutcome(
