@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.common.events import offer_state, request_summary
-from services.humanitarian_requests.db.models.tables import AidRequest, Offer
+from services.humanitarian_requests.db.models.tables import AidRequest
+from services.humanitarian_requests.edxl import repository
 from services.humanitarian_requests.edxl.builder import Delivery, exchange_document
 from services.humanitarian_requests.edxl.errors import ExchangeNotFound
 
@@ -21,10 +21,7 @@ async def edxl_rm_exchange(
     offers made to `ngo_id` for an NGO. A request never offered to the caller is 404,
     exactly like one that does not exist."""
     request = await session.get(AidRequest, request_id)
-    query = select(Offer).where(Offer.request_id == request_id)
-    if ngo_id is not None:
-        query = query.where(Offer.ngo_id == ngo_id)
-    offers = list(await session.scalars(query.order_by(Offer.offered_at, Offer.round)))
+    offers = list(await repository.offers_of_request(session, request_id, ngo_id=ngo_id))
     if request is None or not offers:
         raise ExchangeNotFound(f"No aid request {request_id} offered to you")
     delivery = Delivery(

@@ -11,14 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.parts import meeting_state as to_state
 from services.joint_planning.common.parts import publish_meeting as publish
 from services.joint_planning.common.principals import actor_of, is_ngo
-from services.joint_planning.db.models.operations import Participant
 from services.joint_planning.db.models.work import Meeting, Task
+from services.joint_planning.meeting import repository
 from services.joint_planning.meeting.schemas import (
     ActionItemIn,
     ActionItemToTask,
@@ -118,10 +117,7 @@ async def load_for(
     session: AsyncSession, principal: Principal, meeting_id: uuid.UUID, *, lock: bool = False
 ) -> Meeting:
     """Staff see every meeting; an NGO those it attended or of operations it takes part in."""
-    query = select(Meeting).where(Meeting.id == meeting_id)
-    if lock:
-        query = query.with_for_update()
-    meeting = (await session.scalars(query)).one_or_none()
+    meeting = await repository.get(session, meeting_id, lock=lock)
     if meeting is None or (
         is_ngo(principal) and not await _visible_to_ngo(session, principal, meeting)
     ):
@@ -233,17 +229,7 @@ async def convert_action_item(
 async def list_meetings(
     session: AsyncSession, principal: Principal, operation_id: uuid.UUID | None
 ) -> list[MeetingOut]:
-    query = select(Meeting).order_by(Meeting.held_at.desc(), Meeting.id).limit(200)
-    if operation_id is not None:
-        query = query.where(Meeting.operation_id == operation_id)
-    if is_ngo(principal):
-        mine = select(Participant.operation_id).where(
-            Participant.ngo_id == principal.ngo_id, Participant.removed_at.is_(None)
-        )
-        query = query.where(
-            or_(
-                Meeting.operation_id.in_(mine),
-                Meeting.attendees.contains([{"ngo_id": str(principal.ngo_id)}]),
-            )
-        )
-    return [to_view(m) for m in (await session.scalars(query)).all()]
+    meetings = await repository.list_meetings(
+        session, operation_id=operation_id, ngo_id=principal.ngo_id if is_ngo(principal) else None
+    )
+    return [to_view(m) for m in meetings]

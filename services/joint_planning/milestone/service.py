@@ -8,13 +8,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.parts import milestone_state as to_state
 from services.joint_planning.common.parts import publish_milestone as publish
 from services.joint_planning.common.principals import actor_of
 from services.joint_planning.db.models.work import Milestone
+from services.joint_planning.milestone import repository
 from services.joint_planning.milestone.schemas import MilestoneCreate, MilestoneOut
 from services.joint_planning.operation import service as operation_service
 from services.joint_planning.operation.errors import OperationClosed
@@ -60,8 +60,7 @@ async def create_milestone(
 
 
 async def reach(session: AsyncSession, principal: Principal, milestone_id: uuid.UUID) -> Milestone:
-    query = select(Milestone).where(Milestone.id == milestone_id).with_for_update()
-    milestone = (await session.scalars(query)).one_or_none()
+    milestone = await repository.get(session, milestone_id, lock=True)
     if milestone is None:
         raise NotFound(f"No milestone {milestone_id}")
     if milestone.status == MilestoneStatus.reached:
@@ -76,9 +75,4 @@ async def list_milestones(
     session: AsyncSession, principal: Principal, operation_id: uuid.UUID
 ) -> list[MilestoneOut]:
     await operation_service.load_for(session, principal, operation_id)
-    query = (
-        select(Milestone)
-        .where(Milestone.operation_id == operation_id)
-        .order_by(Milestone.due_at, Milestone.id)
-    )
-    return [to_view(m) for m in (await session.scalars(query)).all()]
+    return [to_view(m) for m in await repository.of_operation(session, operation_id)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.db.models.operations import HistoryEntry, Operation, Participant
-from services.joint_planning.db.models.work import Meeting, Milestone, Task
+from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Meeting, Milestone, Task
 from shared.events.schemas.joint_planning import OperationStatus, ParticipantRole
 from shared.vocabulary import Sensitivity
 
@@ -140,3 +141,29 @@ async def parts_behind(
         .with_for_update()
     )
     return (await session.scalars(query)).all()
+
+
+async def count_open_tasks_due_after(
+    session: AsyncSession, operation_id: uuid.UUID, ends_at: datetime
+) -> int:
+    """Unfinished tasks of the operation due after `ends_at`: a new end may not strand them."""
+    late = await session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.operation_id == operation_id, Task.due_at > ends_at)
+        .where(Task.status.in_(OPEN_TASK_STATUSES))
+    )
+    return int(late or 0)
+
+
+async def count_open_tasks_owned_by(session: AsyncSession, participant_id: uuid.UUID) -> int:
+    """Unfinished tasks the participant owns: while there are any, it may not be removed.
+    Here rather than in the task repository so participants need not import the task folder,
+    which imports the operation folder back."""
+    owned = await session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.owner_participant_id == participant_id)
+        .where(Task.status.in_(OPEN_TASK_STATUSES))
+    )
+    return int(owned or 0)

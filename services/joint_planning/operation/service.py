@@ -10,13 +10,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.areas import check_pcodes
 from services.joint_planning.common.principals import SYSTEM, actor_of, is_ngo
 from services.joint_planning.db.models.operations import Operation
-from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Task
 from services.joint_planning.deconfliction.geometry import Polygon
 from services.joint_planning.deconfliction.service import Rules, recheck_for_operation
 from services.joint_planning.operation import repository
@@ -174,12 +172,7 @@ async def create_operation(
 
 
 async def _check_tasks_fit(session: AsyncSession, operation: Operation) -> None:
-    late = await session.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(Task.operation_id == operation.id, Task.due_at > operation.ends_at)
-        .where(Task.status.in_(OPEN_TASK_STATUSES))
-    )
+    late = await repository.count_open_tasks_due_after(session, operation.id, operation.ends_at)
     if late:
         raise Unprocessable(
             f"ends_at: {late} unfinished task(s) are due after the new end; move them first",

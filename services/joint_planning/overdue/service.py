@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.joint_planning.common import parts
 from services.joint_planning.common.principals import SYSTEM
-from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Milestone, Task
+from services.joint_planning.overdue import repository
 from shared.db import unit_of_work
 from shared.events.schemas.joint_planning import MilestoneMissed, MilestoneStatus, TaskOverdue
 from shared.logging import get_logger
@@ -35,19 +34,7 @@ class SweepResult:
 
 
 async def _overdue_tasks(session: AsyncSession, now: datetime) -> int:
-    due = (
-        await session.scalars(
-            select(Task)
-            .where(
-                Task.status.in_(OPEN_TASK_STATUSES),
-                Task.overdue_notified_at.is_(None),
-                Task.due_at < now,
-            )
-            .order_by(Task.due_at, Task.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.overdue_tasks_to_notify(session, now, limit=BATCH)
     for task in due:
         task.overdue_notified_at = now
         await parts.publish_task(session, task, TaskOverdue, actor=SYSTEM)
@@ -55,15 +42,7 @@ async def _overdue_tasks(session: AsyncSession, now: datetime) -> int:
 
 
 async def _missed_milestones(session: AsyncSession, now: datetime) -> int:
-    due = (
-        await session.scalars(
-            select(Milestone)
-            .where(Milestone.status == MilestoneStatus.pending, Milestone.due_at < now)
-            .order_by(Milestone.due_at, Milestone.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.pending_milestones_past_due(session, now, limit=BATCH)
     for milestone in due:
         milestone.status = MilestoneStatus.missed
         await parts.publish_milestone(session, milestone, MilestoneMissed, actor=SYSTEM)

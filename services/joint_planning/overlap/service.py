@@ -12,23 +12,16 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.areas import overlapping, related
 from services.joint_planning.common.history import record
 from services.joint_planning.db.models import outbox
-from services.joint_planning.db.models.operations import (
-    Operation,
-    OperationArea,
-    OperationCell,
-    OverlapWarning,
-    Participant,
-)
+from services.joint_planning.db.models.operations import Operation, Participant
 from services.joint_planning.deconfliction.geometry import polygon_counties
 from services.joint_planning.operation import repository
 from services.joint_planning.operation.state import LIVE
+from services.joint_planning.overlap import repository as overlap_queries
 from shared.events.schemas import CATALOG
 from shared.events.schemas.joint_planning import (
     OperationDuplicationWarned,
@@ -61,26 +54,7 @@ async def _candidates(session: AsyncSession, operation: Operation) -> Sequence[O
     """Other live operations whose timeframe overlaps and that may share an area: those with
     a P-code area related to what this one covers (index on pcode), and those drawn as
     polygons (index on their cells' timeframe; their counties are compared by the caller)."""
-    by_pcode = select(OperationArea.operation_id).where(
-        OperationArea.pcode.in_(related(covered_areas(operation))),
-        OperationArea.starts_at < operation.ends_at,
-        OperationArea.ends_at > operation.starts_at,
-        OperationArea.operation_id != operation.id,
-    )
-    by_polygon = select(OperationCell.operation_id).where(
-        OperationCell.starts_at < operation.ends_at,
-        OperationCell.ends_at > operation.starts_at,
-        OperationCell.operation_id != operation.id,
-    )
-    query = (
-        select(Operation)
-        .where(
-            Operation.id.in_(by_pcode.union(by_polygon)),
-            Operation.sectors.overlap(list(operation.sectors)),
-        )
-        .order_by(Operation.id)
-    )
-    return (await session.scalars(query)).all()
+    return await overlap_queries.candidates(session, operation, related(covered_areas(operation)))
 
 
 async def _warn(
@@ -96,22 +70,18 @@ async def _warn(
 ) -> bool:
     start, end = max(operation.starts_at, other.starts_at), min(operation.ends_at, other.ends_at)
     warning_id = uuid.uuid4()
-    inserted = await session.scalar(
-        insert(OverlapWarning)
-        .values(
-            operation_id=operation.id,
-            other_operation_id=other.id,
-            sector=sector,
-            warning_id=warning_id,
-            areas=areas,
-            overlap_starts_at=start,
-            overlap_ends_at=end,
-            warned_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(OverlapWarning.warning_id)
+    recorded = await overlap_queries.add_warning_once(
+        session,
+        operation_id=operation.id,
+        other_operation_id=other.id,
+        sector=sector,
+        warning_id=warning_id,
+        areas=areas,
+        overlap_starts_at=start,
+        overlap_ends_at=end,
+        warned_at=now,
     )
-    if inserted is None:
+    if not recorded:
         return False
     event = OperationDuplicationWarned(
         warning_id=warning_id,

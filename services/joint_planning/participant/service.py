@@ -11,12 +11,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.principals import SYSTEM, actor_of
 from services.joint_planning.db.models.operations import Operation, Participant
-from services.joint_planning.db.models.work import OPEN_TASK_STATUSES, Task
 from services.joint_planning.deconfliction.geometry import polygon_counties
 from services.joint_planning.deconfliction.service import Rules, recheck_for_operation
 from services.joint_planning.eligibility import repository as eligibility
@@ -168,12 +166,7 @@ async def remove_participant(
     participant = await repository.participant(session, operation.id, participant_id)
     if participant is None:
         raise NotFound(f"No participant {participant_id} in operation {operation.id}")
-    owned = await session.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(Task.owner_participant_id == participant.id)
-        .where(Task.status.in_(OPEN_TASK_STATUSES))
-    )
+    owned = await repository.count_open_tasks_owned_by(session, participant.id)
     if owned:
         raise ParticipantOwnsTasks(
             f"{participant.name} owns {owned} unfinished task(s): give them another owner first",

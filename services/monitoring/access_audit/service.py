@@ -13,11 +13,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.access_audit import repository
 from services.monitoring.db.models import outbox
-from services.monitoring.db.models.access_log import access_log
 from shared.auth import Principal
 from shared.events.schemas.monitoring import AccessedRecords, MonitoringRestrictedRead
 
@@ -50,19 +49,18 @@ async def record_restricted_read(
         purpose=purpose,
         at=datetime.now(UTC),
     )
-    await session.execute(
-        insert(access_log).values(
-            id=read.access_id,
-            subject=read.actor,
-            roles=read.roles,
-            route=route,
-            records=records.value,
-            entity_ids=[str(entity_id) for entity_id in ids],
-            export=export,
-            restricted_records=count,
-            purpose=purpose,
-            at=read.at,
-        )
+    await repository.add_access(
+        session,
+        access_id=read.access_id,
+        subject=read.actor,
+        roles=read.roles,
+        route=route,
+        records=records,
+        entity_ids=ids,
+        export=export,
+        restricted_records=count,
+        purpose=purpose,
+        at=read.at,
     )
     await outbox.add(session, read, subject=read.access_id)
     return read

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.access import View, single_view
 from services.monitoring.access_audit.service import record_restricted_read
+from services.monitoring.cap import repository
 from services.monitoring.cap.errors import CapMessageNotFound
 from services.monitoring.cap.render import (
     AlertEvent,
@@ -26,7 +26,6 @@ from services.monitoring.cap.render import (
     message_type,
     render,
 )
-from services.monitoring.db.models.audit import audit_log
 from shared.auth import Principal
 from shared.events.schemas.humanitarian_requests import INCIDENT_TOPIC
 from shared.events.schemas.monitoring import SLA_TOPIC, AccessedRecords
@@ -45,31 +44,9 @@ async def list_messages(
 ) -> list[dict[str, Any]]:
     """The CAP messages of a period, newest first, each with the URL of its XML."""
     topics = [TOPICS[kind]] if kind else list(TOPICS.values())
-    earlier = audit_log.alias("earlier")
-    has_earlier = (
-        select(earlier.c.position)
-        .where(
-            and_(
-                earlier.c.subject == audit_log.c.subject,
-                earlier.c.topic == audit_log.c.topic,
-                earlier.c.position < audit_log.c.position,
-            )
-        )
-        .exists()
-    )
-    query = (
-        select(audit_log, has_earlier.label("has_earlier"))
-        # A purged payload (retention) is no longer a message anyone can be sent.
-        .where(audit_log.c.topic.in_(topics), audit_log.c.canonical.is_not(None))
-        .order_by(audit_log.c.position.desc())
-        .limit(limit)
-    )
-    if since is not None:
-        query = query.where(audit_log.c.occurred_at >= since)
-    if until is not None:
-        query = query.where(audit_log.c.occurred_at < until)
+    rows = await repository.messages(session, topics=topics, since=since, until=until, limit=limit)
     result = []
-    for row in (await session.execute(query)).all():
+    for row in rows:
         # The index only needs to know whether an earlier message exists (Alert or not).
         marker = (Sent(row.event_id, row.occurred_at),) if row.has_earlier else ()
         event = _event(row, earlier=marker)
@@ -89,28 +66,12 @@ async def list_messages(
 
 async def alert_event(session: AsyncSession, event_id: uuid.UUID) -> AlertEvent | None:
     """One audited SLA or incident event, with every earlier message about the same entity."""
-    row = (
-        await session.execute(
-            select(audit_log).where(
-                audit_log.c.event_id == event_id,
-                audit_log.c.topic.in_(TOPICS.values()),
-                audit_log.c.canonical.is_not(None),
-            )
-        )
-    ).first()
+    row = await repository.message(session, event_id, topics=TOPICS.values())
     if row is None:
         return None
-    before = (
-        await session.execute(
-            select(audit_log.c.event_id, audit_log.c.occurred_at)
-            .where(
-                audit_log.c.subject == row.subject,
-                audit_log.c.topic == row.topic,
-                audit_log.c.position < row.position,
-            )
-            .order_by(audit_log.c.position)
-        )
-    ).all()
+    before = await repository.earlier_messages(
+        session, subject=row.subject, topic=row.topic, position=row.position
+    )
     return _event(row, earlier=tuple(Sent(e.event_id, e.occurred_at) for e in before))
 
 

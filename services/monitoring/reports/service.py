@@ -17,18 +17,12 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.monitoring.access import View
 from services.monitoring.access_audit.service import record_restricted_read
-from services.monitoring.db.models.read_models import (
-    alerts,
-    incident_counts,
-    ngos,
-    requests,
-)
 from services.monitoring.insights import partners, queries
+from services.monitoring.reports import repository
 from shared.auth import Principal
 from shared.classification import RESTRICTED_SECTORS
 from shared.events.schemas.monitoring import AccessedRecords
@@ -130,30 +124,10 @@ async def stream_three_w(
     yield _csv_line(THREE_W_HEADER)
     yield _csv_line(THREE_W_HXL)
     gaz = gazetteer()
-    org = func.coalesce(ngos.c.name, "(unassigned)")
-    pcode = case(
-        (requests.c.sector.in_(SENSITIVE_SECTORS), literal(None, String)),
-        else_=requests.c.pcode,
-    ).label("pcode")
-    query = (
-        select(
-            org.label("org"),
-            requests.c.sector,
-            requests.c.adm1,
-            pcode,
-            requests.c.status,
-            func.count().label("n"),
-            func.sum(requests.c.people_affected).label("affected"),
-            func.sum(requests.c.people_reached).label("reached"),
-        )
-        .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
-        .where(requests.c.created_at >= start, requests.c.created_at < end)
-        .group_by(org, requests.c.sector, requests.c.adm1, pcode, requests.c.status)
-        .order_by(org, requests.c.sector, requests.c.adm1, pcode, requests.c.status)
-        .execution_options(yield_per=1000)
-    )
     async with sessionmaker() as session, session.begin():
-        async for row in await session.stream(query):
+        async for row in await repository.stream_three_w_rows(
+            session, start, end, admin1_only_sectors=SENSITIVE_SECTORS
+        ):
             area = gaz.get(row.pcode) if row.pcode else None
             small = is_small_cell(row.sector, row.n, small_cell_threshold)
             yield _csv_line(
@@ -190,33 +164,11 @@ async def stream_requests(
     client that stops reading half-way cannot take restricted rows unrecorded."""
     yield _csv_line(REQUESTS_HEADER)
     yield _csv_line(REQUESTS_HXL)
-    in_period = (requests.c.created_at >= start) & (requests.c.created_at < end)
-    query = (
-        select(
-            cast(requests.c.request_id, String).label("request_id"),
-            requests.c.sector,
-            requests.c.urgency,
-            requests.c.status,
-            requests.c.adm1,
-            requests.c.pcode,
-            func.coalesce(ngos.c.name, "").label("org"),
-            requests.c.created_at,
-            requests.c.fulfilled_at,
-            requests.c.people_affected,
-            requests.c.people_reached,
-        )
-        .select_from(requests.outerjoin(ngos, ngos.c.ngo_id == requests.c.ngo_id))
-        .where(in_period)
-        .order_by(requests.c.created_at, requests.c.request_id)
-        .execution_options(yield_per=2000)
-    )
-    if view is View.coarsened:
-        query = query.where(requests.c.sensitivity != RESTRICTED)
     async with sessionmaker() as session, session.begin():
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         if view is View.full:
-            restricted = await session.scalar(
-                select(func.count()).where(in_period, requests.c.sensitivity == RESTRICTED)
+            restricted = await repository.count_requests_with_sensitivity(
+                session, start, end, RESTRICTED
             )
             async with sessionmaker() as log_session, log_session.begin():
                 await record_restricted_read(
@@ -225,10 +177,16 @@ async def stream_requests(
                     route=route,
                     records=AccessedRecords.export,
                     export="requests.csv",
-                    restricted_records=int(restricted or 0),
+                    restricted_records=restricted,
                     purpose=purpose,
                 )
-        async for row in await session.stream(query):
+        rows = await repository.stream_request_rows(
+            session,
+            start,
+            end,
+            excluding_sensitivity=RESTRICTED if view is View.coarsened else None,
+        )
+        async for row in rows:
             yield _csv_line(
                 [
                     row.request_id,
@@ -251,37 +209,9 @@ async def situation_report(
 ) -> dict[str, Any]:
     """What happened in a period, and where things stand now (small cells of sensitive
     sectors suppressed: `requests` is then `"<5"`, the other figures null)."""
-    in_period = (requests.c.created_at >= start) & (requests.c.created_at < end)
-    by_sector = (
-        await session.execute(
-            select(
-                requests.c.sector,
-                func.count().label("requests"),
-                func.count().filter(requests.c.fulfilled_at.is_not(None)).label("fulfilled"),
-                func.sum(requests.c.people_affected).label("affected"),
-                func.sum(requests.c.people_reached).label("reached"),
-            )
-            .where(in_period)
-            .group_by(requests.c.sector)
-            .order_by(func.count().desc())
-        )
-    ).all()
-    incidents_by_area = (
-        await session.execute(
-            select(incident_counts.c.pcode, func.sum(incident_counts.c.incidents).label("n"))
-            .where(incident_counts.c.day >= start.date(), incident_counts.c.day <= end.date())
-            .group_by(incident_counts.c.pcode)
-            .order_by(func.sum(incident_counts.c.incidents).desc())
-            .limit(15)
-        )
-    ).all()
-    alert_levels = (
-        await session.execute(
-            select(alerts.c.level, func.count())
-            .where(alerts.c.raised_at >= start, alerts.c.raised_at < end)
-            .group_by(alerts.c.level)
-        )
-    ).all()
+    by_sector = await repository.requests_by_sector(session, start, end)
+    incidents_by_area = await repository.incidents_by_area(session, start, end, limit=15)
+    alert_levels = await repository.alerts_by_level(session, start, end)
     gaz = gazetteer()
     return {
         # Aggregates only, sensitive sectors' small cells suppressed: for mission staff.

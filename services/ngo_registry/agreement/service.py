@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ngo_registry.agreement import repository
@@ -25,7 +24,8 @@ from services.ngo_registry.agreement.schemas import (
     AgreementUpdate,
 )
 from services.ngo_registry.db.models import outbox
-from services.ngo_registry.db.models.registry import Agreement, Ngo
+from services.ngo_registry.db.models.registry import Agreement
+from services.ngo_registry.ngo import repository as ngos
 from services.ngo_registry.ngo.errors import check_pcodes
 from services.ngo_registry.ngo.projection import refresh_eligibility, utc_today
 from shared.auth import Principal
@@ -116,7 +116,7 @@ async def _check_parties(
     ngo_ids = [p.ngo_id for p in parties]
     if len(set(ngo_ids)) != len(ngo_ids):
         raise Unprocessable("parties: an NGO is listed twice", field="parties")
-    found = set((await session.scalars(select(Ngo.id).where(Ngo.id.in_(ngo_ids)))).all())
+    found = await ngos.existing_ids(session, ngo_ids)
     unknown = [str(i) for i in ngo_ids if i not in found]
     if unknown:
         raise Unprocessable(

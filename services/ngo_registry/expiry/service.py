@@ -12,16 +12,14 @@ running the sweep twice changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.ngo_registry.agreement import service as agreements
-from services.ngo_registry.db.models.registry import Agreement, Ngo
+from services.ngo_registry.expiry import repository
 from services.ngo_registry.vetting import service as vetting
 from shared.db import unit_of_work
-from shared.events.schemas.ngo_registry import AgreementStatus, VettingStatus
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -41,53 +39,21 @@ class SweepResult:
 
 
 async def _expire_vetting(session: AsyncSession, today: date) -> int:
-    due = (
-        await session.scalars(
-            select(Ngo)
-            .where(
-                Ngo.vetting_status.in_([VettingStatus.vetted, VettingStatus.suspended]),
-                Ngo.vetted_until < today,
-            )
-            .order_by(Ngo.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.vetting_run_out(session, today, limit=BATCH)
     for ngo in due:
         await vetting.expire(session, ngo, today)
     return len(due)
 
 
 async def _expire_agreements(session: AsyncSession, today: date) -> int:
-    due = (
-        await session.scalars(
-            select(Agreement)
-            .where(Agreement.status == AgreementStatus.active, Agreement.ends_on < today)
-            .order_by(Agreement.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.agreements_ended(session, today, limit=BATCH)
     for agreement in due:
         await agreements.expire(session, agreement, today)
     return len(due)
 
 
 async def _warn_expiring(session: AsyncSession, today: date, lead_days: int) -> int:
-    due = (
-        await session.scalars(
-            select(Agreement)
-            .where(
-                Agreement.status == AgreementStatus.active,
-                Agreement.expiring_notified_at.is_(None),
-                Agreement.ends_on >= today,
-                Agreement.ends_on <= today + timedelta(days=lead_days),
-            )
-            .order_by(Agreement.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    due = await repository.agreements_to_warn(session, today, lead_days, limit=BATCH)
     for agreement in due:
         await agreements.warn_expiring(session, agreement, today)
     return len(due)

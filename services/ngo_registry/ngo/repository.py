@@ -23,6 +23,11 @@ async def get(session: AsyncSession, ngo_id: uuid.UUID, *, lock: bool = False) -
     return (await session.scalars(query)).one_or_none()
 
 
+async def existing_ids(session: AsyncSession, ngo_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these NGOs the registry knows."""
+    return set((await session.scalars(select(Ngo.id).where(Ngo.id.in_(ngo_ids)))).all())
+
+
 async def registrations_of(session: AsyncSession, ngo_id: uuid.UUID) -> Sequence[Registration]:
     query = (
         select(Registration)

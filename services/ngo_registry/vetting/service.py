@@ -13,18 +13,17 @@ the new status and eligibility, never the notes or checks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.ngo_registry.db.models.registry import Ngo, VettingDecision
 from services.ngo_registry.ngo import repository
 from services.ngo_registry.ngo.projection import publish, utc_today
+from services.ngo_registry.vetting import repository as decisions
 from services.ngo_registry.vetting import sanctions
 from services.ngo_registry.vetting.schemas import (
     VettingAction,
@@ -234,13 +233,7 @@ async def expire(session: AsyncSession, ngo: Ngo, today: date) -> None:
 async def history(session: AsyncSession, ngo_id: uuid.UUID) -> list[VettingDecisionOut]:
     if await repository.get(session, ngo_id) is None:
         raise NotFound(f"No NGO {ngo_id}")
-    rows: Sequence[VettingDecision] = (
-        await session.scalars(
-            select(VettingDecision)
-            .where(VettingDecision.ngo_id == ngo_id)
-            .order_by(VettingDecision.decided_at, VettingDecision.id)
-        )
-    ).all()
+    rows = await decisions.decisions_of(session, ngo_id)
     return [
         VettingDecisionOut(
             decision_id=row.id,
