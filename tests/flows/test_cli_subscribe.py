@@ -335,7 +335,9 @@ async def test_forward_retries_until_the_receiver_accepts(
         out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, err.decode()
     assert out == b"", "forwarded events are not printed"
-    assert [e["id"] for e in receiver.accepted] == [p.event_id for p in events]
+    assert [e["id"] for e in receiver.accepted] == [p.event_id for p in events], [
+        (e.get("type"), e.get("source"), e.get("subject"), e.get("time")) for e in receiver.accepted
+    ]
     assert len(receiver.attempts) == 5
     assert {content_type for content_type, _ in receiver.attempts} == {CLOUDEVENTS_CONTENT_TYPE}
     assert "HTTP 503" in err.decode()
