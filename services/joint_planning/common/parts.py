@@ -11,9 +11,11 @@ operation has no operation history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.joint_planning.common.classification import operation_class
@@ -32,6 +34,39 @@ from shared.events.schemas.joint_planning import (
     TaskEvent,
     TaskState,
 )
+
+Part = Task | Milestone | Meeting
+
+
+async def _publish(
+    session: AsyncSession,
+    part: Part,
+    state: Callable[[], BaseModel],
+    event: type[BaseModel],
+    *,
+    entity_type: str,
+    actor: str,
+    detail: Callable[[], dict[str, Any]],
+    extra: dict[str, Any],
+) -> None:
+    """The one way a part's change is published: its class refreshed from its operation, its
+    version bumped, its `event` (the full `state()` after the change) written to the outbox
+    and, for a part of an operation, a row of the operation's history (`detail()`)."""
+    part.sensitivity = await operation_class(session, part.operation_id)
+    part.version += 1
+    part.updated_at = datetime.now(UTC)
+    await session.flush()
+    await outbox.add(session, event(**state().model_dump(), actor=actor, **extra), subject=part.id)
+    if part.operation_id is not None:
+        record(
+            session,
+            operation_id=part.operation_id,
+            entity_type=entity_type,
+            entity_id=part.id,
+            event_type=CATALOG.for_model(event).name,
+            actor=actor,
+            detail=detail(),
+        )
 
 
 def task_state(task: Task) -> TaskState:
@@ -58,21 +93,15 @@ def task_state(task: Task) -> TaskState:
 async def publish_task(
     session: AsyncSession, task: Task, event: type[TaskEvent], *, actor: str, **extra: Any
 ) -> None:
-    task.sensitivity = await operation_class(session, task.operation_id)
-    task.version += 1
-    task.updated_at = datetime.now(UTC)
-    await session.flush()
-    await outbox.add(
-        session, event(**task_state(task).model_dump(), actor=actor, **extra), subject=task.id
-    )
-    record(
+    await _publish(
         session,
-        operation_id=task.operation_id,
+        task,
+        lambda: task_state(task),
+        event,
         entity_type="task",
-        entity_id=task.id,
-        event_type=CATALOG.for_model(event).name,
         actor=actor,
-        detail={"version": task.version, "status": task.status, "title": task.title},
+        detail=lambda: {"version": task.version, "status": task.status, "title": task.title},
+        extra=extra,
     )
 
 
@@ -98,22 +127,15 @@ async def publish_milestone(
     actor: str,
     **extra: Any,
 ) -> None:
-    milestone.sensitivity = await operation_class(session, milestone.operation_id)
-    milestone.version += 1
-    milestone.updated_at = datetime.now(UTC)
-    await session.flush()
-    state = milestone_state(milestone)
-    await outbox.add(
-        session, event(**state.model_dump(), actor=actor, **extra), subject=milestone.id
-    )
-    record(
+    await _publish(
         session,
-        operation_id=milestone.operation_id,
+        milestone,
+        lambda: milestone_state(milestone),
+        event,
         entity_type="milestone",
-        entity_id=milestone.id,
-        event_type=CATALOG.for_model(event).name,
         actor=actor,
-        detail={"version": milestone.version, "status": milestone.status},
+        detail=lambda: {"version": milestone.version, "status": milestone.status},
+        extra=extra,
     )
 
 
@@ -136,22 +158,13 @@ def meeting_state(meeting: Meeting) -> MeetingState:
 async def publish_meeting(
     session: AsyncSession, meeting: Meeting, event: type[MeetingEvent], *, actor: str, **extra: Any
 ) -> None:
-    meeting.sensitivity = await operation_class(session, meeting.operation_id)
-    meeting.version += 1
-    meeting.updated_at = datetime.now(UTC)
-    await session.flush()
-    await outbox.add(
+    await _publish(
         session,
-        event(**meeting_state(meeting).model_dump(), actor=actor, **extra),
-        subject=meeting.id,
+        meeting,
+        lambda: meeting_state(meeting),
+        event,
+        entity_type="meeting",
+        actor=actor,
+        detail=lambda: {"version": meeting.version, "title": meeting.title},
+        extra=extra,
     )
-    if meeting.operation_id is not None:
-        record(
-            session,
-            operation_id=meeting.operation_id,
-            entity_type="meeting",
-            entity_id=meeting.id,
-            event_type=CATALOG.for_model(event).name,
-            actor=actor,
-            detail={"version": meeting.version, "title": meeting.title},
-        )

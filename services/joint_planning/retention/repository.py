@@ -29,6 +29,10 @@ from shared.vocabulary import Sensitivity
 NO_SYNC: dict[str, Any] = {"synchronize_session": False}
 """Bulk updates of rows the sweep never loads: nothing in the session to keep in step."""
 
+PURGED_TASK_TITLE = "task (details purged)"
+PURGED_MILESTONE_TITLE = "milestone (details purged)"
+"""What a purged task or milestone reads as its title (the column and the views need one)."""
+
 HISTORY_TEXTS = ("reason", "title")
 """The keys of a history entry's detail that hold typed text (the rest are ids, versions,
 statuses and categories)."""
@@ -158,12 +162,12 @@ async def strip_tasks(
         .where(
             Task.operation_id == _ids(operation_ids),
             or_(
-                Task.title != "task (details purged)",
+                Task.title != PURGED_TASK_TITLE,
                 Task.description.is_not(None),
                 func.jsonb_array_length(Task.notes) > 0,
             ),
         )
-        .values(title="task (details purged)", description=None, notes=literal([], JSONB))
+        .values(title=PURGED_TASK_TITLE, description=None, notes=literal([], JSONB))
         .returning(Task.id)
         .execution_options(**NO_SYNC)
     )
@@ -177,9 +181,9 @@ async def strip_milestones(
         update(Milestone)
         .where(
             Milestone.operation_id == _ids(operation_ids),
-            Milestone.title != "milestone (details purged)",
+            Milestone.title != PURGED_MILESTONE_TITLE,
         )
-        .values(title="milestone (details purged)")
+        .values(title=PURGED_MILESTONE_TITLE)
         .returning(Milestone.id)
         .execution_options(**NO_SYNC)
     )
