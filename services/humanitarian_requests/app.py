@@ -22,6 +22,7 @@ from services.humanitarian_requests.matching.handlers import replica_router_for
 from services.humanitarian_requests.matching.router import router as offer_router
 from services.humanitarian_requests.matching.tasks import offer_deadline_sweeper
 from services.humanitarian_requests.retention.tasks import retention_sweep
+from services.humanitarian_requests.triage.tasks import triage_worker
 from shared.events.schemas import CATALOG
 from shared.runtime import Consumes, ServiceRuntime
 from shared.web import create_service_app
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Consumes(REPLICA_GROUP, replica_router_for(settings)),
             Consumes(DATA_INCIDENT_GROUP, data_incident_router()),
         ],
-        background=[offer_deadline_sweeper, retention_sweep],
+        background=[triage_worker, offer_deadline_sweeper, retention_sweep],
     )
     return create_service_app(
         title="Concord Humanitarian requests",

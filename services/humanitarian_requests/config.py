@@ -19,6 +19,11 @@ class Settings(ServiceSettings):
     offer_sweep_interval_seconds: float = Field(
         5.0, validation_alias="HUMANITARIAN_REQUESTS_OFFER_SWEEP_INTERVAL"
     )
+    # The triage worker (triage/tasks.py) wakes on every intake commit; this poll is its
+    # fallback when a notification is lost or its listener is reconnecting.
+    triage_poll_interval_seconds: float = Field(
+        1.0, gt=0, validation_alias="HUMANITARIAN_REQUESTS_TRIAGE_POLL_INTERVAL"
+    )
     duplicate_radius_km: float = Field(
         5.0, validation_alias="HUMANITARIAN_REQUESTS_DUPLICATE_RADIUS_KM"
     )

@@ -73,21 +73,32 @@ async def schedule(faults: Faults, stack: LocalStack, *, quick: bool, brokers: i
 
 
 async def drain(stack: LocalStack, timeout: float) -> None:
-    """Wait until the requests outbox is empty and monitoring has consumed the whole topic."""
+    """Wait until every request is triaged, the requests outbox is empty and monitoring has
+    consumed the whole topic.
+
+    Triage runs after intake's commit (the requests service's triage worker), and commits a
+    request's outcome with its events in one transaction: once no request is `submitted`
+    and the outbox is empty (one snapshot), no event of the load is still to come, and the
+    history check reads stores that no longer change."""
     assert stack.database_url and stack.kafka_bootstrap_servers
     deadline = time.monotonic() + timeout
     said = time.monotonic()
     while True:
+        untriaged: int | None = None
         backlog: int | None = None
         lagging: list[str] = []
         try:
             async with asyncio.timeout(30):
                 conn = await asyncpg.connect(stack.database_url)
                 try:
-                    backlog = await conn.fetchval(
-                        "SELECT count(*) FROM humanitarian_requests.outbox "
-                        "WHERE published_at IS NULL AND failed_at IS NULL"
+                    row = await conn.fetchrow(
+                        "SELECT (SELECT count(*) FROM humanitarian_requests.aid_requests"
+                        "        WHERE status = 'submitted') AS untriaged,"
+                        "       (SELECT count(*) FROM humanitarian_requests.outbox"
+                        "        WHERE published_at IS NULL AND failed_at IS NULL) AS backlog"
                     )
+                    assert row is not None
+                    untriaged, backlog = row["untriaged"], row["backlog"]
                 finally:
                     await conn.close()
             for group in (READ_MODEL_GROUP, AUDIT_GROUP):
@@ -97,14 +108,18 @@ async def drain(stack: LocalStack, timeout: float) -> None:
                     lagging.append(group)
         except (TimeoutError, OSError, asyncpg.PostgresError) as error:
             lagging.append(f"not checked: {error!r}")
-        if backlog == 0 and not lagging:
+        if untriaged == 0 and backlog == 0 and not lagging:
             return
         if time.monotonic() - said > 15:
-            say(f"draining: outbox backlog {backlog}, behind: {lagging or 'none'}")
+            say(
+                f"draining: untriaged {untriaged}, outbox backlog {backlog}, "
+                f"behind: {lagging or 'none'}"
+            )
             said = time.monotonic()
         if time.monotonic() > deadline:
             raise TimeoutError(
-                f"not drained after {timeout} s: outbox backlog {backlog}, behind: {lagging}"
+                f"not drained after {timeout} s: untriaged {untriaged}, "
+                f"outbox backlog {backlog}, behind: {lagging}"
             )
         await asyncio.sleep(1)
 

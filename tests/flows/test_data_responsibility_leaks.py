@@ -26,6 +26,7 @@ from services.humanitarian_requests.tests.helpers import (
     ngo_state,
     point_apart,
     publish_registry_events,
+    triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -142,7 +143,9 @@ async def test_nothing_planted_in_restricted_records_reaches_ngos(
         headers=as_unit,
     )
     assert gbv.status_code == 201, gbv.text
+    assert gbv.json()["status"] == "submitted"
     assert gbv.json()["sensitivity"] == "restricted"
+    gbv_view = await triaged(client, gbv.json()["request_id"], as_unit)
     incidents = [
         await client.post(
             "/incidents",
@@ -174,8 +177,11 @@ async def test_nothing_planted_in_restricted_records_reaches_ngos(
         ),
         headers=as_unit,
     )
+    assert shelter.status_code == 201, shelter.text
+    assert shelter.json()["status"] == "submitted"
     assert shelter.json()["sensitivity"] == "internal"
     shelter_id = shelter.json()["request_id"]
+    await triaged(client, shelter_id, as_unit)  # triage lists it for NGOs
     reclassified = await client.post(
         f"/aid-requests/{shelter_id}/classification",
         json={"sensitivity": "restricted", "reason": f"hosts {plants.name}"},
@@ -191,8 +197,8 @@ async def test_nothing_planted_in_restricted_records_reaches_ngos(
         await client.get(f"/aid-requests/{shelter_id}", headers=as_ngo),
         await client.get("/offers", headers=as_ngo),
     ]
-    offer_id = gbv.json()["current_offer_id"]
-    if offer_id is not None and gbv.json()["offered_ngo_id"] == str(ngo.ngo_id):
+    offer_id = gbv_view["current_offer_id"]
+    if offer_id is not None and gbv_view["offered_ngo_id"] == str(ngo.ngo_id):
         ngo_responses.append(await client.get(f"/offers/{offer_id}", headers=as_ngo))
     for incident in incidents:
         ngo_responses.append(

@@ -16,6 +16,7 @@ from services.humanitarian_requests.tests.helpers import (
     eligibility_changed,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -67,14 +68,11 @@ async def test_request_flows_from_registry_events_to_fulfilment(
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_first = bearer(settings, "ngo", ngo_id=first.ngo_id)
     as_second = bearer(settings, "ngo", ngo_id=second.ngo_id)
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(sector=Sector.logistics, pcode=COUNTY, client_id="flow-1"),
-        headers=as_unit,
+    request = await submit_triaged(
+        client, aid_request_body(sector=Sector.logistics, pcode=COUNTY, client_id="flow-1"), as_unit
     )
-    assert created.status_code == 201, created.text
-    request = created.json()
     request_id = request["request_id"]
+    assert request["status"] == "offered", request
     assert request["offered_ngo_id"] == str(first.ngo_id)
 
     declined = await client.post(

@@ -23,6 +23,8 @@ from services.humanitarian_requests.tests.helpers import (
     incident_body,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
+    triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -69,19 +71,18 @@ async def test_restricted_data_never_reaches_ngos(
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
 
-    restricted = await client.post(
-        "/aid-requests",
-        json=aid_request_body(
+    request = await submit_triaged(
+        client,
+        aid_request_body(
             sector=Sector.gbv,
             sensitivity="restricted",
             description=f"Case of survivor-{marker}, staying with relatives",
             contact=f"contact-{marker}",
             location={"lat": 7.21234, "lon": 31.98765, "pcode": COUNTY},
         ),
-        headers=as_unit,
+        as_unit,
     )
-    assert restricted.status_code == 201, restricted.text
-    request = restricted.json()
+    assert request["status"] == "offered", request
     assert request["offered_ngo_id"] == str(ngo.ngo_id)
     # A GBV request the reporter labelled public is raised to restricted (the derived
     # minimum), and the response says so; a public water request is listed for NGOs.
@@ -91,6 +92,7 @@ async def test_restricted_data_never_reaches_ngos(
         headers=as_unit,
     )
     assert lowered.status_code == 201
+    assert lowered.json()["status"] == "submitted"
     assert lowered.json()["sensitivity"] == "restricted"
     assert lowered.json()["sensitivity_raised_from"] == "public"
     public = await client.post(
@@ -99,7 +101,11 @@ async def test_restricted_data_never_reaches_ngos(
         headers=as_unit,
     )
     assert public.status_code == 201
+    assert public.json()["status"] == "submitted"
     assert public.json()["sensitivity"] == "public"
+    # Both are triaged (and the public one listed for NGOs) before the topics are scanned.
+    await triaged(client, lowered.json()["request_id"], as_unit)
+    await triaged(client, public.json()["request_id"], as_unit)
     incident = await client.post(
         "/incidents",
         json=incident_body(

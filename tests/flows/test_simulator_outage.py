@@ -179,7 +179,8 @@ class FlakyRequestsService:
             return httpx.Response(200, json={"results": []})
         if path == "/incidents":
             return httpx.Response(201, json={"incident_id": str(uuid.uuid4())})
-        return httpx.Response(201, json={"request_id": str(uuid.uuid4()), "status": "offered"})
+        # Intake answers `submitted`: triage and the offer follow in the service's worker.
+        return httpx.Response(201, json={"request_id": str(uuid.uuid4()), "status": "submitted"})
 
 
 async def test_the_simulator_keeps_running_through_an_outage_and_counts_its_retries() -> None:

@@ -88,9 +88,11 @@ async def submit_aid_request(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> AidRequestView:
-    """Submit an aid request. It is triaged (priority, duplicate links) and offered to the best
-    eligible NGO in the same transaction. Retries with the same `Idempotency-Key` or the same
-    `client_id` return the first request (200 for a `client_id` duplicate) and create nothing."""
+    """Submit an aid request. It is stored `submitted`; triage (priority, duplicate links) and
+    the offer to the best eligible NGO follow within moments, and its status shows them (`GET
+    /aid-requests/{id}`: `triaged`, then `offered` or linked as a duplicate). Retries with the
+    same `Idempotency-Key` or the same `client_id` return the first request (200 for a
+    `client_id` duplicate) and create nothing."""
 
     async def work() -> tuple[int, Any]:
         submitted = await service.submit(

@@ -76,9 +76,17 @@ async def find_request_duplicate(
                 AidRequest.id != row.id,
                 AidRequest.observed_at.between(row.observed_at - window, row.observed_at + window),
                 # Live: a fulfilled request's need was met, so a report next to it is a new
-                # need; linked into the finished cluster it would never be offered.
+                # need; linked into the finished cluster it would never be offered. And
+                # triaged: requests are triaged in submission order, so one still waiting
+                # will search for this one, not the other way round (never two clusters
+                # each inside the other).
                 AidRequest.status.not_in(
-                    [RequestStatus.cancelled, RequestStatus.closed, RequestStatus.fulfilled]
+                    [
+                        RequestStatus.submitted,
+                        RequestStatus.cancelled,
+                        RequestStatus.closed,
+                        RequestStatus.fulfilled,
+                    ]
                 ),
                 AidRequest.lat.between(row.lat - d_lat, row.lat + d_lat),
                 AidRequest.lon.between(row.lon - d_lon, row.lon + d_lon),

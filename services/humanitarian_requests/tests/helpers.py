@@ -226,3 +226,33 @@ def incident_body(**overrides: Any) -> dict[str, Any]:
 
 def unique_unit() -> str:
     return f"unit-{uuid.uuid4().hex[:8]}"
+
+
+async def triaged(
+    client: Any, request_id: str | uuid.UUID, headers: dict[str, str]
+) -> dict[str, Any]:
+    """The request as `headers` read it once the triage worker has triaged it.
+
+    Intake stores a request `submitted`; triage (priority, duplicate link, first offer) follows
+    in the service's triage worker, in one transaction per request. So once the status is no
+    longer `submitted`, triage's whole outcome is committed. No timed assertion: a request
+    never triaged fails the test with TimeoutError."""
+    async with asyncio.timeout(60):
+        while True:
+            answer = await client.get(f"/aid-requests/{request_id}", headers=headers)
+            assert answer.status_code == 200, answer.text
+            view: dict[str, Any] = answer.json()
+            if view["status"] != "submitted":
+                return view
+            await asyncio.sleep(0.02)
+
+
+async def submit_triaged(
+    client: Any, body: dict[str, Any], headers: dict[str, str], **post: Any
+) -> dict[str, Any]:
+    """POST the aid request (201 `submitted`), then wait until it is triaged (`triaged`):
+    the request as its submitter reads it after triage."""
+    created = await client.post("/aid-requests", json=body, headers=headers, **post)
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "submitted", created.text
+    return await triaged(client, created.json()["request_id"], headers)

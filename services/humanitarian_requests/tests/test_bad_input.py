@@ -12,6 +12,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     fetch,
     incident_body,
+    submit_triaged,
     unique_unit,
 )
 from shared.testing import bearer, problem_of
@@ -48,9 +49,7 @@ async def test_links_and_keys_refuse_bad_input(
 
     # In a county no test NGO serves, so the request is not offered (a link needs it before
     # an offer) whatever NGOs earlier tests left in the replica.
-    request = (
-        await client.post("/aid-requests", json=aid_request_body(pcode="SS0903"), headers=as_unit)
-    ).json()
+    request = await submit_triaged(client, aid_request_body(pcode="SS0903"), as_unit)
     assert request["status"] in ("triaged", "escalated"), request
     unknown = await client.post(
         f"/aid-requests/{request['request_id']}/link",
@@ -74,20 +73,12 @@ async def test_linking_to_a_cancelled_cluster_is_refused(
     ops = bearer(settings, "ops_centre")
     here = {"lat": 6.2345, "lon": 31.5678, "pcode": None}
     there = {"lat": 6.9345, "lon": 31.0678, "pcode": None}  # far beyond the duplicate radius
-    dead = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.early_recovery, location=here),
-            headers=as_unit,
-        )
-    ).json()
-    live = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.early_recovery, location=there),
-            headers=as_unit,
-        )
-    ).json()
+    dead = await submit_triaged(
+        client, aid_request_body(sector=Sector.early_recovery, location=here), as_unit
+    )
+    live = await submit_triaged(
+        client, aid_request_body(sector=Sector.early_recovery, location=there), as_unit
+    )
     assert live["duplicate_of"] is None
     cancelled = await client.post(
         f"/aid-requests/{dead['request_id']}/cancel", json={"reason": "gone"}, headers=ops

@@ -16,6 +16,8 @@ from services.humanitarian_requests.tests.helpers import (
     ngo_state,
     point_in,
     publish_registry_events,
+    submit_triaged,
+    triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -31,18 +33,15 @@ async def test_cancelling_a_cluster_root_sends_its_waiting_duplicates_on(
 ) -> None:
     spot = {"lat": 7.6543, "lon": 28.1234, "pcode": None}
     root_unit = bearer(settings, "field_unit", unit_id=unique_unit())
-    root = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.mine_action, location=spot),
-            headers=root_unit,
-        )
-    ).json()
+    root = await submit_triaged(
+        client, aid_request_body(sector=Sector.mine_action, location=spot), root_unit
+    )
     waiting = []
     for north in (0.005, 0.01):  # about 0.5 and 1 km away, reported by other units
         other = bearer(settings, "field_unit", unit_id=unique_unit())
         body = aid_request_body(sector=Sector.mine_action, location={**spot, "lat": 7.6543 + north})
-        waiting.append((await client.post("/aid-requests", json=body, headers=other)).json())
+        # Each triaged before the next is submitted: the duplicate search sees triaged ones.
+        waiting.append(await submit_triaged(client, body, other))
     assert all(w["duplicate_of"] == root["request_id"] for w in waiting)
     assert all(w["status"] == "triaged" for w in waiting)
 
@@ -78,7 +77,7 @@ async def test_a_new_need_next_to_a_fulfilled_request_is_matched_not_linked(
     as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
     spot = point_in(county)
     body = aid_request_body(sector=Sector.food_security, location=spot)
-    first = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    first = await submit_triaged(client, body, as_unit)
     assert first["offered_ngo_id"] == str(ngo.ngo_id)
     rid = first["request_id"]
     for path, payload in [
@@ -89,7 +88,7 @@ async def test_a_new_need_next_to_a_fulfilled_request_is_matched_not_linked(
         done = await client.post(path, json=payload, headers=as_ngo)
         assert done.status_code == 200, (path, done.text)
 
-    later = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    later = await submit_triaged(client, body, as_unit)
     assert later["duplicate_of"] is None
     assert later["status"] == "offered"
 
@@ -98,11 +97,14 @@ async def test_a_report_joining_a_cluster_while_its_root_is_cancelled_is_not_str
     client: httpx.AsyncClient, settings: Settings, database_url: str
 ) -> None:
     """The root's cancel hands its cluster on only to members it can see: a report linking
-    itself at the same moment must wait for the cancel and then not join the dead cluster."""
+    itself at the same moment must wait for the cancel and then not join the dead cluster.
+
+    The report is stored at once; the triage worker's duplicate search finds the root and
+    share-locks it before joining its cluster, so it waits on the cancel's row lock."""
     spot = {"lat": 8.3456, "lon": 27.2345, "pcode": None}
     body = aid_request_body(sector=Sector.shelter_nfi, location=spot)
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
-    root = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    root = await submit_triaged(client, body, as_unit)
     engine = create_async_engine(asyncpg_url(database_url))
     try:
         async with engine.connect() as cancelling:
@@ -111,9 +113,13 @@ async def test_a_report_joining_a_cluster_while_its_root_is_cancelled_is_not_str
                 text("SELECT 1 FROM humanitarian_requests.aid_requests WHERE id = :i FOR UPDATE"),
                 {"i": root["request_id"]},
             )
+            blocker = (await cancelling.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             other = bearer(settings, "field_unit", unit_id=unique_unit())
-            joining = asyncio.create_task(client.post("/aid-requests", json=body, headers=other))
-            await _until_someone_waits_on_a_lock(database_url)
+            created = await client.post("/aid-requests", json=body, headers=other)
+            assert created.status_code == 201, created.text
+            assert created.json()["status"] == "submitted"
+            # The worker's triage of the report now waits on the root's row lock.
+            await _until_someone_waits_on(database_url, blocker)
             await cancelling.execute(
                 text(
                     "UPDATE humanitarian_requests.aid_requests SET status = 'cancelled'"
@@ -122,20 +128,21 @@ async def test_a_report_joining_a_cluster_while_its_root_is_cancelled_is_not_str
                 {"i": root["request_id"]},
             )
             await cancelling.commit()
-        joined = (await joining).json()
+        joined = await triaged(client, created.json()["request_id"], other)
     finally:
         await engine.dispose()
     assert joined["duplicate_of"] is None
     assert joined["status"] in {"offered", "escalated"}
 
 
-async def _until_someone_waits_on_a_lock(database_url: str) -> None:
+async def _until_someone_waits_on(database_url: str, blocker: int) -> None:
+    """Wait until a session waits on a lock `blocker` (the backend's pid) holds."""
     sql = (
         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        " AND query ILIKE '%aid_requests%'"
+        " AND query ILIKE '%aid_requests%' AND :blocker = ANY(pg_blocking_pids(pid))"
     )
     async with asyncio.timeout(30):  # no timed assertion: fails only if nobody ever waits
         while True:
-            if (await fetch(database_url, sql))[0][0]:
+            if (await fetch(database_url, sql, blocker=blocker))[0][0]:
                 return
             await asyncio.sleep(0.05)

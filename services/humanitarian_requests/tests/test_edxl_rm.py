@@ -28,6 +28,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -231,9 +232,7 @@ async def test_each_party_sees_its_own_part_of_the_exchange(
         pcode=COUNTY,
         items=[{"item": "trucks", "quantity": 2, "unit": "vehicles"}],
     )
-    created = await client.post("/aid-requests", json=body, headers=as_unit)
-    assert created.status_code == 201, created.text
-    request = created.json()
+    request = await submit_triaged(client, body, as_unit)
     assert request["offered_ngo_id"] == str(near.ngo_id)
     request_id = request["request_id"]
     path = f"/aid-requests/{request_id}/edxl-rm"

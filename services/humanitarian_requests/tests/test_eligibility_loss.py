@@ -11,6 +11,7 @@ from services.humanitarian_requests.tests.helpers import (
     eligibility_changed,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -30,11 +31,7 @@ async def test_losing_eligibility_withdraws_the_pending_offer_and_moves_on(
     await publish_registry_events(kafka_bootstrap, [first])
     await wait_for_replica(database_url, first.ngo_id, 1)
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
-    created = (
-        await client.post(
-            "/aid-requests", json=aid_request_body(sector=SECTOR, pcode=COUNTY), headers=as_unit
-        )
-    ).json()
+    created = await submit_triaged(client, aid_request_body(sector=SECTOR, pcode=COUNTY), as_unit)
     assert created["offered_ngo_id"] == str(first.ngo_id)
     offer_id, request_id = created["current_offer_id"], created["request_id"]
 

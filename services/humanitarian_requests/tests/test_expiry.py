@@ -22,6 +22,7 @@ from services.humanitarian_requests.tests.helpers import (
     fetch,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -79,12 +80,9 @@ async def test_unanswered_offers_expire_to_the_next_ngo_then_escalate(
     await publish_registry_events(kafka_bootstrap, [first, second])
     await wait_for_replica(database_url, second.ngo_id, 1)
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(sector=Sector.nutrition, pcode=county),
-        headers=as_unit,
+    request: dict[str, Any] = await submit_triaged(
+        client, aid_request_body(sector=Sector.nutrition, pcode=county), as_unit
     )
-    request: dict[str, Any] = created.json()
     path = f"/aid-requests/{request['request_id']}"
     assert request["offered_ngo_id"] == str(first.ngo_id)
     first_offer = request["current_offer_id"]

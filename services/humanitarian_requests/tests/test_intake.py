@@ -12,6 +12,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     fetch,
     incident_body,
+    submit_triaged,
     unique_unit,
 )
 from shared.testing import bearer, problem_of
@@ -196,9 +197,7 @@ async def test_cancel_and_transitions_from_the_wrong_state(
     unit = unique_unit()
     as_unit = bearer(settings, "field_unit", unit_id=unit)
     as_ops = bearer(settings, "ops_centre")
-    request = (
-        await client.post("/aid-requests", json=aid_request_body(pcode="SS0202"), headers=as_unit)
-    ).json()
+    request = await submit_triaged(client, aid_request_body(pcode="SS0202"), as_unit)
     request_id = request["request_id"]
     not_fulfilled = await client.post(f"/aid-requests/{request_id}/close", headers=as_ops)
     assert not_fulfilled.status_code == 409

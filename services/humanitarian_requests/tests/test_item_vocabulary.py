@@ -23,6 +23,7 @@ from services.humanitarian_requests.tests.helpers import (
     ngo_state,
     point_apart,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -175,18 +176,16 @@ async def test_ngo_readable_payloads_carry_labels_never_typed_item_text(
         {"item": f"cooking fuel {plant} asked for", "quantity": 2, "unit": "boxes"},
         {"item": f"a bag for {plant}", "quantity": 1, "unit": "boxes"},
     ]
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(
+    request = await submit_triaged(
+        client,
+        aid_request_body(
             sector=Sector.shelter_nfi,
             location=point_apart(COUNTY, 0),
             title="Shelter for displaced families",
             items=typed,
         ),
-        headers=as_unit,
+        as_unit,
     )
-    assert created.status_code == 201, created.text
-    request = created.json()
     request_id, offer_id = request["request_id"], request["current_offer_id"]
     assert request["sensitivity"] == "internal"
     assert request["offered_ngo_id"] == str(ngo.ngo_id), request

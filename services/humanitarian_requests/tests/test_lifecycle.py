@@ -12,6 +12,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     ngo_state,
     publish_registry_events,
+    triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -48,8 +49,9 @@ async def test_request_goes_through_the_whole_lifecycle(
         headers=as_unit,
     )
     assert created.status_code == 201, created.text
-    request = created.json()
-    request_id = request["request_id"]
+    assert created.json()["status"] == "submitted"
+    request_id = created.json()["request_id"]
+    request = await triaged(client, request_id, as_unit)
     assert request["status"] == "offered"
     assert request["offered_ngo_id"] == str(near)
     assert request["priority_score"] > 0

@@ -18,6 +18,7 @@ from services.humanitarian_requests.tests.helpers import (
     ngo_state,
     point_apart,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
     wait_until_processed,
@@ -66,20 +67,18 @@ async def test_replica_ignores_stale_versions_and_follows_eligibility(
 
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     body = aid_request_body(sector=Sector.education, location=point_apart(county, 0))
-    offered = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    offered = await submit_triaged(client, body, as_unit)
     assert offered["offered_ngo_id"] == str(v1.ngo_id)
 
     revoked = eligibility_changed(v3, eligible=False, version=4)
     await publish_registry_events(kafka_bootstrap, [revoked])
     await wait_for_replica(database_url, v1.ngo_id, 4)
-    escalated = (
-        await client.post(
-            "/aid-requests",
-            # Beyond the duplicate radius of the first: linked to it, it would not escalate.
-            json=aid_request_body(sector=Sector.education, location=point_apart(county, 1)),
-            headers=as_unit,
-        )
-    ).json()
+    escalated = await submit_triaged(
+        client,
+        # Beyond the duplicate radius of the first: linked to it, it would not escalate.
+        aid_request_body(sector=Sector.education, location=point_apart(county, 1)),
+        as_unit,
+    )
     assert escalated["duplicate_of"] is None
     assert escalated["status"] == "escalated"
     assert escalated["escalation_reason"] == "no eligible NGO"
@@ -92,15 +91,12 @@ async def test_duplicates_cluster_and_ops_can_override(
     as_ops = bearer(settings, "ops_centre")
     spot = {"lat": 9.1234, "lon": 29.4321, "pcode": None}
     body = aid_request_body(sector=Sector.cccm, location=spot)
-    first = (await client.post("/aid-requests", json=body, headers=as_unit)).json()
+    # Triaged before the second is submitted: the duplicate search only sees triaged requests.
+    first = await submit_triaged(client, body, as_unit)
     near = {**spot, "lat": 9.1334}  # about 1 km north
-    second = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.cccm, location=near),
-            headers=as_unit,
-        )
-    ).json()
+    second = await submit_triaged(
+        client, aid_request_body(sector=Sector.cccm, location=near), as_unit
+    )
     assert second["duplicate_of"] == first["request_id"]
     assert second["cluster_id"] == first["cluster_id"] == first["request_id"]
     assert second["status"] == "triaged"  # one cluster, one offer
@@ -147,25 +143,21 @@ async def test_ngo_sees_open_requests_in_its_scope_coarsened(
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
     as_other_ngo = bearer(settings, "ngo", ngo_id=uuid.uuid4())
-    open_one = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.early_recovery, pcode=county, urgency="routine"),
-            headers=as_unit,
-        )
-    ).json()
-    secret = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(
-                sector=Sector.early_recovery,
-                pcode=county,
-                sensitivity="restricted",
-                location={"lat": 3.2 + 1.1, "lon": 30.1, "pcode": "SS0104"},
-            ),
-            headers=as_unit,
-        )
-    ).json()
+    open_one = await submit_triaged(
+        client,
+        aid_request_body(sector=Sector.early_recovery, pcode=county, urgency="routine"),
+        as_unit,
+    )
+    secret = await submit_triaged(
+        client,
+        aid_request_body(
+            sector=Sector.early_recovery,
+            pcode=county,
+            sensitivity="restricted",
+            location={"lat": 3.2 + 1.1, "lon": 30.1, "pcode": "SS0104"},
+        ),
+        as_unit,
+    )
 
     listed = (await client.get("/aid-requests", headers=as_ngo)).json()["items"]
     ids = {r["request_id"] for r in listed}

@@ -19,6 +19,7 @@ from services.humanitarian_requests.tests.helpers import (
     fetch,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -46,19 +47,17 @@ async def _offered(
     ngo = ngo_state(name=f"Classified {county}", sector=sector, pcodes=[county])
     await publish_registry_events(kafka_bootstrap, [ngo])
     await wait_for_replica(database_url, ngo.ngo_id, 1)
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(
+    request = await submit_triaged(
+        client,
+        aid_request_body(
             sector=sector,
             pcode=county,
             description=f"{PLANTED} at the school",
             contact=f"{PLANTED} +211 900 000 111",
             items=[{"item": f"kits for {PLANTED}", "quantity": 5, "unit": "kits"}],
         ),
-        headers=bearer(settings, "field_unit", unit_id=unique_unit()),
+        bearer(settings, "field_unit", unit_id=unique_unit()),
     )
-    assert created.status_code == 201, created.text
-    request: dict[str, Any] = created.json()
     assert request["status"] == "offered", request
     assert request["offered_ngo_id"] == str(ngo.ngo_id)
     return ngo.ngo_id, request

@@ -29,6 +29,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -65,13 +66,11 @@ async def _offered(
     ngo = ngo_state(name=f"Answers {county}", sector=SECTOR, pcodes=[county])
     await publish_registry_events(kafka_bootstrap, [ngo])
     await wait_for_replica(database_url, ngo.ngo_id, 1)
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(sector=SECTOR, pcode=county),
-        headers=bearer(settings, "field_unit", unit_id=unique_unit()),
+    request = await submit_triaged(
+        client,
+        aid_request_body(sector=SECTOR, pcode=county),
+        bearer(settings, "field_unit", unit_id=unique_unit()),
     )
-    assert created.status_code == 201, created.text
-    request: dict[str, Any] = created.json()
     assert request["status"] == "offered", request
     assert request["offered_ngo_id"] == str(ngo.ngo_id)
     return ngo.ngo_id, request

@@ -13,6 +13,7 @@ from services.humanitarian_requests.tests.helpers import (
     fetch,
     ngo_state,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -30,13 +31,10 @@ async def test_concurrent_accept_and_decline_get_one_outcome(
     await wait_for_replica(database_url, ngo.ngo_id, 1)
     as_unit = bearer(settings, "field_unit", unit_id=unique_unit())
     as_ngo = bearer(settings, "ngo", ngo_id=ngo.ngo_id)
-    request = (
-        await client.post(
-            "/aid-requests",
-            json=aid_request_body(sector=Sector.ddr, pcode="SS0701"),
-            headers=as_unit,
-        )
-    ).json()
+    request = await submit_triaged(
+        client, aid_request_body(sector=Sector.ddr, pcode="SS0701"), as_unit
+    )
+    assert request["status"] == "offered", request
     offer = request["current_offer_id"]
     answers = await asyncio.gather(
         client.post(f"/offers/{offer}/accept", headers=as_ngo),

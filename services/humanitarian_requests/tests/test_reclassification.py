@@ -15,6 +15,7 @@ from services.humanitarian_requests.tests.helpers import (
     fetch,
     incident_body,
     point_apart,
+    submit_triaged,
     unique_unit,
 )
 from shared.auth import RESTRICTED_GRANT
@@ -30,17 +31,16 @@ REASON = "Caseworker confirms the households host survivors"
 async def _submit(
     client: httpx.AsyncClient, settings: Settings, **overrides: Any
 ) -> dict[str, Any]:
-    response = await client.post(
-        "/aid-requests",
-        json=aid_request_body(pcode="SS0201", **overrides),
-        headers=bearer(settings, "field_unit", unit_id=unique_unit()),
+    """The request submitted, as its reporter reads it once triaged."""
+    return await submit_triaged(
+        client,
+        aid_request_body(pcode="SS0201", **overrides),
+        bearer(settings, "field_unit", unit_id=unique_unit()),
     )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 @pytest.mark.parametrize(
-    ("index", "role"), enumerate(["ops_centre", "protection_officer", "admin"], start=1)
+    ("index", "role"), list(enumerate(["ops_centre", "protection_officer", "admin"], start=1))
 )
 async def test_reclassifying_a_listed_request_to_restricted_retracts_it(
     client: httpx.AsyncClient,

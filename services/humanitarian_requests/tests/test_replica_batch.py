@@ -30,6 +30,7 @@ from services.humanitarian_requests.tests.helpers import (
     ngo_state,
     point_in,
     publish_registry_events,
+    submit_triaged,
     unique_unit,
     wait_for_replica,
 )
@@ -173,13 +174,11 @@ async def _story(
     first = ngo_state(name=f"First {story} {how}", sector=SECTOR, pcodes=[county])
     await publish_registry_events(bootstrap, [first])
     await wait_for_replica(database_url, first.ngo_id, 1)
-    created = await client.post(
-        "/aid-requests",
-        json=aid_request_body(sector=SECTOR, location=point_in(county)),
-        headers=bearer(settings, "field_unit", unit_id=unique_unit()),
+    request = await submit_triaged(
+        client,
+        aid_request_body(sector=SECTOR, location=point_in(county)),
+        bearer(settings, "field_unit", unit_id=unique_unit()),
     )
-    assert created.status_code == 201, created.text
-    request = created.json()
     assert request["offered_ngo_id"] == str(first.ngo_id)
     names = {str(first.ngo_id): "first"}
     if story == "moves_on":

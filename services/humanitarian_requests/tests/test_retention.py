@@ -32,6 +32,7 @@ from services.humanitarian_requests.tests.helpers import (
     aid_request_body,
     fetch,
     incident_body,
+    triaged,
     unique_unit,
 )
 from services.humanitarian_requests.tests.retention_helpers import (
@@ -84,10 +85,11 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
         items=[{"item": f"dignity kits for {name}", "quantity": 40, "unit": "kits"}],
         access_constraints=[f"ask for {name} at the gate"],
     )
-    expired = (
-        await post_with_key(client, "/aid-requests", expired_body, field, keys["expired"])
-    ).json()
-    expired_id = expired["request_id"]
+    created = await post_with_key(client, "/aid-requests", expired_body, field, keys["expired"])
+    assert created.json()["status"] == "submitted"
+    expired_id = created.json()["request_id"]
+    # Triaged before it is reclassified and cancelled: the story of a request worked on.
+    expired = await triaged(client, expired_id, field)
     await post_with_key(
         client,
         f"/aid-requests/{expired_id}/classification",
@@ -133,6 +135,9 @@ async def test_expired_restricted_records_are_purged_from_every_store_once(
     )
     recent_id, internal_id = recent.json()["request_id"], internal.json()["request_id"]
     open_id = still_open.json()["request_id"]
+    # Each triaged before it is cancelled or aged: nothing changes them behind the test's back.
+    for request_id in (recent_id, internal_id, open_id):
+        await triaged(client, request_id, field)
     for request_id in (recent_id, internal_id):
         await post_with_key(
             client,

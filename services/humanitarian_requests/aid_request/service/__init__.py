@@ -1,6 +1,6 @@
 """Aid request use cases, one module per concern:
 
-- `intake`: a new request classified, stored, triaged and offered;
+- `intake`: a new request classified and stored for triage (`triage/`);
 - `lifecycle`: cancel, priority override, duplicate link, re-match, start, delivery, close;
 - `reclassification`: staff change of a request's class, with a reason;
 - `reads`: the lists, one request, its history;

@@ -1,5 +1,7 @@
-"""Intake: a new request is classified, stored, triaged (priority, duplicate cluster) and
-offered to the best NGO, all in the caller's transaction.
+"""Intake: a new request is classified and stored `submitted` with its
+`aid_request.submitted` event, in the caller's transaction, and nothing else: triage (priority,
+duplicate cluster) and the first offer follow in the triage worker (`triage/`), within
+milliseconds of the commit, so a field unit's 201 waits for two rows and not for matching.
 """
 
 from __future__ import annotations
@@ -15,19 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.humanitarian_requests.aid_request import repository
 from services.humanitarian_requests.aid_request.schemas import AidRequestIn
 from services.humanitarian_requests.aid_request.service.visibility import full_view
-from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
-from services.humanitarian_requests.common.events import record_transition, touch
+from services.humanitarian_requests.common.events import record_transition
 from services.humanitarian_requests.common.location import resolve_location
 from services.humanitarian_requests.common.principals import actor_of, reporting_unit_of
 from services.humanitarian_requests.config import Settings
 from services.humanitarian_requests.db.models.tables import AidRequest
-from services.humanitarian_requests.matching.service import offer_next
 from shared.auth import Principal
 from shared.classification import Classification, aid_request_floor, classify
 from shared.events.schemas.humanitarian_requests import (
-    AidRequestDuplicateLinked,
     AidRequestSubmitted,
-    AidRequestTriaged,
     Fulfilment,
     RequestStatus,
 )
@@ -69,7 +67,7 @@ async def submit_request(
     settings: Settings,
     now: datetime,
 ) -> Intake:
-    """Create, triage and match a request; an existing client_id returns the first one."""
+    """Store a new request for triage; an existing client_id returns the first one."""
     location = resolve_location(data.location)
     if data.client_id is not None:
         existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
@@ -126,7 +124,6 @@ async def submit_request(
                 raise
             return Intake(existing, created=False)
     await record_transition(session, row, AidRequestSubmitted, actor=actor)
-    await triage(session, row, settings=settings, now=now)
     log.info(
         "aid_request.submitted",
         request_id=str(row.id),
@@ -164,53 +161,3 @@ async def submit(
     if intake.raised_from is not None:
         view["sensitivity_raised_from"] = intake.raised_from.value
     return Submitted(created=intake.created, view=view)
-
-
-async def triage(
-    session: AsyncSession, row: AidRequest, *, settings: Settings, now: datetime
-) -> None:
-    row.priority_score = priority_score(
-        urgency=row.urgency,  # type: ignore[arg-type]
-        affected_total=row.affected_total,
-        sector=row.sector,  # type: ignore[arg-type]
-        vulnerability_count=len(row.vulnerability),
-    )
-    row.status = RequestStatus.triaged
-    row.triaged_at = now
-    touch(row, now)
-    await record_transition(session, row, AidRequestTriaged, actor="system")
-    duplicate = await find_request_duplicate(
-        session,
-        row,
-        radius_km=settings.duplicate_radius_km,
-        window=timedelta(hours=settings.duplicate_window_hours),
-    )
-    if duplicate is not None and not await _cluster_still_live(session, duplicate.cluster_id):
-        duplicate = None
-    if duplicate is not None:
-        # One cluster, one offer: the duplicate waits with its cluster instead of being
-        # offered again; ops can unlink it.
-        row.duplicate_of = duplicate.cluster_id
-        row.cluster_id = duplicate.cluster_id
-        touch(row, now)
-        await record_transition(
-            session,
-            row,
-            AidRequestDuplicateLinked,
-            actor="system",
-            linked_by="triage",
-            reason=f"same sector within {settings.duplicate_radius_km} km",
-        )
-        return
-    await offer_next(session, row, now=now, response_window=response_window(settings))
-
-
-DEAD_CLUSTER = (RequestStatus.cancelled, RequestStatus.closed, RequestStatus.fulfilled)
-
-
-async def _cluster_still_live(session: AsyncSession, root_id: uuid.UUID) -> bool:
-    """Share-lock the cluster's root and re-read it. A cancel of the root in flight holds its
-    row lock: we wait for it, then see it cancelled and do not join a cluster whose cancel
-    could not hand us on (it only sees committed members)."""
-    root = await repository.share_lock(session, root_id)
-    return root is not None and root.status not in DEAD_CLUSTER

@@ -90,6 +90,13 @@ class AidRequest(Base):
         ),
         Index("ix_aid_requests_status_sector", "status", "sector"),
         Index("ix_aid_requests_sector_observed_at", "sector", "observed_at"),
+        # The triage queue (triage/repository.py): untriaged requests in submission order.
+        Index(
+            "ix_aid_requests_untriaged",
+            "submitted_at",
+            "id",
+            postgresql_where=text("status = 'submitted'"),
+        ),
         Index("ix_aid_requests_reporting_unit", "reporting_unit", "submitted_at"),
         Index("ix_aid_requests_assigned_ngo_id", "assigned_ngo_id", "status"),
         Index("ix_aid_requests_cluster_id", "cluster_id"),
