@@ -7,6 +7,7 @@ step is simply left alone.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -21,6 +22,20 @@ RACE = (409,)
 async def read_request(client: ConcordClient, request_id: uuid.UUID) -> dict[str, Any]:
     state: dict[str, Any] = await client.get_json(REQUESTS, f"/aid-requests/{request_id}")
     return state
+
+
+async def read_triaged(
+    client: ConcordClient, request_id: uuid.UUID, *, timeout: float = 60.0
+) -> dict[str, Any]:
+    """The request once the requests service's triage worker has triaged it (a 201 is
+    `submitted`; its duplicate link and first offer follow within moments). A request still
+    waiting after `timeout` is returned as it is: the caller leaves it alone."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await read_request(client, request_id)
+        if state["status"] != "submitted" or asyncio.get_running_loop().time() > deadline:
+            return state
+        await asyncio.sleep(0.1)
 
 
 async def answer_offer(
@@ -87,7 +102,7 @@ async def drive_request(client: ConcordClient, request_id: uuid.UUID, outcome: s
     declined by the first NGO, then accepted by the next — or pending); returns steps taken."""
     steps = 0
     for _ in range(6):
-        state = await read_request(client, request_id)
+        state = await read_triaged(client, request_id)
         status = state["status"]
         if status == "offered":
             if outcome == "pending":

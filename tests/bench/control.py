@@ -279,6 +279,35 @@ async def stored_requests(database_url: str, ids: set[str]) -> set[str]:
         await conn.close()
 
 
+async def untriaged(database_url: str) -> int:
+    """Requests stored but not yet triaged (the requests service's triage worker follows
+    intake's commit; until it has run, a request has no duplicate link and no offer)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM humanitarian_requests.aid_requests WHERE status = 'submitted'"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def offered_count(database_url: str, ids: set[str]) -> int:
+    """How many of `ids` the requests service has offered to an NGO (now or before)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT count(DISTINCT request_id) FROM humanitarian_requests.offers "
+                "WHERE request_id = ANY($1::uuid[])",
+                list(ids),
+            )
+        )
+    finally:
+        await conn.close()
+
+
 async def unpublished(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
