@@ -73,9 +73,11 @@ async def _submit(client: httpx.AsyncClient, body: dict[str, Any], headers: dict
 
 
 async def _history_types(database_url: str, request_id: str) -> list[str]:
+    """The request's own transitions (its offers have history rows of their own)."""
     rows = await fetch(
         database_url,
-        "SELECT event_type FROM humanitarian_requests.history WHERE entity_id = :i ORDER BY id",
+        "SELECT event_type FROM humanitarian_requests.history"
+        " WHERE entity_id = :i AND entity_type = 'aid_request' ORDER BY id",
         i=request_id,
     )
     return [_short(r[0]) for r in rows]
