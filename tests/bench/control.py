@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 import psutil  # type: ignore[import-untyped]
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 
 from deploy.services import ROOT, SERVICES, ServiceSpec
 from deploy.stack import LocalStack
@@ -246,10 +247,21 @@ async def group_members(bootstrap: str, prefix: str) -> dict[str, int]:
     try:
         groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(prefix)]
         found: dict[str, int] = {}
-        for response in await admin.describe_consumer_groups(groups) if groups else []:
-            for group in response.groups:
-                # (error_code, group_id, state, protocol_type, protocol, members, ...)
-                found[str(group[1])] = len(group[5])
+        for name in groups:
+            # One group per request, so a response aiokafka cannot decode (it has failed with
+            # "Buffer underrun decoding string" on a group mid-rebalance) costs that group
+            # only; it is asked again, and left out (the caller says so) if it keeps failing.
+            for _ in range(5):
+                try:
+                    responses = await admin.describe_consumer_groups([name])
+                except KafkaError:
+                    await asyncio.sleep(1)
+                    continue
+                for response in responses:
+                    for group in response.groups:
+                        # (error_code, group_id, state, protocol_type, protocol, members, ...)
+                        found[str(group[1])] = len(group[5])
+                break
         return found
     finally:
         await admin.close()
