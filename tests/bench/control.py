@@ -250,7 +250,8 @@ async def group_members(bootstrap: str, prefix: str) -> dict[str, int]:
         for name in groups:
             # One group per request, so a response aiokafka cannot decode (it has failed with
             # "Buffer underrun decoding string" on a group mid-rebalance) costs that group
-            # only; it is asked again, and left out (the caller says so) if it keeps failing.
+            # only; it is asked again, and left out if it keeps failing (the figure's note
+            # names the groups that were described).
             for _ in range(5):
                 try:
                     responses = await admin.describe_consumer_groups([name])
@@ -291,46 +292,39 @@ async def stored_requests(database_url: str, ids: set[str]) -> set[str]:
         await conn.close()
 
 
+async def _count(database_url: str, sql: str, *args: Any) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval(sql, *args))
+    finally:
+        await conn.close()
+
+
 async def untriaged(database_url: str) -> int:
     """Requests stored but not yet triaged (the requests service's triage worker follows
     intake's commit; until it has run, a request has no duplicate link and no offer)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(
-            await conn.fetchval(
-                "SELECT count(*) FROM humanitarian_requests.aid_requests WHERE status = 'submitted'"
-            )
-        )
-    finally:
-        await conn.close()
+    return await _count(
+        database_url,
+        "SELECT count(*) FROM humanitarian_requests.aid_requests WHERE status = 'submitted'",
+    )
 
 
 async def offered_count(database_url: str, ids: set[str]) -> int:
     """How many of `ids` the requests service has offered to an NGO (now or before)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(
-            await conn.fetchval(
-                "SELECT count(DISTINCT request_id) FROM humanitarian_requests.offers "
-                "WHERE request_id = ANY($1::uuid[])",
-                list(ids),
-            )
-        )
-    finally:
-        await conn.close()
+    return await _count(
+        database_url,
+        "SELECT count(DISTINCT request_id) FROM humanitarian_requests.offers "
+        "WHERE request_id = ANY($1::uuid[])",
+        list(ids),
+    )
 
 
 async def unpublished(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(
-            await conn.fetchval(
-                "SELECT count(*) FROM humanitarian_requests.outbox "
-                "WHERE published_at IS NULL AND failed_at IS NULL"
-            )
-        )
-    finally:
-        await conn.close()
+    return await _count(
+        database_url,
+        "SELECT count(*) FROM humanitarian_requests.outbox "
+        "WHERE published_at IS NULL AND failed_at IS NULL",
+    )
 
 
 @dataclass
