@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import MetaData, Table, Text, select
+from sqlalchemy import MetaData, Table, Text, event, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Dialect, RowMapping, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -92,14 +93,17 @@ def create_engine(
 
     Every wait is bounded: connecting, each command and waiting for a pooled connection. With
     Postgres away a request fails within seconds as a transient error (answered 503 with
-    Retry-After at the edge) instead of hanging until the client gives up; `pool_pre_ping`
-    throws away connections that died with a restart, so the service recovers by itself.
+    Retry-After at the edge) instead of hanging until the client gives up.
+
+    A connection that died with a restart is thrown away at checkout (`_discard_closed`), so
+    the service recovers by itself, without SQLAlchemy's `pool_pre_ping`: its ping is three
+    round trips (BEGIN, `;`, ROLLBACK) on every checkout, a fifth of a submission's round
+    trips, and a round trip is what costs most on these machines (docs/benchmarks.md).
     """
-    return create_async_engine(
+    engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_timeout=pool_timeout,
         # No bound values in exception texts: they reach logs (shared.logscrub scrubs too).
         hide_parameters=True,
@@ -109,6 +113,19 @@ def create_engine(
             "server_settings": {"search_path": schema, "application_name": application_name},
         },
     )
+    event.listen(engine.sync_engine.pool, "checkout", _discard_closed)
+    return engine
+
+
+def _discard_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed (a restart, a terminated backend):
+    the pool then opens a fresh one. asyncpg marks a connection closed as soon as the event
+    loop reads the server's goodbye or EOF, with no round trip; SQLAlchemy itself decides a
+    disconnect the same way (`is_closed()`) when a statement fails, and then invalidates
+    every connection pooled before it. A connection that dies silently (no EOF) fails its
+    first statement as a transient error, answered 503 with Retry-After."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -296,10 +296,18 @@ class SystemBench:
         ready = asyncio.Event()
         watcher = asyncio.create_task(watch.run(ready))
         await asyncio.wait_for(ready.wait(), 60)
+        profiling = []
+        if self.profile is not None and label == "steady":
+            for service in (REQUESTS, MONITORING):
+                pid = self.stack.processes[service.name].pid
+                name = f"steady-{service.name}"
+                profiling.append(asyncio.create_task(self.profile(pid, name)))
         async with self.memory.watching():
             run = await run_load(
                 self.spec(label, mode="open", rate=rate, duration=seconds), watch.on_record
             )
+            for started in profiling:
+                await (await started)()
             created = {r["id"] for r in run.ok() if r.get("id")}
             await _wait_for(
                 lambda: (

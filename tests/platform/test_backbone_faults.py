@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import create_engine, create_sessionmaker
+from shared.db import create_engine, create_sessionmaker, plain_dsn
 from shared.events.catalog import dead_letter_topic
 from shared.events.envelope import CloudEvent, service_source
 from shared.events.kafka import create_producer
@@ -95,6 +96,32 @@ async def test_database_outage_is_waited_out_never_dead_lettered(rig: Rig) -> No
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(rig: Rig) -> None:
+    """A restart closes every pooled connection. Without a ping on checkout (three round trips
+    each time) the pool must still never hand one out: the first statement after the database
+    is back succeeds, on a fresh connection."""
+    async with database_through_proxy(rig) as (proxy, sessionmaker):
+        async with sessionmaker() as session:
+            first = await session.scalar(select(func.pg_backend_pid()))
+        await proxy.cut()  # both sides of every proxied connection closed, as by a restart
+        await proxy.restore()
+        await wait_for(lambda: _backend_gone(rig, first), what="the cut backend to exit")
+        async with sessionmaker() as session:
+            second = await session.scalar(select(func.pg_backend_pid()))
+    assert first is not None and second is not None
+    assert second != first
+
+
+async def _backend_gone(rig: Rig, pid: int) -> bool:
+    connection = await asyncpg.connect(plain_dsn(rig.database_url))
+    try:
+        return not await connection.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+        )
+    finally:
+        await connection.close()
 
 
 async def _add_unchecked(

@@ -151,11 +151,7 @@ def actor_of(data: dict[str, Any]) -> str | None:
 
 async def append(session: AsyncSession, event: CloudEvent, *, topic: str) -> str:
     """Append one event to the chain in the caller's transaction; returns its hash."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
-    prev = await session.scalar(
-        select(audit_log.c.hash).order_by(audit_log.c.position.desc()).limit(1)
-    )
-    prev_hash = prev or GENESIS_HASH
+    prev_hash = await _chain_head(session)
     body = canonical(event)
     salt = secrets.token_hex(16) if has_redactable(event) else None
     columns: dict[str, Any] = {
@@ -179,7 +175,38 @@ async def append(session: AsyncSession, event: CloudEvent, *, topic: str) -> str
             hash=hash_,
         )
     )
+    if session.in_nested_transaction():
+        session.info.pop(_HEAD, None)  # kept or rolled back with its savepoint: read again
+    else:
+        session.info[_HEAD] = (session.sync_session.get_transaction(), hash_)
     return hash_
+
+
+_HEAD = "monitoring.audit.chain_head"
+
+
+async def _chain_head(session: AsyncSession) -> str:
+    """The hash of the chain's last row, with the append lock held until the transaction
+    ends: one appender at a time, so the head cannot move under us.
+
+    A transaction that appends many events (a consumer batch) takes the lock and reads the
+    head once: after its own append it holds the lock, so the head is the row it just wrote.
+    That is remembered for the same transaction only, and forgotten by an append inside a
+    savepoint, which may be released or rolled back."""
+    transaction = session.sync_session.get_transaction()
+    remembered = session.info.get(_HEAD)
+    if (
+        remembered is not None
+        and transaction is not None
+        and remembered[0] is transaction
+        and not session.in_nested_transaction()
+    ):
+        return str(remembered[1])
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK})
+    prev = await session.scalar(
+        select(audit_log.c.hash).order_by(audit_log.c.position.desc()).limit(1)
+    )
+    return prev or GENESIS_HASH
 
 
 async def redact_fields(

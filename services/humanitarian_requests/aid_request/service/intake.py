@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.humanitarian_requests.aid_request import repository
@@ -69,13 +68,11 @@ async def submit_request(
 ) -> Intake:
     """Store a new request for triage; an existing client_id returns the first one."""
     location = resolve_location(data.location)
-    if data.client_id is not None:
-        existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
-        if existing is not None:
-            return Intake(existing, created=False)
     classification = classification_of(data)
-    row = AidRequest(
-        id=uuid.uuid4(),
+    request_id = uuid.uuid4()
+    values = dict(
+        id=request_id,
+        cluster_id=request_id,
         client_id=data.client_id,
         reporting_unit=reporting_unit,
         status=RequestStatus.submitted,
@@ -107,22 +104,18 @@ async def submit_request(
         updated_at=now,
         version=1,
     )
-    row.cluster_id = row.id
-    if data.client_id is None:
-        session.add(row)
-        await session.flush()
-    else:
-        try:
-            # A concurrent submission of the same client_id waits on the unique index and
-            # then fails here; the savepoint keeps the caller's transaction usable.
-            async with session.begin_nested():
-                session.add(row)
-                await session.flush()
-        except IntegrityError:
-            existing = await repository.find_by_client_id(session, reporting_unit, data.client_id)
-            if existing is None:
-                raise
-            return Intake(existing, created=False)
+    row = await repository.insert_unless_client_id_taken(session, values)
+    if row is None:
+        # The unit sent this client_id before (a retry), or a concurrent submission of it
+        # committed first: the insert waited for that one and inserted nothing.
+        existing = (
+            await repository.find_by_client_id(session, reporting_unit, data.client_id)
+            if data.client_id is not None
+            else None
+        )
+        if existing is None:  # pragma: no cover - only a client_id conflicts, rows stay
+            raise RuntimeError("the request holding this client_id could not be read")
+        return Intake(existing, created=False)
     await record_transition(session, row, AidRequestSubmitted, actor=actor)
     log.info(
         "aid_request.submitted",
