@@ -9,6 +9,7 @@ exactly one outcome.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from services.humanitarian_requests.common.events import (
     touch,
 )
 from services.humanitarian_requests.common.principals import actor_of, is_ngo
-from services.humanitarian_requests.db.models.tables import AidRequest, Offer
+from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica, Offer
 from services.humanitarian_requests.matching import repository
 from services.humanitarian_requests.matching.errors import (
     OfferAlreadyAnswered,
@@ -63,11 +64,14 @@ async def offer_next(
     now: datetime,
     response_window: timedelta,
     actor: str = SYSTEM,
+    replica: Sequence[NgoReplica] | None = None,
 ) -> Offer | None:
     """Offer `request` (locked, status triaged or escalated) to the best NGO not yet asked,
-    or escalate it when nobody is left."""
+    or escalate it when nobody is left. `replica`: the eligible NGOs when the caller already
+    read them in this transaction (a triage pass), else they are read here."""
     today = now.date()
-    replica = await repository.eligible_ngos(session)
+    if replica is None:
+        replica = await repository.eligible_ngos(session)
     # Eligibility first: the load and track-record queries only run for real candidates.
     ngos = [n for n in replica if is_eligible(n, request.sector, request.pcode, today)]
     if not ngos:

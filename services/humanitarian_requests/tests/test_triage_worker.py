@@ -226,3 +226,25 @@ async def test_a_request_that_fails_on_its_own_is_held_back_and_the_rest_go_on(
     repaired = await triaged(client, bad, unit)
     assert repaired["status"] in {"offered", "escalated"}
     assert await _history_types(database_url, bad) == ["submitted", "triaged", repaired["status"]]
+
+
+async def test_requests_triaged_in_one_pass_see_each_other(
+    client: httpx.AsyncClient, settings: Settings, triage_lock: TriageLock
+) -> None:
+    """Waiting requests are triaged together, in one pass: each sees what the pass did before
+    it, so a near-duplicate submitted second joins the first's cluster instead of being
+    offered as well."""
+    unit = bearer(settings, "field_unit", unit_id=unique_unit())
+    ops = bearer(settings, "ops_centre")
+    place = _spot(6)
+    first = await _submit(client, aid_request_body(sector=Sector.shelter_nfi, location=place), unit)
+    second = await _submit(
+        client, aid_request_body(sector=Sector.shelter_nfi, location=place), unit
+    )
+    await triage_lock.release()
+    root = await triaged(client, first, ops)
+    joined = await triaged(client, second, ops)
+    assert root["duplicate_of"] is None
+    assert root["status"] in {"offered", "escalated"}
+    assert joined["duplicate_of"] == first == joined["cluster_id"]
+    assert joined["status"] == "triaged"

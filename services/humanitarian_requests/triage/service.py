@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -31,7 +31,8 @@ from services.humanitarian_requests.aid_request.service.intake import response_w
 from services.humanitarian_requests.aid_request.triage import find_request_duplicate, priority_score
 from services.humanitarian_requests.common.events import record_transition, touch
 from services.humanitarian_requests.config import Settings
-from services.humanitarian_requests.db.models.tables import AidRequest
+from services.humanitarian_requests.db.models.tables import AidRequest, NgoReplica
+from services.humanitarian_requests.matching.repository import eligible_ngos
 from services.humanitarian_requests.matching.service import offer_next
 from services.humanitarian_requests.triage import repository
 from shared.events.schemas.humanitarian_requests import (
@@ -68,8 +69,32 @@ async def triage_pass(
     limit: int,
     held_back: Collection[uuid.UUID] = (),
 ) -> Pass:
-    """Triage up to `limit` of the oldest untriaged requests in the caller's transaction."""
+    """Triage up to `limit` of the oldest untriaged requests in the caller's transaction.
+
+    The fast path triages the whole pass in one savepoint, with the NGO replica read once:
+    a savepoint per request costs two round trips, and a round trip is what a request's
+    triage mostly costs. If any request fails for a reason of its own, that savepoint rolls
+    back and the careful path takes the same requests again, each in its own savepoint, so
+    the one that fails is held back alone."""
     await repository.serialise_triage(session, TRIAGE_LOCK)
+    rows = await repository.claim_untriaged(session, limit=limit, held_back=held_back)
+    if not rows:
+        return Pass()
+    ids = [row.id for row in rows]
+    try:
+        async with session.begin_nested():
+            replica = await eligible_ngos(session)
+            for row in rows:
+                await triage(session, row, settings=settings, now=now, replica=replica)
+                # What the next request's duplicate search and NGO load must see.
+                await session.flush()
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.warning("triage.pass_fallback", requests=len(ids), error=repr(exc))
+    else:
+        return Pass(triaged=ids)
+    # The rollback expired the rows: read them again (still locked by this transaction).
     outcome = Pass()
     for row in await repository.claim_untriaged(session, limit=limit, held_back=held_back):
         request_id = row.id
@@ -87,9 +112,15 @@ async def triage_pass(
 
 
 async def triage(
-    session: AsyncSession, row: AidRequest, *, settings: Settings, now: datetime
+    session: AsyncSession,
+    row: AidRequest,
+    *,
+    settings: Settings,
+    now: datetime,
+    replica: Sequence[NgoReplica] | None = None,
 ) -> None:
-    """Score the (locked, submitted) request, link it into a live cluster nearby or offer it."""
+    """Score the (locked, submitted) request, link it into a live cluster nearby or offer it
+    (to an NGO of `replica`, the eligible NGOs read at the pass's start, when given)."""
     if not row.priority_overridden:
         row.priority_score = priority_score(
             urgency=row.urgency,  # type: ignore[arg-type]
@@ -104,7 +135,9 @@ async def triage(
     if row.version > 2 and await repository.linked_by_hand(session, row.id):
         # Ops linked it while it waited (it waits with its cluster) or unlinked it (offer it).
         if row.duplicate_of is None:
-            await offer_next(session, row, now=now, response_window=response_window(settings))
+            await offer_next(
+                session, row, now=now, response_window=response_window(settings), replica=replica
+            )
         return
     duplicate = await find_request_duplicate(
         session,
@@ -129,7 +162,9 @@ async def triage(
             reason=f"same sector within {settings.duplicate_radius_km} km",
         )
         return
-    await offer_next(session, row, now=now, response_window=response_window(settings))
+    await offer_next(
+        session, row, now=now, response_window=response_window(settings), replica=replica
+    )
 
 
 async def _cluster_still_live(session: AsyncSession, root_id: uuid.UUID) -> bool:
